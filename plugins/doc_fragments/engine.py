@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+
+class ModuleDocFragment:
+    """Connection options shared by every berth.engine module (plugins/module_utils/common.py)."""
+
+    DOCUMENTATION = r"""
+options:
+  docker_host:
+    description:
+      - Where the Docker Engine API listens.
+      - C(unix:///path/to/docker.sock) for a local socket, C(tcp://host:2376) for a remote engine.
+      - Falls back to the E(DOCKER_HOST) environment variable.
+    type: str
+    default: unix:///var/run/docker.sock
+    aliases: [docker_url]
+  tls:
+    description:
+      - Speak HTTPS to a C(tcp://) engine. Falls back to E(DOCKER_TLS).
+    type: bool
+    default: false
+  ca_path:
+    description:
+      - CA certificate that signed the engine's certificate. Falls back to E(DOCKER_CA_PATH).
+    type: path
+    aliases: [ca_cert]
+  client_cert:
+    description:
+      - Client certificate for TLS client authentication. Falls back to E(DOCKER_CLIENT_CERT).
+    type: path
+  client_key:
+    description:
+      - Key of O(client_cert). Falls back to E(DOCKER_CLIENT_KEY).
+    type: path
+  validate_certs:
+    description:
+      - Verify the engine's TLS certificate.
+    type: bool
+    default: true
+    aliases: [tls_verify]
+  timeout:
+    description:
+      - Seconds to wait for one API call to answer.
+    type: int
+    default: 60
+  api_version:
+    description:
+      - Engine API version to speak. C(auto) negotiates it from C(/version); Berth needs 1.41 or newer.
+    type: str
+    default: auto
+notes:
+  - Managed nodes need only Python 3; the modules speak the Engine REST API through ansible-core's own HTTP code.
+"""

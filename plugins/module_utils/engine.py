@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place in berth.engine that speaks HTTP to the Docker Engine.
+
+Built on ansible.module_utils.urls so managed nodes need nothing but Python:
+it handles unix sockets, TCP and TLS client certificates for us.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
+
+from ansible.module_utils.urls import Request
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+MIN_API_VERSION = "1.41"
+# Newest API this client is written against; a newer daemon is spoken to at this level.
+MAX_API_VERSION = "1.47"
+
+
+class EngineError(Exception):
+    """An engine call failed; the message is meant for the user as it is."""
+
+    def __init__(self, message, status=None, daemon_message=None):
+        super().__init__(message)
+        self.status = status
+        self.daemon_message = daemon_message
+
+
+class NotFound(EngineError):
+    pass
+
+
+class Conflict(EngineError):
+    pass
+
+
+def version_tuple(version):
+    return tuple(int(part) for part in str(version).split("."))
+
+
+def quote_path(value):
+    return quote(str(value), safe="")
+
+
+class EngineClient:
+    """A small Docker Engine API client: JSON requests, streamed replies, clear errors."""
+
+    def __init__(self, docker_host=None, tls=False, ca_path=None, client_cert=None, client_key=None,
+                 validate_certs=True, timeout=60, api_version=None):
+        self.docker_host = docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        self.timeout = timeout
+        self._unix_socket = None
+        self._base_url = self._base_url_for(self.docker_host, tls)
+        self._request = Request(
+            timeout=timeout,
+            validate_certs=validate_certs,
+            client_cert=client_cert,
+            client_key=client_key,
+            ca_path=ca_path,
+            unix_socket=self._unix_socket,
+            use_proxy=False,
+            follow_redirects="none",
+        )
+        self.requested_api_version = api_version
+        self._api_version = None
+        self.calls = 0  # counted for benchmarks and tests of call budgets
+
+    def _base_url_for(self, host, tls):
+        if host.startswith("unix://"):
+            self._unix_socket = host[len("unix://"):]
+            return "http://localhost"
+        for prefix in ("tcp://", "http://", "https://"):
+            if host.startswith(prefix):
+                scheme = "https" if tls or prefix == "https://" else "http"
+                return "%s://%s" % (scheme, host[len(prefix):].rstrip("/"))
+        raise EngineError(
+            "docker_host %r is not understood: use unix:///path/to/docker.sock or tcp://host:port" % host)
+
+    # --- API version ---------------------------------------------------------------------
+
+    @property
+    def api_version(self):
+        if self._api_version is None:
+            self._api_version = self._negotiate_version()
+        return self._api_version
+
+    def _negotiate_version(self):
+        info = self._call("GET", "/version", versioned=False)
+        server = info.get("ApiVersion", "0.0")
+        wanted = self.requested_api_version
+        if wanted and wanted != "auto":
+            if version_tuple(wanted) < version_tuple(MIN_API_VERSION):
+                raise EngineError("api_version %s is older than the minimum Berth supports (%s)"
+                                  % (wanted, MIN_API_VERSION))
+            if version_tuple(wanted) > version_tuple(server):
+                raise EngineError("api_version %s was requested but the engine at %s only speaks up to %s"
+                                  % (wanted, self.docker_host, server))
+            return wanted
+        if version_tuple(server) < version_tuple(MIN_API_VERSION):
+            raise EngineError(
+                "the engine at %s speaks API %s (Docker %s); Berth needs API %s or newer (Docker 20.10+). "
+                "Upgrade the engine, e.g. with the berth.engine.runtime role."
+                % (self.docker_host, server, info.get("Version", "?"), MIN_API_VERSION))
+        if version_tuple(server) > version_tuple(MAX_API_VERSION):
+            return MAX_API_VERSION
+        return server
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    def _url(self, path, params, versioned):
+        url = self._base_url
+        if versioned:
+            url += "/v" + self.api_version
+        url += path
+        if params:
+            clean = {}
+            for key, value in params.items():
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    value = "1" if value else "0"
+                elif isinstance(value, (dict, list)):
+                    value = json.dumps(value)
+                clean[key] = value
+            if clean:
+                url += "?" + urlencode(clean)
+        return url
+
+    def _open(self, method, path, params=None, body=None, headers=None, versioned=True, timeout=None,
+              raw_body=False):
+        url = self._url(path, params, versioned)
+        send_headers = {"Content-Type": "application/json"}
+        if headers:
+            send_headers.update(headers)
+        data = body
+        if body is not None and not raw_body:
+            data = json.dumps(body).encode("utf-8")
+        self.calls += 1
+        try:
+            return self._request.open(method, url, data=data, headers=send_headers,
+                                      timeout=timeout or self.timeout)
+        except HTTPError as err:
+            raise self._http_error(method, path, err) from None
+        except (URLError, OSError, socket.timeout, ssl.SSLError) as err:
+            raise self._connection_error(err) from None
+
+    def _call(self, method, path, params=None, body=None, versioned=True, timeout=None, headers=None):
+        response = self._open(method, path, params, body, headers, versioned, timeout)
+        payload = response.read()
+        if not payload:
+            return None
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return payload.decode("utf-8", "replace")
+
+    def _http_error(self, method, path, err):
+        try:
+            text = err.read().decode("utf-8", "replace")
+        except Exception:
+            text = ""
+        try:
+            message = json.loads(text).get("message", text)
+        except (ValueError, AttributeError):
+            message = text
+        message = (message or err.reason or "").strip()
+        where = "%s %s" % (method, path)
+        if err.code == 404:
+            return NotFound("not found: %s (%s)" % (message, where), err.code, message)
+        if err.code == 409:
+            return Conflict("conflict: %s (%s)" % (message, where), err.code, message)
+        if err.code == 401 or err.code == 403:
+            return EngineError("the engine refused %s: %s" % (where, message), err.code, message)
+        return EngineError("the engine answered %s to %s: %s" % (err.code, where, message), err.code, message)
+
+    def _connection_error(self, err):
+        reason = getattr(err, "reason", err)
+        host = self.docker_host
+        if isinstance(reason, FileNotFoundError) or "No such file" in str(reason):
+            return EngineError(
+                "cannot reach the Docker daemon: socket %s does not exist. Is the daemon running? "
+                "Start it with `systemctl start docker` (or `service docker start`), or set docker_host."
+                % (self._unix_socket or host))
+        if isinstance(reason, PermissionError) or "Permission denied" in str(reason):
+            return EngineError(
+                "permission denied on %s: add the user to the docker group (and log in again) or run the "
+                "task with become: true" % (self._unix_socket or host))
+        if isinstance(reason, ConnectionRefusedError) or "refused" in str(reason):
+            return EngineError("cannot reach the Docker daemon at %s: connection refused. Is the daemon "
+                               "running and listening there?" % host)
+        if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason):
+            return EngineError("the Docker daemon at %s did not answer within %ss (timeout option)"
+                               % (host, self.timeout))
+        if isinstance(reason, ssl.SSLError) or "SSL" in str(reason) or "CERTIFICATE" in str(reason):
+            return EngineError("TLS to the Docker daemon at %s failed: %s. Check tls, ca_path, client_cert, "
+                               "client_key and validate_certs." % (host, reason))
+        return EngineError("cannot reach the Docker daemon at %s: %s" % (host, reason))
+
+    # --- verbs ---------------------------------------------------------------------------
+
+    def get(self, path, params=None, missing_ok=False, headers=None):
+        """GET a JSON document; with missing_ok a 404 returns None."""
+        try:
+            return self._call("GET", path, params, headers=headers)
+        except NotFound:
+            if missing_ok:
+                return None
+            raise
+
+    def post(self, path, params=None, body=None, timeout=None, headers=None):
+        return self._call("POST", path, params, body, timeout=timeout, headers=headers)
+
+    def delete(self, path, params=None, missing_ok=False):
+        try:
+            return self._call("DELETE", path, params)
+        except NotFound:
+            if missing_ok:
+                return None
+            raise
+
+    def stream(self, method, path, params=None, body=None, headers=None, timeout=None, raw_body=False):
+        """Read a streamed endpoint (pull, push, build, load) to its end.
+
+        Returns the list of JSON events; an event with error/errorDetail raises EngineError,
+        since the daemon reports those failures with a 200 status.
+        """
+        response = self._open(method, path, params, body, headers, timeout=timeout, raw_body=raw_body)
+        events = []
+        buffer = b""
+        while True:
+            chunk = response.read(65536)
+            if not chunk:
+                break
+            buffer += chunk
+            lines = buffer.split(b"\n")
+            buffer = lines.pop()
+            for line in lines:
+                self._collect_event(line, events)
+        self._collect_event(buffer, events)
+        return events
+
+    @staticmethod
+    def _collect_event(line, events):
+        line = line.strip()
+        if not line:
+            return
+        try:
+            event = json.loads(line)
+        except ValueError:
+            events.append({"stream": line.decode("utf-8", "replace")})
+            return
+        if isinstance(event, dict) and (event.get("error") or event.get("errorDetail")):
+            detail = event.get("errorDetail") or {}
+            raise EngineError(event.get("error") or detail.get("message") or str(event),
+                              daemon_message=event.get("error"))
+        events.append(event)
+
+    def ping(self):
+        return self._call("GET", "/_ping", versioned=False)
+
+    def logs(self, container_id, tail=200):
+        """A container's stdout+stderr as text, demultiplexed when there is no TTY."""
+        response = self._open("GET", "/containers/%s/logs" % quote_path(container_id),
+                              {"stdout": True, "stderr": True, "tail": tail})
+        data = response.read()
+        return demultiplex(data)
+
+
+def demultiplex(data):
+    """Undo the engine's 8-byte frame headers on non-TTY log streams."""
+    out = []
+    pos = 0
+    while pos + 8 <= len(data) and data[pos] in (0, 1, 2) and data[pos + 1:pos + 4] == b"\x00\x00\x00":
+        size = int.from_bytes(data[pos + 4:pos + 8], "big")
+        out.append(data[pos + 8:pos + 8 + size])
+        pos += 8 + size
+    if pos < len(data):
+        out.append(data[pos:])
+    return b"".join(out).decode("utf-8", "replace")

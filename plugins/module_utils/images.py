@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Image engine calls shared by the container, image and stack modules."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, quote_path
+
+
+def split_reference(reference):
+    """'host:5000/app:1.2' -> ('host:5000/app', '1.2'); digests keep their '@'."""
+    if "@" in reference:
+        name, digest = reference.split("@", 1)
+        return name, digest
+    head, _, last = reference.rpartition("/")
+    if ":" in last:
+        last, tag = last.split(":", 1)
+        return (head + "/" + last if head else last), tag
+    return reference, "latest"
+
+
+def registry_of(reference):
+    first = reference.split("/", 1)[0]
+    if "/" in reference and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def auth_header(reference, username, password):
+    if not username:
+        return {}
+    auth = {"username": username, "password": password or "", "serveraddress": registry_of(reference)}
+    encoded = base64.urlsafe_b64encode(json.dumps(auth).encode("utf-8")).decode("ascii")
+    return {"X-Registry-Auth": encoded}
+
+
+def inspect_image(client, reference):
+    return client.get("/images/%s/json" % quote_path(reference), missing_ok=True)
+
+
+def pull_image(client, reference, username=None, password=None, timeout=None):
+    """Pull to the end of the stream; returns the pulled image's inspect document."""
+    name, tag = split_reference(reference)
+    try:
+        client.stream("POST", "/images/create", {"fromImage": name, "tag": tag},
+                      headers=auth_header(reference, username, password), timeout=timeout)
+    except EngineError as err:
+        raise EngineError("pulling image %s failed: %s" % (reference, err), err.status, err.daemon_message) from None
+    image = inspect_image(client, reference)
+    if image is None:
+        raise EngineError("image %s was pulled but the engine does not show it" % reference)
+    return image
+
+
+def remote_digest(client, reference, username=None, password=None):
+    """The registry's digest for a reference, without pulling (for exact check mode); None if unknown."""
+    try:
+        info = client.get("/distribution/%s/json" % quote_path(reference),
+                          headers=auth_header(reference, username, password))
+    except EngineError:
+        return None
+    return ((info or {}).get("Descriptor") or {}).get("digest")
+
+
+def has_digest(image, digest):
+    return any(d.endswith("@" + digest) for d in (image or {}).get("RepoDigests") or [])
