@@ -52,14 +52,17 @@ def client_for(params):
 
 def run(module, body):
     """Call body(client) and turn every failure into fail_json with a message, never a traceback."""
+    failure = None
     try:
-        client = client_for(module.params)
-        result = body(client)
+        result = body(client_for(module.params))
     except EngineError as err:
         details = {k: v for k, v in (("daemon_message", err.daemon_message), ("status", err.status)) if v}
-        module.fail_json(msg=str(err), **details)
+        failure = dict(msg=str(err), **details)
     except ValueError as err:  # invalid user input found while planning
-        module.fail_json(msg=str(err))
+        failure = dict(msg=str(err))
     except Exception as err:  # a bug of ours: still a message, with the trace for the report
-        module.fail_json(msg="berth.engine internal error: %s" % err, exception=traceback.format_exc())
+        failure = dict(msg="berth.engine internal error: %s" % err, exception=traceback.format_exc())
+    if failure:
+        # Outside the except block, so ansible-core does not attach the handled exception as a trace.
+        module.fail_json(**failure)
     module.exit_json(**result)

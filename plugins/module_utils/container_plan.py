@@ -10,6 +10,7 @@ are compared, and values the image provides (env, labels, cmd, volumes, ports) n
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 
@@ -78,6 +79,11 @@ def parse_ports(entries):
             raise ValueError("ports entry %r is not of the form [ip:][host_port:]container_port[/tcp|udp|sctp]"
                              % spec)
         ip = (match.group("ip") or "").strip("[]")
+        if ip:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                raise ValueError("ports entry %r: %r is not an IP address" % (spec, ip)) from None
         proto = match.group("proto") or "tcp"
         container_ports = _port_range(match.group("container"), spec)
         host = match.group("host") or ""
@@ -538,8 +544,8 @@ def compare_networks(desired, container):
             actions.append({"action": "connect", "network": net["name"], "endpoint": endpoint_config(net)})
             continue
         ipam = current.get("IPAMConfig") or {}
-        aliases = set(current.get("Aliases") or []) - {short_id, desired["name"]}
-        before[net["name"]] = {"aliases": sorted(aliases), "ipv4_address": ipam.get("IPv4Address") or "",
+        aliases = set(current.get("Aliases") or [])
+        before[net["name"]] = {"aliases": sorted(aliases - {short_id}), "ipv4_address": ipam.get("IPv4Address") or "",
                                "ipv6_address": ipam.get("IPv6Address") or ""}
         if (not set(net["aliases"]) <= aliases
                 or (net["ipv4_address"] and net["ipv4_address"] != (ipam.get("IPv4Address") or ""))

@@ -225,11 +225,14 @@ class EngineClient:
                 return None
             raise
 
-    def stream(self, method, path, params=None, body=None, headers=None, timeout=None, raw_body=False):
+    def stream(self, method, path, params=None, body=None, headers=None, timeout=None, raw_body=False,
+               on_event=None):
         """Read a streamed endpoint (pull, push, build, load) to its end.
 
         Returns the list of JSON events; an event with error/errorDetail raises EngineError,
-        since the daemon reports those failures with a 200 status.
+        since the daemon reports those failures with a 200 status. on_event(event), if given,
+        sees each event as it arrives (e.g. to keep build output for the failure message).
+        A raw body may be bytes or an open file (then pass its Content-Length in headers).
         """
         response = self._open(method, path, params, body, headers, timeout=timeout, raw_body=raw_body)
         events = []
@@ -242,20 +245,21 @@ class EngineClient:
             lines = buffer.split(b"\n")
             buffer = lines.pop()
             for line in lines:
-                self._collect_event(line, events)
-        self._collect_event(buffer, events)
+                self._collect_event(line, events, on_event)
+        self._collect_event(buffer, events, on_event)
         return events
 
     @staticmethod
-    def _collect_event(line, events):
+    def _collect_event(line, events, on_event=None):
         line = line.strip()
         if not line:
             return
         try:
             event = json.loads(line)
         except ValueError:
-            events.append({"stream": line.decode("utf-8", "replace")})
-            return
+            event = {"stream": line.decode("utf-8", "replace")}
+        if on_event is not None and isinstance(event, dict):
+            on_event(event)
         if isinstance(event, dict) and (event.get("error") or event.get("errorDetail")):
             detail = event.get("errorDetail") or {}
             raise EngineError(event.get("error") or detail.get("message") or str(event),

@@ -461,11 +461,13 @@ def problem(pid, severity, message, fix):
 
 
 def evaluate(facts, want_cgroup_v2=True, storage_driver="overlay2",
-             sysctls=None, kernel_modules=None, extra_kernel_options=None):
+             sysctls=None, kernel_modules=None):
     """Turn gathered facts into a list of problems (id, severity, message, fix).
 
     facts is the dict the module returns (kernel, cgroup, storage, sysctls,
-    kernel_modules, firewall, userns, init, container, bootloader).
+    kernel_modules, firewall, userns, init, container, bootloader); the
+    missing kernel options in facts["kernel"]["missing_options"] were computed
+    with required_kernel_options() and missing_kernel_options().
     """
     problems = []
     kernel = facts.get("kernel", {})
@@ -640,7 +642,7 @@ def evaluate(facts, want_cgroup_v2=True, storage_driver="overlay2",
             "This host looks like a container (%s): its kernel, boot parameters "
             "and some sysctls belong to the machine outside." % "; ".join(container.get("evidence", [])),
             "Nothing to do here; change kernel settings on the outer host."))
-    if bootloader.get("type", "none") == "none" and not in_container:
+    if bootloader.get("type", "none") == "none":
         problems.append(problem(
             "no_bootloader", "info",
             "No bootloader configuration Berth can edit (grub or grubby): the "

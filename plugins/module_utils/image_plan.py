@@ -1,0 +1,455 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pure part of the image resource: desired state, build contexts, tarballs and the action list.
+
+Nothing here talks to the engine. Build contexts and `docker save` tarballs are read from the
+local file system (the managed node), which is what lets check mode know a tarball's image ID
+without loading it.
+
+The plan comes in two steps because a build or pull only reveals the new image ID once it ran:
+plan_image() decides how `name` is obtained (or removed), plan_references() then adds the tags
+and pushes for the image ID that `name` points at (None in check mode when it is not known yet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import tarfile
+import tempfile
+
+from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
+
+SOURCES = ("pull", "build", "load", "local")
+# Obtain actions whose outcome is only known once they ran: when the image already existed and the
+# result has the same ID, the engine part drops them and the run reports no change.
+OBTAIN_ACTIONS = ("pull", "build", "load")
+UNKNOWN_ID = "(known after the %s)"
+
+# A simplified docker reference grammar: [registry[:port]/]path[:tag][@digest], path lowercase.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REFERENCE_RE = re.compile(
+    r"^(?:(?P<registry>(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?)/)??"
+    r"(?P<path>%s(?:/%s)*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*:[0-9a-fA-F]{32,}))?$" % (_COMPONENT, _COMPONENT))
+
+
+def normalise_reference(reference, option="name"):
+    """'app' -> 'app:latest'; digests are kept; raises ValueError for what the engine would reject."""
+    if reference is None or not str(reference).strip():
+        raise ValueError("%s must be an image reference such as registry.example.com/app:1.2" % option)
+    reference = str(reference).strip()
+    match = _REFERENCE_RE.match(reference)
+    if not match:
+        raise ValueError("%s %r is not a valid image reference: use [registry[:port]/]name[:tag] with a "
+                         "lowercase name, for example registry.example.com/app:1.2" % (option, reference))
+    if match.group("digest") or match.group("tag"):
+        return reference
+    return reference + ":latest"
+
+
+# --- build contexts --------------------------------------------------------------------------
+
+def _pattern_regex(pattern):
+    """A .dockerignore pattern as a regex on slash-separated relative paths (Go filepath.Match + '**')."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):  # '**/' : zero or more directories
+                out.append("(?:.*/)?")
+                i += 1
+            else:
+                out.append(".*")
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1:end]
+                if body.startswith("^") or body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        elif char == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
+def parse_dockerignore(text):
+    """[(regex, negated)] from the text of a .dockerignore file."""
+    rules = []
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:].strip()
+        line = posixpath.normpath(line.lstrip("/")) if line.lstrip("/") else ""
+        if not line or line == ".":
+            continue
+        rules.append((_pattern_regex(line), negated))
+    return rules
+
+
+def is_ignored(path, rules):
+    """Whether a context-relative path is excluded: the last rule matching it or a parent decides."""
+    parents = []
+    parts = path.split("/")
+    for index in range(1, len(parts) + 1):
+        parents.append("/".join(parts[:index]))
+    ignored = False
+    for regex, negated in rules:
+        if any(regex.match(candidate) for candidate in parents):
+            ignored = not negated
+    return ignored
+
+
+def context_members(context, dockerfile="Dockerfile"):
+    """Sorted (absolute path, name in the archive) of what a build sends, honouring .dockerignore.
+
+    The Dockerfile is sent even when it lies outside the context (as .berth.Dockerfile) and, like
+    the .dockerignore file itself, even when .dockerignore excludes it. Returns (members, dockerfile name).
+    """
+    context = os.path.abspath(context)
+    if not os.path.isdir(context):
+        raise ValueError("build.path %s is not a directory (the build context must exist on the managed node)"
+                         % context)
+    dockerfile_path = dockerfile if os.path.isabs(dockerfile) else os.path.join(context, dockerfile)
+    dockerfile_path = os.path.abspath(dockerfile_path)
+    if not os.path.isfile(dockerfile_path):
+        raise ValueError("build.dockerfile %s does not exist" % dockerfile_path)
+    relative = os.path.relpath(dockerfile_path, context)
+    inside = not relative.startswith(".." + os.sep) and relative != ".."
+    dockerfile_name = relative.replace(os.sep, "/") if inside else ".berth.Dockerfile"
+
+    rules = []
+    ignore_file = os.path.join(context, ".dockerignore")
+    if os.path.isfile(ignore_file):
+        with open(ignore_file, encoding="utf-8", errors="replace") as handle:
+            rules = parse_dockerignore(handle.read())
+    has_exceptions = any(negated for _, negated in rules)
+    always = {dockerfile_name, ".dockerignore"}
+
+    members = []
+    for root, dirs, files in os.walk(context):
+        dirs.sort()
+        relroot = os.path.relpath(root, context).replace(os.sep, "/")
+        relroot = "" if relroot == "." else relroot + "/"
+        kept_dirs = []
+        for name in dirs:
+            rel = relroot + name
+            full = os.path.join(root, name)
+            ignored = is_ignored(rel, rules)
+            if os.path.islink(full):
+                if not ignored:
+                    members.append((full, rel))
+                continue
+            if ignored and not has_exceptions:
+                continue  # prune: no '!' rule can bring anything below it back
+            if not ignored:
+                members.append((full, rel))
+            kept_dirs.append(name)
+        dirs[:] = kept_dirs
+        for name in sorted(files):
+            rel = relroot + name
+            if rel in always or not is_ignored(rel, rules):
+                members.append((os.path.join(root, name), rel))
+    if not inside:
+        members.append((dockerfile_path, dockerfile_name))
+    members.sort(key=lambda member: member[1])
+    return members, dockerfile_name
+
+
+def _as_root(info):
+    # Like the docker CLI: context files belong to root in the archive, so the build cache
+    # (which hashes owners but not mtimes) matches builds made by `docker build`.
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def context_archive(context, dockerfile="Dockerfile"):
+    """Tar the build context into a temporary file: (file object at offset 0, size, dockerfile name)."""
+    members, dockerfile_name = context_members(context, dockerfile)
+    handle = tempfile.TemporaryFile()
+    try:
+        with tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for path, name in members:
+                try:
+                    archive.add(path, arcname=name, recursive=False, filter=_as_root)
+                except OSError as err:
+                    raise ValueError("cannot read %s from the build context: %s" % (path, err.strerror or err)) from None
+        size = handle.tell()
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    return handle, size, dockerfile_name
+
+
+# --- docker save tarballs --------------------------------------------------------------------
+
+def tarball_images(path):
+    """[{'id': 'sha256:…', 'repo_tags': [...]}] for the images in a `docker save` tarball (also compressed).
+
+    The image ID is the sha256 of the image's config blob, so it is known without loading.
+    """
+    if not os.path.isfile(path):
+        raise ValueError("load_path %s does not exist on the managed node" % path)
+    try:
+        with tarfile.open(path, mode="r:*") as archive:
+            manifest = json.loads(_read_member(archive, "manifest.json", path))
+            images = []
+            for entry in manifest:
+                config = _read_member(archive, entry["Config"], path)
+                images.append({"id": "sha256:" + hashlib.sha256(config).hexdigest(),
+                               "repo_tags": list(entry.get("RepoTags") or [])})
+            return images
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise ValueError("load_path %s is not a readable image tarball (docker save): %s" % (path, err)) from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError("load_path %s has no valid manifest.json (is it a docker save tarball?): %s"
+                         % (path, err)) from None
+
+
+def _read_member(archive, name, path):
+    try:
+        member = archive.extractfile(name)
+    except KeyError:
+        member = None
+    if member is None:
+        raise ValueError("%s is missing from %s" % (name, path))
+    with member:
+        return member.read()
+
+
+def tarball_image_for(images, reference, path):
+    """The tarball image that `reference` will name after loading; raises when it is ambiguous."""
+    for image in images:
+        if reference in (normalise_reference(tag, "RepoTags") for tag in image["repo_tags"]):
+            return image
+    if len(images) == 1:
+        return images[0]
+    tagged = sorted(tag for image in images for tag in image["repo_tags"])
+    raise ValueError("load_path %s holds %d images and none is tagged %s (it has: %s); set name to one of them"
+                     % (path, len(images), reference, ", ".join(tagged) or "no tags"))
+
+
+# --- desired state ---------------------------------------------------------------------------
+
+def desired_image(params):
+    """Validate the module parameters into the desired state."""
+    state = params.get("state") or "present"
+    name = normalise_reference(params.get("name"))
+    build = params.get("build")
+    load_path = params.get("load_path")
+    source = params.get("source")
+    if source is None:
+        source = "build" if build else "load" if load_path else "pull"
+    if state == "present":
+        if source == "build" and not (build and build.get("path")):
+            raise ValueError("source build needs build.path, the context directory")
+        if source == "load" and not load_path:
+            raise ValueError("source load needs load_path, a docker save tarball")
+        if build and source != "build":
+            raise ValueError("build is set but source is %s; set source: build or drop build" % source)
+        if load_path and source != "load":
+            raise ValueError("load_path is set but source is %s; set source: load or drop load_path" % source)
+    if "@" in name and source in ("build", "load"):
+        raise ValueError("name %s is a digest reference; a built or loaded image needs a tag" % name)
+    tags = []
+    for tag in params.get("tag") or []:
+        reference = normalise_reference(tag, "tag")
+        if "@" in reference:
+            raise ValueError("tag %s is a digest reference; tags must be name:tag" % tag)
+        if reference != name and reference not in tags:
+            tags.append(reference)
+    if params.get("push") and "@" in name:
+        raise ValueError("name %s is a digest reference and cannot be pushed; push a name:tag" % name)
+    desired_build = None
+    if build:
+        desired_build = {
+            "path": build.get("path"),
+            "dockerfile": build.get("dockerfile") or "Dockerfile",
+            "args": as_text_map(build.get("args"), "build.args") or {},
+            "target": build.get("target"),
+            "labels": as_text_map(build.get("labels"), "build.labels") or {},
+            "nocache": bool(build.get("nocache")),
+        }
+    return {
+        "name": name,
+        "state": state,
+        "source": source,
+        "force": bool(params.get("force")),
+        "build": desired_build,
+        "load_path": load_path,
+        "tags": tags,
+        "push": bool(params.get("push")),
+        "username": params.get("registry_username"),
+        "password": params.get("registry_password"),
+    }
+
+
+def build_params(desired, dockerfile_name):
+    """Query parameters of POST /build (the classic builder: its cache gives equal IDs for equal input)."""
+    build = desired["build"]
+    params = {"t": desired["name"], "dockerfile": dockerfile_name, "rm": True, "forcerm": True}
+    if build["args"]:
+        params["buildargs"] = build["args"]
+    if build["labels"]:
+        params["labels"] = build["labels"]
+    if build["target"]:
+        params["target"] = build["target"]
+    if build["nocache"]:
+        params["nocache"] = True
+    return params
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+def _image_id(image):
+    return (image or {}).get("Id")
+
+
+def plan_image(desired, image, source_id=None, users=None):
+    """How `name` comes to be (or stops being) on the host.
+
+    `image` is the inspect document of `name` (None when missing). `source_id` is the ID the source
+    is known to give without running it: the tarball's image for load, the current image when a
+    check-mode registry probe showed the same digest for pull. `users` are the containers (list
+    summaries) created from the image, for state absent.
+    """
+    plan = Plan("image", desired["name"])
+    current = _image_id(image)
+    name = desired["name"]
+    if desired["state"] == "absent":
+        if image is None:
+            return plan
+        others = [t for t in image.get("RepoTags") or [] if t != name]
+        if users and not others and not desired["force"]:
+            raise ValueError(
+                "image %s is used by container(s) %s: remove them first (berth.engine.container state=absent) "
+                "or set force: true to untag it anyway (the containers keep running on the untagged image)"
+                % (name, ", ".join(_container_names(users))))
+        plan.add("remove", reference=name, id=current, force=desired["force"])
+        plan.differ("state", "present", "absent")
+        plan.differ("id", current, None)
+        return plan
+
+    source = desired["source"]
+    if source == "local":
+        if image is None:
+            raise ValueError("image %s is not on the host and source is local: build, load or pull it first "
+                             "(source build, load or pull)" % name)
+        return plan
+    if source == "load":
+        if source_id is None:
+            raise ValueError("the image ID of load_path %s is not known" % desired["load_path"])
+        if current != source_id or desired["force"]:
+            plan.add("load", path=desired["load_path"], expected_id=source_id, provisional=current is not None)
+            if current != source_id:
+                _differ_obtain(plan, image, source_id)
+        return plan
+    if image is not None and not desired["force"]:
+        return plan
+    if source == "pull" and image is not None and source_id == current:
+        return plan  # check mode: the registry has the digest we already hold
+    plan.add(source, reference=name, provisional=image is not None)
+    _differ_obtain(plan, image, UNKNOWN_ID % source)
+    return plan
+
+
+def _differ_obtain(plan, image, new_id):
+    plan.differ("state", "present" if image else "absent", "present")
+    plan.differ("id", _image_id(image), new_id)
+
+
+def _container_names(users):
+    names = []
+    for summary in users:
+        names.append(((summary.get("Names") or ["/" + summary.get("Id", "?")[:12]])[0]).lstrip("/"))
+    return sorted(names)
+
+
+def expected_image_id(plan, image):
+    """The ID `name` will have after the obtain step, when known without running it (check mode)."""
+    for action in plan.actions:
+        if action["action"] == "load":
+            return action["expected_id"]
+        if action["action"] in OBTAIN_ACTIONS:
+            return None
+    return _image_id(image)
+
+
+def references(desired):
+    """Every reference the task manages: name, then the extra tags."""
+    return [desired["name"]] + list(desired["tags"])
+
+
+def plan_references(plan, desired, image_id, tag_ids, pushed):
+    """Add tag and push actions for the image `name` points at.
+
+    `image_id` is that image's ID, None when it is not known yet (a build or pull still to run in
+    check mode): then every tag and push is predicted. `tag_ids` maps each extra tag to the image ID
+    it names now (None: missing). `pushed` maps references to whether the registry already holds
+    this image under them.
+    """
+    if desired["state"] != "present":
+        return plan
+    tags_before, tags_after = {}, {}
+    for reference in desired["tags"]:
+        current = tag_ids.get(reference)
+        if image_id is None or current != image_id:
+            plan.add("tag", reference=reference, source=desired["name"])
+            tags_before[reference] = current
+            tags_after[reference] = image_id or UNKNOWN_ID % "image"
+    if tags_after:
+        plan.differ("tags", tags_before, tags_after)
+    if desired["push"]:
+        push_before, push_after = {}, {}
+        for reference in references(desired):
+            if image_id is None or not pushed.get(reference):
+                plan.add("push", reference=reference)
+                push_before[reference] = "not pushed"
+                push_after[reference] = "pushed"
+        if push_after:
+            plan.differ("pushed", push_before, push_after)
+    return plan
+
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    source=dict(type="str", choices=list(SOURCES)),
+    force=dict(type="bool", default=False),
+    build=dict(type="dict", options=dict(
+        path=dict(type="path", required=True),
+        dockerfile=dict(type="str", default="Dockerfile"),
+        args=dict(type="dict"),
+        target=dict(type="str"),
+        labels=dict(type="dict"),
+        nocache=dict(type="bool", default=False),
+    )),
+    load_path=dict(type="path"),
+    tag=dict(type="list", elements="str", default=[]),
+    push=dict(type="bool", default=False),
+    registry_username=dict(type="str"),
+    registry_password=dict(type="str", no_log=True),
+)

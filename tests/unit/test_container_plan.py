@@ -1,0 +1,201 @@
+"""The pure container plan: parsing, comparison rules and action lists, without a daemon."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
+    create_body,
+    desired_container,
+    parse_mounts,
+    parse_ports,
+    plan_container,
+    update_body,
+)
+
+IMAGE = {
+    "Id": "sha256:img1",
+    "Config": {"Env": ["PATH=/bin", "FROM_IMAGE=1"], "Labels": {"image.label": "yes"},
+               "Cmd": ["sleep", "3600"], "ExposedPorts": {"8080/tcp": {}}, "Volumes": {"/data": {}}},
+}
+
+
+def params(**overrides):
+    base = {"name": "web", "image": "app", "state": "started"}
+    base.update(overrides)
+    return base
+
+
+def container_from(desired, image=IMAGE, running=True):
+    """An inspect document like the engine would return for a container created from `desired`."""
+    body = create_body(desired)
+    config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+    env = dict(e.split("=", 1) for e in image["Config"]["Env"])
+    env.update(dict(e.split("=", 1) for e in config.get("Env", [])))
+    config["Env"] = ["%s=%s" % kv for kv in env.items()]
+    config["Labels"] = dict(image["Config"]["Labels"], **config.get("Labels", {}))
+    config.setdefault("Cmd", image["Config"]["Cmd"])
+    host = body["HostConfig"]
+    host.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
+    networks = {}
+    for name, endpoint in (body.get("NetworkingConfig") or {}).get("EndpointsConfig", {}).items():
+        networks[name] = {"Aliases": ["abcdef123456"] + endpoint.get("Aliases", []),
+                          "IPAMConfig": endpoint.get("IPAMConfig")}
+    for net in (desired["networks"] or [])[1:]:
+        networks[net["name"]] = {"Aliases": list(net["aliases"]),
+                                 "IPAMConfig": {"IPv4Address": net["ipv4_address"]} if net["ipv4_address"] else None}
+    return {"Id": "abcdef1234567890", "Image": image["Id"], "Config": config, "HostConfig": host,
+            "NetworkSettings": {"Networks": networks or {"bridge": {"Aliases": None}}},
+            "State": {"Status": "running" if running else "exited", "Running": running}}
+
+
+def test_ports_forms():
+    assert parse_ports(["80"]) == {"80/tcp": [["", ""]]}
+    assert parse_ports(["127.0.0.1:8080:80/udp"]) == {"80/udp": [["127.0.0.1", "8080"]]}
+    assert parse_ports(["8000-8001:80-81"]) == {"80/tcp": [["", "8000"]], "81/tcp": [["", "8001"]]}
+    assert parse_ports(["[::1]:9000:90"]) == {"90/tcp": [["::1", "9000"]]}
+    assert parse_ports(["127.0.0.1::53/udp"]) == {"53/udp": [["127.0.0.1", ""]]}
+
+
+@pytest.mark.parametrize("bad", ["abc", "80/xyz", "0:80", "1-3:80-81", "70000", "127.0.0.1:8080:80:1"])
+def test_malformed_ports_are_rejected_with_the_entry(bad):
+    with pytest.raises(ValueError, match="ports entry"):
+        parse_ports([bad])
+
+
+def test_volumes_short_form_becomes_mounts():
+    mounts = parse_mounts(None, ["/srv:/srv:ro", "data:/data", "/cache"])
+    assert mounts == [
+        {"type": "volume", "source": "", "target": "/cache", "read_only": False},
+        {"type": "volume", "source": "data", "target": "/data", "read_only": False},
+        {"type": "bind", "source": "/srv", "target": "/srv", "read_only": True},
+    ]
+    with pytest.raises(ValueError, match="more than one mount targets /data"):
+        parse_mounts([{"type": "volume", "source": "x", "target": "/data"}], ["y:/data"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"memory": "-1m"}, "memory must not be negative"),
+    ({"memory": "lots"}, "memory must be a size"),
+    ({"memory": "64m", "memory_reservation": "128m"}, "memory_reservation"),
+    ({"network_mode": "host", "ports": ["80"]}, "network_mode host"),
+    ({"network_mode": "host", "networks": [{"name": "x"}]}, "network_mode host"),
+    ({"restart_policy": "always", "restart_retries": 3}, "restart_retries"),
+    ({"image": None}, "image is required"),
+    ({"healthcheck": {"interval": "soon"}}, "healthcheck.interval"),
+    ({"cpus": -1}, "cpus must not be negative"),
+])
+def test_bad_inputs_fail_with_a_message(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        desired_container(params(**overrides))
+
+
+def test_missing_container_is_created_and_started():
+    plan = plan_container(desired_container(params()), None, IMAGE)
+    assert plan.action_names() == ["create", "start"]
+    assert plan.diff()["before"] == {"state": "absent"}
+    assert plan.diff()["after"] == {"state": "running"}
+
+
+def test_present_creates_without_starting_and_stopped_too():
+    assert plan_container(desired_container(params(state="present")), None, IMAGE).action_names() == ["create"]
+    assert plan_container(desired_container(params(state="stopped")), None, IMAGE).action_names() == ["create"]
+
+
+def test_unchanged_container_needs_nothing_even_with_image_defaults():
+    desired = desired_container(params(env={"A": 1}, labels={"l": "v"}, ports=["127.0.0.1:8080:8080"],
+                                       memory="64m", restart_policy="unless-stopped",
+                                       volumes=["data:/var/lib/app"], cap_add=["net_admin"]))
+    container = container_from(desired)
+    # The engine stores capabilities with the CAP_ prefix; that is not a difference.
+    container["HostConfig"]["CapAdd"] = ["CAP_NET_ADMIN"]
+    plan = plan_container(desired, container, IMAGE)
+    assert plan.actions == []
+    assert not plan.changed
+
+
+def test_env_from_image_and_removed_user_env():
+    desired = desired_container(params(env={"A": "1", "B": "2"}))
+    container = container_from(desired)
+    smaller = desired_container(params(env={"A": "1"}))
+    plan = plan_container(smaller, container, IMAGE)
+    assert plan.action_names() == ["recreate"]
+    assert plan.before["env"]["B"] == "2" and "B" not in plan.after["env"]
+    assert plan.after["env"]["FROM_IMAGE"] == "1"
+
+
+def test_limits_and_restart_policy_update_in_place():
+    container = container_from(desired_container(params(memory="64m", restart_policy="no")))
+    desired = desired_container(params(memory="128m", restart_policy="always", cpus=0.5))
+    plan = plan_container(desired, container, IMAGE)
+    assert plan.action_names() == ["update"]
+    body = update_body(desired)
+    assert body["Memory"] == 128 * 1024 * 1024
+    assert body["RestartPolicy"] == {"Name": "always", "MaximumRetryCount": 0}
+    assert body["NanoCpus"] == 500000000
+
+
+def test_new_image_recreates_and_keeps_running():
+    container = container_from(desired_container(params()))
+    new_image = dict(IMAGE, Id="sha256:img2")
+    plan = plan_container(desired_container(params()), container, new_image)
+    assert plan.action_names() == ["recreate"]
+    assert plan.actions[0]["start"] is True
+    assert plan.before["image"] == "sha256:img1" and plan.after["image"] == "sha256:img2"
+
+
+def test_recreate_never_warns_instead():
+    container = container_from(desired_container(params(env={"A": "1"})))
+    plan = plan_container(desired_container(params(env={"A": "2"}, recreate="never")), container, IMAGE)
+    assert plan.actions == []
+    assert "recreate=never" in plan.warnings[0]
+
+
+def test_state_transitions():
+    running = container_from(desired_container(params()))
+    stopped = container_from(desired_container(params()), running=False)
+    assert plan_container(desired_container(params(state="stopped")), running, IMAGE).action_names() == ["stop"]
+    assert plan_container(desired_container(params()), stopped, IMAGE).action_names() == ["start"]
+    assert plan_container(desired_container(params(state="present")), stopped, IMAGE).actions == []
+    assert plan_container(desired_container(params(state="restarted")), running, IMAGE).action_names() == ["restart"]
+    assert plan_container(desired_container(params(state="absent")), running, IMAGE).action_names() == ["remove"]
+    assert plan_container(desired_container(params(state="absent")), None, None).actions == []
+
+
+def test_healthy_waits_but_an_already_healthy_container_is_no_change():
+    container = container_from(desired_container(params()))
+    container["State"]["Health"] = {"Status": "healthy"}
+    assert plan_container(desired_container(params(state="healthy")), container, IMAGE).actions == []
+    container["State"]["Health"] = {"Status": "starting"}
+    plan = plan_container(desired_container(params(state="healthy")), container, IMAGE)
+    assert plan.action_names() == ["wait_healthy"] and not plan.changed
+
+
+def test_networks_connect_reconnect_and_disconnect_in_place():
+    desired = desired_container(params(networks=[{"name": "front", "aliases": ["web"]},
+                                                 {"name": "back", "ipv4_address": "10.5.0.5"}]))
+    container = container_from(desired)
+    assert plan_container(desired, container, IMAGE).actions == []
+    moved = copy.deepcopy(container)
+    moved["NetworkSettings"]["Networks"]["back"]["IPAMConfig"] = {"IPv4Address": "10.5.0.9"}
+    moved["NetworkSettings"]["Networks"]["old"] = {"Aliases": None}
+    del moved["NetworkSettings"]["Networks"]["front"]
+    names = [(a["action"], a["network"]) for a in plan_container(desired, moved, IMAGE).actions]
+    assert names == [("connect", "front"), ("disconnect", "back"), ("connect", "back"), ("disconnect", "old")]
+
+
+def test_create_body_first_network_in_create_rest_connected_later():
+    desired = desired_container(params(networks=[{"name": "a", "ipv4_address": "10.0.0.2"}, {"name": "b"}],
+                                       healthcheck={"test": "true", "interval": "2s"}))
+    body = create_body(desired)
+    assert body["HostConfig"]["NetworkMode"] == "a"
+    assert list(body["NetworkingConfig"]["EndpointsConfig"]) == ["a"]
+    assert body["NetworkingConfig"]["EndpointsConfig"]["a"]["IPAMConfig"] == {"IPv4Address": "10.0.0.2"}
+    assert body["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 2 * 10 ** 9}
+
+
+def test_healthcheck_compares_only_what_was_set():
+    desired = desired_container(params(healthcheck={"interval": "5s"}))
+    container = container_from(desired)
+    container["Config"]["Healthcheck"] = {"Test": ["CMD", "probe"], "Interval": 5 * 10 ** 9, "Retries": 3}
+    assert plan_container(desired, container, IMAGE).actions == []
