@@ -35,12 +35,17 @@ def inspect_container(client, name):
 
 
 class Converger:
-    """Converges one container; keeps the client and the module's non-comparable settings."""
+    """Converges one container; keeps the client and the module's non-comparable settings.
 
-    def __init__(self, client, params, check_mode=False):
+    `cache` may be shared between convergers (the stack module does) so that an image is
+    resolved or pulled, and a network looked up, once per run rather than once per container.
+    """
+
+    def __init__(self, client, params, check_mode=False, cache=None):
         self.client = client
         self.params = params
         self.check_mode = check_mode
+        self.cache = cache if cache is not None else {}
         self.desired = desired_container(params)
         self.stop_timeout = params.get("stop_timeout")
         self.healthy_timeout = params.get("healthy_timeout") or 60
@@ -55,24 +60,28 @@ class Converger:
             container = inspect_container(self.client, desired["name"])
         if desired["state"] == "absent":
             return plan_container(desired, container, None), container
-        image, image_changed = self._image(container)
-        plan = plan_container(desired, container, image, image_changed=image_changed)
-        if image_changed:
+        image, pulled = self._image()
+        # In check mode a predicted pull means an image we cannot inspect yet: assume it differs.
+        plan = plan_container(desired, container, image, image_changed=pulled and self.check_mode)
+        if pulled:
             plan.actions.insert(0, {"action": "pull", "image": desired["image"]})
         self._check_networks(plan, container)
         return plan, container
 
-    def _image(self, container):
-        """The desired image's inspect document and whether this run will pull a different one."""
-        reference = self.desired["image"]
-        pull = self.params.get("pull") or "missing"
+    def _image(self):
+        """(inspect document of the image to run, whether this run pulls a new one), cached per run."""
+        key = ("image", self.desired["image"], self.params.get("pull") or "missing")
+        if key not in self.cache:
+            self.cache[key] = self._resolve_image(key[1], key[2])
+        return self.cache[key]
+
+    def _resolve_image(self, reference, pull):
         username, password = self.params.get("registry_username"), self.params.get("registry_password")
         image = inspect_image(self.client, reference)
         if image is None and pull == "never":
             raise EngineError("image %s is not on the host and pull is never: load or build it first "
                               "(berth.engine.image)" % reference)
-        wants_pull = image is None or pull == "always"
-        if not wants_pull:
+        if image is not None and pull != "always":
             return image, False
         if self.check_mode:
             if image is None:
@@ -80,8 +89,7 @@ class Converger:
             digest = remote_digest(self.client, reference, username, password)
             return image, not (digest and has_digest(image, digest))
         pulled = pull_image(self.client, reference, username, password)
-        changed = image is None or pulled["Id"] != image["Id"]
-        return pulled, changed and (container is None or container.get("Image") != pulled["Id"])
+        return pulled, image is None or pulled["Id"] != image["Id"]
 
     def _check_networks(self, plan, container):
         """Fail early, in check mode too, when a network the plan needs does not exist."""
@@ -90,7 +98,10 @@ class Converger:
         if plan.has("create") or plan.has("recreate"):
             wanted = [n["name"] for n in networks]
         for name in wanted:
-            if self.client.get("/networks/%s" % quote_path(name), missing_ok=True) is None:
+            key = ("network", name)
+            if key not in self.cache:
+                self.cache[key] = self.client.get("/networks/%s" % quote_path(name), missing_ok=True) is not None
+            if not self.cache[key]:
                 raise EngineError("container %s: network %s does not exist; create it first with "
                                   "berth.engine.network (or fix the name)" % (self.desired["name"], name))
 
@@ -265,9 +276,9 @@ def _privilege_hint(message):
     return ""
 
 
-def converge_container(client, params, check_mode=False, container=None, read=True):
+def converge_container(client, params, check_mode=False, container=None, read=True, cache=None):
     """Plan, and apply unless check_mode. Returns (plan, final inspect document, converger)."""
-    converger = Converger(client, params, check_mode)
+    converger = Converger(client, params, check_mode, cache)
     plan, container = converger.plan(container, read=read)
     if check_mode or not plan.actions:
         return plan, container, converger
