@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
+    carried_volumes,
     create_body,
     desired_container,
     endpoint_config,
@@ -141,8 +142,8 @@ class Converger:
     def _stop_params(self):
         return {"t": self.stop_timeout} if self.stop_timeout is not None else None
 
-    def _create(self, name):
-        body = create_body(self.desired)
+    def _create(self, name, carried=None):
+        body = create_body(self.desired, carried)
         try:
             created = self.client.post("/containers/create", {"name": name}, body)
         except NotFound as err:
@@ -197,7 +198,7 @@ class Converger:
         self.client.post("/containers/%s/rename" % old_id, {"name": aside})
         new_id = None
         try:
-            new_id = self._create(name)
+            new_id = self._create(name, carried_volumes(old))
             if action["start"]:
                 self._start(new_id)
                 self._confirm_running(new_id)

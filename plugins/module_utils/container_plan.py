@@ -10,7 +10,6 @@ are compared, and values the image provides (env, labels, cmd, volumes, ports) n
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import shlex
 
@@ -80,6 +79,8 @@ def parse_ports(entries):
                              % spec)
         ip = (match.group("ip") or "").strip("[]")
         if ip:
+            import ipaddress  # only here: importing it costs more than a no-change run's planning
+
             try:
                 ipaddress.ip_address(ip)
             except ValueError:
@@ -153,11 +154,21 @@ def parse_mounts(mounts, volumes):
     return sorted(result, key=lambda m: m["target"])
 
 
+_ANONYMOUS_VOLUME = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _mount_source(kind, source):
+    """An anonymous volume carried over from a replaced container still counts as anonymous."""
+    source = source or ""
+    return "" if kind == "volume" and _ANONYMOUS_VOLUME.match(source) else source
+
+
 def _actual_mounts(container):
     host = container.get("HostConfig") or {}
     result = []
     for item in host.get("Mounts") or []:
-        result.append({"type": item.get("Type") or "volume", "source": item.get("Source") or "",
+        kind = item.get("Type") or "volume"
+        result.append({"type": kind, "source": _mount_source(kind, item.get("Source")),
                        "target": (item.get("Target") or "").rstrip("/") or "/",
                        "read_only": bool(item.get("ReadOnly"))})
     for spec in host.get("Binds") or []:
@@ -464,11 +475,22 @@ def desired_container(params):
     }
 
 
-def create_body(desired):
+def carried_volumes(old_container):
+    """{target: volume name} of the anonymous volumes of a container about to be replaced.
+
+    The replacement mounts them again, as docker compose does, so a recreate neither loses
+    their data nor leaves them dangling.
+    """
+    return {m["Destination"]: m["Name"] for m in (old_container or {}).get("Mounts") or []
+            if m.get("Type") == "volume" and _ANONYMOUS_VOLUME.match(m.get("Name") or "")}
+
+
+def create_body(desired, carried=None):
     """The POST /containers/create document for the desired state.
 
     Only the first network goes in NetworkingConfig (API < 1.44 takes one); the rest are
-    connected before the container starts.
+    connected before the container starts. `carried` maps targets to anonymous volumes of a
+    replaced container that the new one takes over.
     """
     config = {"Image": desired["image"], "HostConfig": {}}
     for name, value in desired["values"].items():
@@ -482,12 +504,28 @@ def create_body(desired):
     ports = desired["values"].get("ports")
     if ports:
         config["ExposedPorts"] = {key: {} for key in ports}
+    if carried:
+        _add_carried(config["HostConfig"], desired, carried)
     networks = desired["networks"]
     if networks:
         first = networks[0]
         config["HostConfig"]["NetworkMode"] = first["name"]
         config["NetworkingConfig"] = {"EndpointsConfig": {first["name"]: endpoint_config(first)}}
     return config
+
+
+def _add_carried(host_config, desired, carried):
+    declared = {m["target"]: m for m in desired["values"].get("mounts") or []}
+    tmpfs = desired["values"].get("tmpfs") or {}
+    mounts = host_config.setdefault("Mounts", [])
+    for target, volume in sorted(carried.items()):
+        wanted = declared.get(target)
+        if wanted is None and target not in tmpfs:
+            mounts.append({"Type": "volume", "Source": volume, "Target": target, "ReadOnly": False})
+        elif wanted is not None and wanted["type"] == "volume" and not wanted["source"]:
+            for mount in mounts:
+                if mount["Target"] == target:
+                    mount["Source"] = volume
 
 
 def endpoint_config(network):
@@ -515,6 +553,11 @@ def compare_options(desired, container, image):
         expected = option.expected(value, image)
         if name == "healthcheck":
             same = _compare_subset(expected, actual)
+        elif name == "mounts":
+            # Anonymous volumes the user did not declare (the image's VOLUMEs, carried over) are not drift.
+            declared = {m["target"] for m in expected}
+            actual = [m for m in actual if m["source"] or m["type"] != "volume" or m["target"] in declared]
+            same = actual == expected
         elif name == "restart_policy":
             same = actual["Name"] == expected["Name"] and (
                 expected["Name"] != "on-failure" or actual["MaximumRetryCount"] == expected["MaximumRetryCount"])

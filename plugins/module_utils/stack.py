@@ -15,6 +15,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.berth.engine.plugins.module_utils.container_engine import Converger
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
     ARGUMENT_SPEC as CONTAINER_SPEC,

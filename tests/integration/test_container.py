@@ -207,3 +207,17 @@ def test_pull_from_registry_with_credentials(docker_client, unique_name, cleanup
     assert ok(args)["actions"] == ["pull", "create", "start"]
     assert docker_client.containers.get(unique_name).status == "running"
     assert not ok(dict(args, pull="always"))["changed"], "same digest: no change"
+
+
+def test_recreate_keeps_anonymous_volume_data(docker_client, web):
+    # berth-test/busybox declares VOLUME /data: the replacement takes the old anonymous volume over.
+    ok(web)
+    first = docker_client.containers.get(web["name"])
+    assert first.exec_run(["sh", "-c", "echo kept > /data/marker"]).exit_code == 0
+    volume = [m["Name"] for m in first.attrs["Mounts"] if m["Destination"] == "/data"][0]
+    ok(dict(web, env={"APP_MODE": "changed"}))
+    second = docker_client.containers.get(web["name"])
+    assert second.id != first.id
+    assert [m["Name"] for m in second.attrs["Mounts"] if m["Destination"] == "/data"] == [volume]
+    assert second.exec_run(["cat", "/data/marker"]).output.decode().strip() == "kept"
+    assert not ok(dict(web, env={"APP_MODE": "changed"}))["changed"], "a carried volume is not drift"

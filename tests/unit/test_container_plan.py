@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
     create_body,
     desired_container,
@@ -198,4 +199,15 @@ def test_healthcheck_compares_only_what_was_set():
     desired = desired_container(params(healthcheck={"interval": "5s"}))
     container = container_from(desired)
     container["Config"]["Healthcheck"] = {"Test": ["CMD", "probe"], "Interval": 5 * 10 ** 9, "Retries": 3}
+    assert plan_container(desired, container, IMAGE).actions == []
+
+
+def test_carried_anonymous_volumes_are_not_drift():
+    anonymous = "a" * 64
+    desired = desired_container(params(volumes=["/cache", "named:/named"]))
+    body = create_body(desired, carried={"/data": anonymous, "/cache": "b" * 64})
+    mounts = {m["Target"]: m.get("Source") for m in body["HostConfig"]["Mounts"]}
+    assert mounts == {"/data": anonymous, "/cache": "b" * 64, "/named": "named"}
+    container = container_from(desired)
+    container["HostConfig"]["Mounts"] = body["HostConfig"]["Mounts"]
     assert plan_container(desired, container, IMAGE).actions == []
