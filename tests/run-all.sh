@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The single test command (`make test`, CI's .ci/run). Sets up what it needs (venv,
+# dockerd, test images), then runs the stages in order, stops at the first failing
+# one and always prints a summary.
+#
+#   BERTH_TEST_STAGES=lint,unit tests/run-all.sh   # pick stages or groups
+# stages: ruff yamllint ansible-lint ansible-doc unit integration molecule
+# groups: lint = ruff,yamllint,ansible-lint,ansible-doc; all (default)
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root" || exit 2
+
+ALL=(ruff yamllint ansible-lint ansible-doc unit integration molecule)
+declare -A want status took
+for s in $(echo "${BERTH_TEST_STAGES:-all}" | tr ',' ' '); do
+  case "$s" in
+    all) for x in "${ALL[@]}"; do want[$x]=1; done ;;
+    lint) for x in ruff yamllint ansible-lint ansible-doc; do want[$x]=1; done ;;
+    ruff|yamllint|ansible-lint|ansible-doc|unit|integration|molecule) want[$s]=1 ;;
+    *) echo "run-all: unknown stage '$s' (stages: ${ALL[*]}; groups: lint, all)" >&2; exit 2 ;;
+  esac
+done
+
+order=(setup "${ALL[@]}")
+failed=""
+summary() {
+  echo
+  echo "==================== berth test summary ===================="
+  for s in "${order[@]}"; do
+    printf '  %-13s %-8s %s\n' "$s" "${status[$s]:-not run}" "${took[$s]:+${took[$s]}s}"
+  done
+  if [ -n "$failed" ]; then echo "RESULT: FAILED at stage '$failed'"; else echo "RESULT: all selected stages passed"; fi
+}
+trap summary EXIT
+
+# stage NAME COMMAND...: run one stage unless a previous one failed or it was not selected.
+stage() {
+  local name=$1; shift
+  if [ "$name" != setup ] && [ -z "${want[$name]:-}" ]; then status[$name]="skipped"; return 0; fi
+  if [ -n "$failed" ]; then return 0; fi
+  echo
+  echo "==> $name"
+  local start=$SECONDS rc=0
+  "$@" || rc=$?
+  took[$name]=$((SECONDS - start))
+  if [ $rc -eq 0 ]; then status[$name]=PASS; else status[$name]="FAIL($rc)"; failed=$name; fi
+}
+
+needs_docker() { [ -n "${want[integration]:-}${want[molecule]:-}" ]; }
+
+do_setup() {
+  bash scripts/ensure-venv.sh || return
+  if needs_docker; then
+    bash scripts/ensure-dockerd.sh || return
+    bash tests/images/build.sh || return
+  fi
+}
+
+do_ruff() {
+  local dirs=() d
+  for d in plugins tests bench; do [ -d "$d" ] && dirs+=("$d"); done
+  ruff check "${dirs[@]}"
+}
+
+# Every module must render with ansible-doc and be listed for the collection.
+do_ansible_doc() {
+  local listing f name bad=0 n=0
+  listing="$(ansible-doc -l berth.engine)" || return
+  for f in plugins/modules/*.py; do
+    name="$(basename "$f" .py)"
+    [ "$name" = __init__ ] && continue
+    n=$((n + 1))
+    if ! ansible-doc "berth.engine.$name" >/dev/null; then echo "ansible-doc berth.engine.$name failed"; bad=1; fi
+    if ! grep -q "^berth\.engine\.$name " <<<"$listing"; then echo "berth.engine.$name missing from ansible-doc -l"; bad=1; fi
+  done
+  echo "ansible-doc: checked $n module(s)"
+  [ "$n" -gt 0 ] && [ $bad -eq 0 ]
+}
+
+# pytest exits 5 when it collected nothing: that is a failure here, like any non-zero code.
+do_unit() { timeout -k 30 "${BERTH_TIMEOUT_UNIT:-900}" python -m pytest tests/unit; }
+do_integration() { timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-2400}" python -m pytest tests/integration -n 2; }
+
+do_molecule() {
+  local scenarios=() d
+  for d in molecule/*/; do [ -f "$d/molecule.yml" ] && scenarios+=("$(basename "$d")"); done
+  if [ ${#scenarios[@]} -eq 0 ]; then
+    echo "molecule: no scenarios (molecule/*/molecule.yml) yet, nothing to run"
+    return 0
+  fi
+  for d in "${scenarios[@]}"; do
+    echo "--- molecule test -s $d"
+    timeout -k 60 "${BERTH_TIMEOUT_MOLECULE:-1800}" molecule test -s "$d" || return
+  done
+}
+
+stage setup do_setup
+# Everything below runs the venv's tools.
+export VIRTUAL_ENV="$root/.venv" PATH="$root/.venv/bin:$PATH"
+[ -n "${CI:-}" ] && export ANSIBLE_NOCOLOR=1 PY_COLORS=0 NO_COLOR=1
+stage ruff do_ruff
+stage yamllint yamllint .
+stage ansible-lint ansible-lint
+stage ansible-doc do_ansible_doc
+stage unit do_unit
+stage integration do_integration
+stage molecule do_molecule
+
+[ -z "$failed" ]

@@ -1,0 +1,1 @@
+"""Shared helpers for Berth's tests (Ansible runner, fixtures' support code)."""
