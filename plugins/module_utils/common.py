@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -54,7 +55,10 @@ def run(module, body):
     """Call body(client) and turn every failure into fail_json with a message, never a traceback."""
     failure = None
     try:
-        result = body(client_for(module.params))
+        client = client_for(module.params)
+        result = body(client)
+        if os.environ.get("BERTH_DEBUG_CALLS"):  # for bench/: how many Engine API calls this task made
+            result["api_calls"] = client.calls
     except EngineError as err:
         details = {k: v for k, v in (("daemon_message", err.daemon_message), ("status", err.status)) if v}
         failure = dict(msg=str(err), **details)

@@ -234,16 +234,20 @@ class Converger:
                                                        ("\nNew container output:\n" + logs) if logs else ""))
 
     def _confirm_running(self, container_id):
-        """Watch a freshly started replacement briefly: an entrypoint that dies at once is a failure."""
+        """Watch a freshly started replacement briefly: an entrypoint that dies at once is a failure.
+
+        With a restart policy the engine restarts it at once, so a restart counts as a death too.
+        """
         deadline = time.monotonic() + START_GRACE_SECONDS
         while True:
-            state = (inspect_container(self.client, container_id) or {}).get("State") or {}
-            if not state.get("Running") or state.get("Restarting"):
-                if state.get("ExitCode") or state.get("Restarting") or state.get("Error"):
-                    raise EngineError("the new container exited with code %s%s" % (
-                        state.get("ExitCode"), (": " + state["Error"]) if state.get("Error") else ""))
-                return
-            if time.monotonic() >= deadline:
+            inspect = inspect_container(self.client, container_id) or {}
+            state = inspect.get("State") or {}
+            if inspect.get("RestartCount") or state.get("Restarting") or (
+                    not state.get("Running") and (state.get("ExitCode") or state.get("Error"))):
+                raise EngineError("the new container exited right after it started (exit code %s, restarted %s "
+                                  "times)%s" % (state.get("ExitCode"), inspect.get("RestartCount") or 0,
+                                                (": " + state["Error"]) if state.get("Error") else ""))
+            if not state.get("Running") or time.monotonic() >= deadline:
                 return
             time.sleep(0.1)
 

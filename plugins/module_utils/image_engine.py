@@ -117,7 +117,11 @@ class ImageConverger:
         kind = action["action"]
         if kind == "pull":
             desired = self.desired
-            result = pull_image(self.client, desired["name"], desired["username"], desired["password"])
+            try:
+                result = pull_image(self.client, desired["name"], desired["username"], desired["password"])
+            except EngineError as err:
+                raise EngineError(str(err) + _credentials_hint(str(err), desired["name"]),
+                                  err.status, err.daemon_message) from None
         elif kind == "build":
             result = self._build()
         else:
@@ -195,11 +199,8 @@ class ImageConverger:
             self.client.stream("POST", "/images/%s/push" % quote_path(repo), {"tag": tag}, headers=headers)
         except EngineError as err:
             message = err.daemon_message or str(err)
-            hint = ""
-            if any(word in message.lower() for word in ("unauthorized", "authentication required", "denied")):
-                hint = (" (the registry %s refused the credentials: check registry_username and registry_password)"
-                        % registry_of(reference))
-            raise EngineError("pushing image %s failed: %s%s" % (reference, message, hint),
+            raise EngineError("pushing image %s failed: %s%s"
+                              % (reference, message, _credentials_hint(message, reference)),
                               err.status, err.daemon_message) from None
 
     def _remove(self, action, image):
@@ -212,6 +213,16 @@ class ImageConverger:
                 name, err.daemon_message or err,
                 ("; it is used by container(s) %s: remove them first or set force: true" % ", ".join(users))
                 if users else ""), err.status, err.daemon_message) from None
+
+
+def _credentials_hint(message, reference):
+    if "no basic auth credentials" in message.lower():
+        return " (the registry %s wants credentials: set registry_username and registry_password)" % (
+            registry_of(reference))
+    if any(word in message.lower() for word in ("unauthorized", "authentication required", "denied")):
+        return (" (the registry %s refused the credentials: check registry_username and registry_password)"
+                % registry_of(reference))
+    return ""
 
 
 def _names(summaries):

@@ -188,14 +188,15 @@ def _as_root(info):
 def context_archive(context, dockerfile="Dockerfile"):
     """Tar the build context into a temporary file: (file object at offset 0, size, dockerfile name)."""
     members, dockerfile_name = context_members(context, dockerfile)
-    handle = tempfile.TemporaryFile()
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
     try:
         with tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as archive:
             for path, name in members:
                 try:
                     archive.add(path, arcname=name, recursive=False, filter=_as_root)
                 except OSError as err:
-                    raise ValueError("cannot read %s from the build context: %s" % (path, err.strerror or err)) from None
+                    raise ValueError("cannot read %s from the build context: %s"
+                                     % (path, err.strerror or err)) from None
         size = handle.tell()
         handle.seek(0)
     except BaseException:
@@ -346,7 +347,7 @@ def plan_image(desired, image, source_id=None, users=None):
         if users and not others and not desired["force"]:
             raise ValueError(
                 "image %s is used by container(s) %s: remove them first (berth.engine.container state=absent) "
-                "or set force: true to untag it anyway (the containers keep running on the untagged image)"
+                "or set force: true to remove it anyway (like docker rmi --force; the containers are left alone)"
                 % (name, ", ".join(_container_names(users))))
         plan.add("remove", reference=name, id=current, force=desired["force"])
         plan.differ("state", "present", "absent")
@@ -377,7 +378,8 @@ def plan_image(desired, image, source_id=None, users=None):
 
 
 def _differ_obtain(plan, image, new_id):
-    plan.differ("state", "present" if image else "absent", "present")
+    if image is None:
+        plan.differ("state", "absent", "present")
     plan.differ("id", _image_id(image), new_id)
 
 

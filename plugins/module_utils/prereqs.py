@@ -171,9 +171,7 @@ def cgroup_layout(mounts, v2_controllers_text=None):
     v1_controllers = set()
     for m in v1_mounts:
         for opt in re.split(r",", m.get("super_options", "") + "," + m.get("options", "")):
-            if opt in V1_CONTROLLERS:
-                v1_controllers.add(opt)
-            elif opt.startswith("name="):
+            if opt in V1_CONTROLLERS or opt.startswith("name="):
                 v1_controllers.add(opt)
     v2_mountpoint = None
     if v2_mounts:
@@ -409,11 +407,12 @@ def detect_container(dockerenv=False, containerenv=False, pid1_cgroup_text=None,
         evidence.append("PID 1 environment container=%s" % pid1_environ["container"])
         kind = kind or pid1_environ["container"]
     for _h, _c, path in parse_cgroup_file(pid1_cgroup_text):
-        for name, rx in _CGROUP_PATH_HINTS:
-            if rx.search(path):
-                evidence.append("/proc/1/cgroup path %s" % path)
-                kind = kind or name
-                break
+        hint = next((name for name, rx in _CGROUP_PATH_HINTS if rx.search(path)), None)
+        if hint:
+            # One line of evidence is enough: every hierarchy shows the same path.
+            evidence.append("/proc/1/cgroup path %s" % path)
+            kind = kind or hint
+            break
     return {"is_container": bool(evidence), "type": kind, "evidence": evidence}
 
 

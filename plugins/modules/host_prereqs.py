@@ -265,6 +265,7 @@ summary:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.berth.engine.plugins.module_utils import prereqs as pr
 
 
@@ -272,7 +273,7 @@ def _read(path, binary=False):
     try:
         with open(path, "rb" if binary else "r") as f:
             return f.read()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
@@ -305,7 +306,7 @@ def gather(module):
                 config_text = pr.read_kernel_config_bytes(data)
                 config_source = cand
                 break
-            except (IOError, OSError, EOFError):
+            except (OSError, EOFError):
                 continue
 
     # Mounts and cgroups

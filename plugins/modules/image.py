@@ -49,7 +49,8 @@ options:
     description:
       - Pull or build even though the image is on the host; the task still reports a change only if that gave a
         different image ID. With O(source=load) the tarball is loaded even when its image is already there.
-      - With O(state=absent), untag the image even when containers use it (they keep running on it).
+      - With O(state=absent), remove the name even when containers use the image (like C(docker rmi --force));
+        the containers are left alone.
     type: bool
     default: false
   build:
