@@ -1,0 +1,246 @@
+"""berth.engine.image against the real engine and a local registry; state is read through the Docker SDK."""
+from __future__ import annotations
+
+import io
+
+import docker
+import pytest
+
+from tests.support.ansible import run_module
+from tests.support.registry import v2_status
+
+MODULE = "berth.engine.image"
+
+
+def converge(args, **kwargs):
+    result = run_module(MODULE, args, **kwargs)
+    assert "MODULE FAILURE" not in (result["msg"] or "") and "internal error" not in (result["msg"] or ""), result
+    return result
+
+
+def ok(args, **kwargs):
+    result = converge(args, **kwargs)
+    assert not result["failed"], (result["msg"] or "") + "\n" + result["_stdout"][-3000:]
+    return result
+
+
+def fails(args, **kwargs):
+    result = converge(args, **kwargs)
+    assert result["failed"], result
+    assert "Traceback" not in (result["msg"] or "")
+    return result["msg"]
+
+
+def image_id(docker_client, ref):
+    try:
+        return docker_client.images.get(ref).id
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def run_in(docker_client, ref, script):
+    return docker_client.containers.run(ref, ["sh", "-c", script], remove=True).decode().strip()
+
+
+def unique_image(docker_client, cleanup, ref, base):
+    """An image only this test has (so removing its one tag really removes it)."""
+    cleanup.image(ref)
+    dockerfile = "FROM %s\nLABEL io.berth.test.unique=%s\n" % (base, ref)
+    image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=ref, rm=True)
+    return image.id
+
+
+@pytest.fixture
+def context(tmp_path, unique_name, test_images):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        "FROM %s\nARG FLAVOUR=plain\nCOPY . /ctx/\nRUN echo \"$FLAVOUR\" > /flavour\n" % test_images.busybox)
+    (ctx / "app.txt").write_text("v1 %s\n" % unique_name)  # unique: the first build really builds
+    (ctx / "debug.log").write_text("not for the image\n")
+    (ctx / ".dockerignore").write_text("# logs stay out\n*.log\n")
+    return ctx
+
+
+def test_build_lifecycle_is_idempotent_by_image_id(docker_client, unique_name, cleanup, context):
+    ref = cleanup.image(unique_name + ":1")
+    args = {"name": ref, "build": {"path": str(context), "args": {"FLAVOUR": "prod"},
+                                   "labels": {"io.berth.test.built": "yes"}}}
+
+    predicted = ok(args, check=True, diff=True)
+    assert predicted["changed"] and predicted["actions"] == ["build"]
+    assert predicted["diff"]["before"] == {"state": "absent", "id": None}
+    assert image_id(docker_client, ref) is None, "check mode must not build"
+
+    built = ok(args, diff=True)
+    assert built["changed"] and built["actions"] == ["build"]
+    first = image_id(docker_client, ref)
+    assert first and built["image"]["Id"] == first and built["diff"]["after"]["id"] == first
+    assert any("Successfully built" in line for line in built["build_output"])
+    assert docker_client.images.get(ref).labels["io.berth.test.built"] == "yes"
+    assert run_in(docker_client, ref, "cat /flavour; ls -a /ctx") .split() == [
+        "prod", ".", "..", ".dockerignore", "Dockerfile", "app.txt"]
+
+    again = ok(args)
+    assert not again["changed"] and again["actions"] == [] and "build_output" not in again
+
+    # A forced rebuild of the same context hits the build cache: same ID, so no change.
+    forced = dict(args, force=True)
+    rebuilt = ok(forced, diff=True)
+    assert not rebuilt["changed"] and rebuilt["actions"] == [] and rebuilt["build_output"]
+    assert rebuilt["diff"]["before"] == {} and image_id(docker_client, ref) == first
+
+    (context / "app.txt").write_text("v2\n")
+    predicted = ok(forced, check=True, diff=True)
+    assert predicted["changed"] and predicted["actions"] == ["build"]
+    assert predicted["diff"]["before"] == {"id": first}
+    assert image_id(docker_client, ref) == first, "check mode must not build"
+    changed = ok(forced, diff=True)
+    assert changed["changed"] and changed["actions"] == ["build"]
+    second = image_id(docker_client, ref)
+    assert second != first and changed["diff"] == {**changed["diff"], "before": {"id": first},
+                                                   "after": {"id": second}}
+    assert run_in(docker_client, ref, "cat /ctx/app.txt") == "v2"
+
+    assert ok({"name": ref, "state": "absent"}, check=True)["actions"] == ["remove"]
+    assert image_id(docker_client, ref) == second
+    assert ok({"name": ref, "state": "absent"})["changed"]
+    assert image_id(docker_client, ref) is None
+    assert not ok({"name": ref, "state": "absent"})["changed"]
+
+
+def test_build_failure_shows_the_build_output(docker_client, unique_name, cleanup, tmp_path, test_images):
+    ref = cleanup.image(unique_name + ":broken")
+    (tmp_path / "Dockerfile").write_text("FROM %s\nRUN echo about-to-fail-%s && exit 7\n"
+                                         % (test_images.busybox, unique_name))
+    msg = fails({"name": ref, "build": {"path": str(tmp_path)}})
+    assert "building image %s from %s failed" % (ref, tmp_path) in msg
+    assert "non-zero code: 7" in msg and "about-to-fail-" + unique_name in msg
+    assert image_id(docker_client, ref) is None
+
+
+def test_load_from_docker_save_tarball(docker_client, unique_name, cleanup, tmp_path, test_images):
+    ref = unique_name + ":1"
+    saved_id = unique_image(docker_client, cleanup, ref, test_images.busybox)
+    tarball = tmp_path / "image.tar"
+    with open(tarball, "wb") as handle:
+        for chunk in docker_client.images.get(ref).save(named=ref):
+            handle.write(chunk)
+    docker_client.images.remove(ref)
+    assert image_id(docker_client, saved_id) is None
+    args = {"name": ref, "load_path": str(tarball)}
+
+    predicted = ok(args, check=True, diff=True)
+    assert predicted["changed"] and predicted["actions"] == ["load"]
+    assert predicted["diff"]["after"] == {"state": "present", "id": saved_id}, "the ID comes from the tarball"
+    assert image_id(docker_client, ref) is None, "check mode must not load"
+
+    loaded = ok(args, diff=True)
+    assert loaded["changed"] and loaded["actions"] == ["load"] and loaded["diff"] == predicted["diff"]
+    assert image_id(docker_client, ref) == saved_id
+
+    assert not ok(args)["changed"]
+    assert not ok(args, check=True)["changed"]
+
+    # The tarball's one image under a name it does not carry: loaded (already there) and tagged.
+    other = cleanup.image(unique_name + "-other:2")
+    renamed = ok({"name": other, "load_path": str(tarball)})
+    assert renamed["changed"] and renamed["actions"] == ["load"]
+    assert image_id(docker_client, other) == saved_id
+
+    msg = fails({"name": ref, "load_path": str(tmp_path / "missing.tar")})
+    assert "load_path %s does not exist" % (tmp_path / "missing.tar") in msg
+
+
+def test_tag_an_existing_image(docker_client, unique_name, cleanup, test_images):
+    busybox = image_id(docker_client, test_images.busybox)
+    tags = [cleanup.image(unique_name + ":1"), cleanup.image(unique_name + "-b:x")]
+    args = {"name": test_images.busybox, "source": "local", "tag": tags}
+
+    predicted = ok(args, check=True, diff=True)
+    assert predicted["actions"] == ["tag", "tag"]
+    assert predicted["diff"]["before"]["tags"] == {tags[0]: None, tags[1]: None}
+    assert image_id(docker_client, tags[0]) is None
+    tagged = ok(args)
+    assert tagged["changed"] and tagged["actions"] == ["tag", "tag"]
+    assert image_id(docker_client, tags[0]) == busybox == image_id(docker_client, tags[1])
+    assert not ok(args)["changed"]
+
+    # A tag that names another image is moved.
+    docker_client.images.get(test_images.http).tag(tags[0])
+    moved = ok(args, diff=True)
+    assert moved["actions"] == ["tag"] and moved["diff"]["after"]["tags"] == {tags[0]: busybox}
+    assert image_id(docker_client, tags[0]) == busybox
+
+    msg = fails({"name": unique_name + ":missing", "source": "local"})
+    assert "image %s:missing is not on the host and source is local" % unique_name in msg
+
+
+def test_push_and_pull_with_registry_credentials(docker_client, unique_name, cleanup, test_images, local_registry):
+    registry = local_registry
+    ref = cleanup.image("%s/%s:1" % (registry.host, unique_name))
+    creds = {"registry_username": registry.username, "registry_password": registry.password}
+    manifest = "%s/v2/%s/manifests/1" % (registry.url, unique_name)
+    auth = (registry.username, registry.password)
+    busybox = image_id(docker_client, test_images.busybox)
+
+    assert ok({"name": test_images.busybox, "source": "local", "tag": [ref]})["actions"] == ["tag"]
+
+    msg = fails({"name": ref, "source": "local", "push": True, "registry_username": registry.username,
+                 "registry_password": "wrong"})
+    assert "pushing image %s failed" % ref in msg and "registry_username and registry_password" in msg
+    assert "wrong" not in msg.replace("wrong password", "")
+
+    push = {"name": ref, "source": "local", "push": True, **creds}
+    predicted = ok(push, check=True, diff=True)
+    assert predicted["actions"] == ["push"] and predicted["diff"]["after"]["pushed"] == {ref: "pushed"}
+    assert v2_status(manifest, auth) == 404, "check mode must not push"
+    pushed = ok(push)
+    assert pushed["changed"] and pushed["actions"] == ["push"]
+    assert v2_status(manifest, auth) == 200
+    assert not ok(push)["changed"], "the registry holds this digest already"
+    assert not ok(push, check=True)["changed"]
+
+    assert ok({"name": ref, "state": "absent"})["actions"] == ["remove"]
+    assert image_id(docker_client, ref) is None
+
+    msg = fails({"name": ref, "registry_username": registry.username, "registry_password": "wrong"})
+    assert "pulling image %s failed" % ref in msg and "registry_username and registry_password" in msg
+    assert image_id(docker_client, ref) is None
+
+    pull = {"name": ref, **creds}
+    assert ok(pull, check=True)["actions"] == ["pull"]
+    assert image_id(docker_client, ref) is None, "check mode must not pull"
+    pulled = ok(pull)
+    assert pulled["changed"] and pulled["actions"] == ["pull"]
+    assert image_id(docker_client, ref) == busybox
+    assert not ok(pull)["changed"]
+    forced = dict(pull, force=True)
+    assert not ok(forced, check=True)["changed"], "check mode compares the registry digest"
+    repulled = ok(forced)
+    assert not repulled["changed"] and repulled["actions"] == [], "same digest: no change"
+
+
+def test_absent_image_in_use_fails_unless_forced(docker_client, unique_name, make_name, cleanup, test_images):
+    ref = unique_name + ":1"
+    built = unique_image(docker_client, cleanup, ref, test_images.busybox)
+    user = cleanup.container(make_name("user"))
+    docker_client.containers.create(ref, ["sleep", "3600"], name=user)
+    for check in (True, False):
+        msg = fails({"name": ref, "state": "absent"}, check=check)
+        assert "image %s is used by container(s) %s" % (ref, user) in msg and "force: true" in msg
+    assert image_id(docker_client, ref) == built
+
+    assert ok({"name": ref, "state": "absent", "force": True})["changed"]
+    assert image_id(docker_client, ref) is None
+    assert docker_client.containers.get(user).attrs["Image"] == built, "the container is left alone"
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"name": "Bad/Name:1"}, "is not a valid image reference"),
+    ({"name": "berth-t-x:1", "source": "build"}, "source build needs build.path"),
+    ({"name": "berth-t-x:1", "build": {"path": "/nonexistent-berth"}},
+     "build.path /nonexistent-berth is not a directory"),
+])
+def test_bad_inputs_fail_clearly(args, message):
+    assert message in fails(args)

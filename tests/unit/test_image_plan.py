@@ -1,0 +1,339 @@
+"""Unit tests for the pure image plan (no daemon): references, contexts, tarballs, actions."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+
+import pytest
+
+from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
+    ARGUMENT_SPEC,
+    build_params,
+    context_archive,
+    context_members,
+    desired_image,
+    expected_image_id,
+    is_ignored,
+    normalise_reference,
+    parse_dockerignore,
+    plan_image,
+    plan_references,
+    tarball_image_for,
+    tarball_images,
+)
+
+OLD = "sha256:" + "a" * 64
+NEW = "sha256:" + "b" * 64
+
+
+def params(**overrides):
+    base = {key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()}
+    base.update(overrides)
+    return base
+
+
+def image(image_id=OLD, tags=("app:1",), digests=()):
+    return {"Id": image_id, "RepoTags": list(tags), "RepoDigests": list(digests)}
+
+
+# --- references ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given, expected", [
+    ("app", "app:latest"),
+    ("app:1.2", "app:1.2"),
+    ("berth-test/busybox", "berth-test/busybox:latest"),
+    ("127.0.0.1:5000/team/app", "127.0.0.1:5000/team/app:latest"),
+    ("registry.example.com/app:v1", "registry.example.com/app:v1"),
+    ("app@sha256:" + "c" * 64, "app@sha256:" + "c" * 64),
+    ("localhost/app_x__y", "localhost/app_x__y:latest"),
+])
+def test_normalise_reference(given, expected):
+    assert normalise_reference(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "App:1", "app:", "app::1", "-app", "app:bad tag", "a//b"])
+def test_normalise_reference_rejects_what_the_engine_would(bad):
+    with pytest.raises(ValueError, match="name"):
+        normalise_reference(bad)
+
+
+# --- .dockerignore ---------------------------------------------------------------------------
+
+def ignored(patterns, path):
+    return is_ignored(path, parse_dockerignore(patterns))
+
+
+@pytest.mark.parametrize("patterns, path, expected", [
+    ("*.log", "a.log", True),
+    ("*.log", "dir/a.log", False),            # '*' does not cross directories
+    ("**/*.log", "dir/sub/a.log", True),
+    ("**/*.log", "a.log", True),              # '**/' matches zero directories
+    ("build", "build/x/y.o", True),           # a matching parent excludes its content
+    ("/build", "build", True),                # leading slash is the context root
+    ("*.log\n!keep.log", "keep.log", False),  # the last matching rule wins
+    ("!keep.log\n*.log", "keep.log", True),
+    ("# comment\n\n   \ntmp?", "tmp1", True),
+    ("tmp?", "tmp12", False),
+    ("[ab].txt", "b.txt", True),
+    ("[!ab].txt", "c.txt", True),
+    ("[!ab].txt", "a.txt", False),
+    ("docs/**", "docs/a/b.md", True),
+    ("docs/**", "other/docs", False),
+    ("./secret", "secret", True),
+])
+def test_dockerignore_patterns(patterns, path, expected):
+    assert ignored(patterns, path) is expected
+
+
+def make_context(tmp_path, files, dockerignore=None):
+    context = tmp_path / "ctx"
+    context.mkdir()
+    for name, content in files.items():
+        path = context / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    if dockerignore is not None:
+        (context / ".dockerignore").write_text(dockerignore)
+    return context
+
+
+def test_context_members_honour_dockerignore_and_keep_the_dockerfile(tmp_path):
+    context = make_context(tmp_path, {
+        "Dockerfile": "FROM scratch\n", "app.py": "x", "debug.log": "x", "cache/big.bin": "x",
+        "cache/keep.txt": "x", "src/mod.py": "x", "src/mod.pyc": "x",
+    }, dockerignore="*.log\ncache\n**/*.pyc\nDockerfile\n.dockerignore\n")
+    members, dockerfile = context_members(str(context))
+    names = [name for _, name in members]
+    assert dockerfile == "Dockerfile"
+    assert names == sorted(names)
+    assert set(names) == {".dockerignore", "Dockerfile", "app.py", "src", "src/mod.py"}
+
+
+def test_context_members_exception_reaches_into_excluded_directory(tmp_path):
+    context = make_context(tmp_path, {"Dockerfile": "FROM scratch\n", "cache/big.bin": "x", "cache/keep.txt": "x"},
+                           dockerignore="cache\n!cache/keep.txt\n")
+    names = {name for _, name in context_members(str(context))[0]}
+    assert "cache/keep.txt" in names and "cache/big.bin" not in names
+
+
+def test_dockerfile_outside_the_context_is_sent_under_its_own_name(tmp_path):
+    context = make_context(tmp_path, {"app.py": "x"})
+    outside = tmp_path / "build.Dockerfile"
+    outside.write_text("FROM scratch\n")
+    members, dockerfile = context_members(str(context), str(outside))
+    assert dockerfile == ".berth.Dockerfile"
+    assert (str(outside), ".berth.Dockerfile") in members
+    inside_abs = context_members(str(context / ".." / "ctx"), str(context / "app.py"))[1]
+    assert inside_abs == "app.py"
+
+
+def test_context_errors_name_the_option(tmp_path):
+    with pytest.raises(ValueError, match="build.path .* is not a directory"):
+        context_members(str(tmp_path / "nope"))
+    context = make_context(tmp_path, {"app.py": "x"})
+    with pytest.raises(ValueError, match="build.dockerfile .*Dockerfile does not exist"):
+        context_members(str(context))
+
+
+def test_context_archive_is_a_tar_owned_by_root(tmp_path):
+    context = make_context(tmp_path, {"Dockerfile": "FROM scratch\nCOPY a /a\n", "a": "hello"})
+    handle, size, dockerfile = context_archive(str(context))
+    with handle:
+        data = handle.read()
+    assert len(data) == size and dockerfile == "Dockerfile"
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        members = {m.name: m for m in archive.getmembers()}
+        assert set(members) == {"Dockerfile", "a"}
+        assert {(m.uid, m.gid, m.uname, m.gname) for m in members.values()} == {(0, 0, "", "")}
+        assert archive.extractfile("a").read() == b"hello"
+
+
+# --- docker save tarballs --------------------------------------------------------------------
+
+def save_tarball(path, images, compress=False):
+    """A minimal docker-save layout: manifest.json plus one config blob per image."""
+    buffer = io.BytesIO()
+    manifest = []
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for index, (config, tags) in enumerate(images):
+            blob = json.dumps(config).encode()
+            name = hashlib.sha256(blob).hexdigest() + ".json" if index % 2 == 0 else "blobs/sha256/x%d" % index
+            add(archive, name, blob)
+            manifest.append({"Config": name, "RepoTags": tags, "Layers": []})
+        add(archive, "manifest.json", json.dumps(manifest).encode())
+    data = buffer.getvalue()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return ["sha256:" + hashlib.sha256(json.dumps(c).encode()).hexdigest() for c, _ in images]
+
+
+def add(archive, name, data):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_tarball_images_reads_ids_without_loading(tmp_path, compress):
+    path = tmp_path / "images.tar"
+    ids = save_tarball(path, [({"a": 1}, ["app:1"]), ({"b": 2}, ["other:2", "other:latest"])], compress)
+    images = tarball_images(str(path))
+    assert [i["id"] for i in images] == ids
+    assert tarball_image_for(images, "other:latest", str(path))["id"] == ids[1]
+    assert tarball_image_for(images, "app:1", str(path))["id"] == ids[0]
+    with pytest.raises(ValueError, match="holds 2 images and none is tagged missing:latest.*app:1"):
+        tarball_image_for(images, "missing:latest", str(path))
+
+
+def test_single_untagged_image_is_taken_for_any_name(tmp_path):
+    path = tmp_path / "one.tar"
+    ids = save_tarball(path, [({"a": 1}, None)])
+    assert tarball_image_for(tarball_images(str(path)), "app:9", str(path))["id"] == ids[0]
+
+
+def test_tarball_errors_are_clear(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        tarball_images(str(tmp_path / "missing.tar"))
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"not a tar at all" * 100)
+    with pytest.raises(ValueError, match="not a readable image tarball"):
+        tarball_images(str(junk))
+    empty = tmp_path / "empty.tar"
+    with tarfile.open(empty, "w") as archive:
+        add(archive, "hello.txt", b"hi")
+    with pytest.raises(ValueError, match="manifest.json is missing"):
+        tarball_images(str(empty))
+
+
+# --- desired state ---------------------------------------------------------------------------
+
+def test_source_is_inferred_and_checked():
+    assert desired_image(params(name="a"))["source"] == "pull"
+    assert desired_image(params(name="a", build={"path": "/x"}))["source"] == "build"
+    assert desired_image(params(name="a", load_path="/x.tar"))["source"] == "load"
+    with pytest.raises(ValueError, match="source build needs build.path"):
+        desired_image(params(name="a", source="build"))
+    with pytest.raises(ValueError, match="source load needs load_path"):
+        desired_image(params(name="a", source="load"))
+    with pytest.raises(ValueError, match="build is set but source is pull"):
+        desired_image(params(name="a", source="pull", build={"path": "/x"}))
+    # absent ignores the source options
+    assert desired_image(params(name="a", state="absent", source="build"))["state"] == "absent"
+
+
+def test_tags_are_normalised_and_deduplicated():
+    desired = desired_image(params(name="app", tag=["app:latest", "reg:5000/app", "reg:5000/app:latest"]))
+    assert desired["name"] == "app:latest"
+    assert desired["tags"] == ["reg:5000/app:latest"]
+    with pytest.raises(ValueError, match="digest reference"):
+        desired_image(params(name="app", tag=["app@sha256:" + "1" * 64]))
+    with pytest.raises(ValueError, match="cannot be pushed"):
+        desired_image(params(name="app@sha256:" + "1" * 64, push=True))
+
+
+def test_build_params_carry_only_what_is_set():
+    desired = desired_image(params(name="app:1", build={"path": "/c", "dockerfile": "Dockerfile", "args": {"V": 1},
+                                                        "labels": {"x": True}, "target": "prod", "nocache": True}))
+    assert build_params(desired, "Dockerfile") == {
+        "t": "app:1", "dockerfile": "Dockerfile", "rm": True, "forcerm": True, "buildargs": {"V": "1"},
+        "labels": {"x": "true"}, "target": "prod", "nocache": True}
+    bare = desired_image(params(name="app:1", build={"path": "/c"}))
+    assert set(build_params(bare, "Dockerfile")) == {"t", "dockerfile", "rm", "forcerm"}
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+def plan_for(current, source_id=None, users=None, **overrides):
+    return plan_image(desired_image(params(name="app:1", **overrides)), current, source_id, users)
+
+
+@pytest.mark.parametrize("source, extra", [("pull", {}), ("build", {"build": {"path": "/c"}})])
+def test_missing_image_is_obtained_present_one_is_left_alone(source, extra):
+    plan = plan_for(None, source=source, **extra)
+    assert plan.action_names() == [source] and plan.changed
+    assert plan.actions[0]["provisional"] is False
+    assert plan.diff()["before"] == {"state": "absent", "id": None}
+    assert expected_image_id(plan, None) is None
+    assert plan_for(image(), source=source, **extra).actions == []
+
+
+@pytest.mark.parametrize("source, extra", [("pull", {}), ("build", {"build": {"path": "/c"}})])
+def test_force_obtains_again_provisionally(source, extra):
+    plan = plan_for(image(), source=source, force=True, **extra)
+    assert plan.action_names() == [source]
+    assert plan.actions[0]["provisional"] is True  # no change if the ID stays the same
+    assert plan.diff()["before"] == {"id": OLD}
+
+
+def test_forced_pull_with_the_registry_digest_we_hold_is_no_change():
+    assert plan_for(image(), source_id=OLD, force=True).actions == []
+
+
+def test_load_is_decided_by_the_tarball_image_id():
+    assert plan_for(image(), source_id=OLD, load_path="/t.tar").actions == []
+    plan = plan_for(image(), source_id=NEW, load_path="/t.tar")
+    assert plan.action_names() == ["load"] and plan.actions[0]["expected_id"] == NEW
+    assert plan.diff()["after"] == {"id": NEW}
+    assert expected_image_id(plan, image()) == NEW
+    missing = plan_for(None, source_id=NEW, load_path="/t.tar")
+    assert missing.action_names() == ["load"] and missing.diff()["before"]["state"] == "absent"
+    forced = plan_for(image(), source_id=OLD, load_path="/t.tar", force=True)
+    assert forced.action_names() == ["load"] and forced.actions[0]["provisional"] and forced.diff()["after"] == {}
+
+
+def test_local_source_needs_the_image():
+    assert plan_for(image(), source="local").actions == []
+    with pytest.raises(ValueError, match="not on the host and source is local"):
+        plan_for(None, source="local")
+
+
+def test_absent_removes_and_fails_for_an_image_in_use_by_its_last_name():
+    assert plan_for(None, state="absent").actions == []
+    plan = plan_for(image(), state="absent")
+    assert plan.action_names() == ["remove"] and plan.diff()["after"] == {"state": "absent", "id": None}
+    users = [{"Id": "c" * 64, "Names": ["/web"]}, {"Id": "d" * 64, "Names": ["/api"]}]
+    with pytest.raises(ValueError, match=r"used by container\(s\) api, web.*force: true"):
+        plan_for(image(), users=users, state="absent")
+    # untagging one of several names, or forcing, is fine
+    assert plan_for(image(tags=["app:1", "app:2"]), users=users, state="absent").action_names() == ["remove"]
+    assert plan_for(image(), users=users, state="absent", force=True).actions[0]["force"] is True
+
+
+def test_references_tag_and_push_what_differs():
+    desired = desired_image(params(name="app:1", tag=["app:2", "reg:5000/app:1"], push=True))
+    plan = plan_image(desired, image(), None)
+    plan_references(plan, desired, OLD, {"app:2": OLD, "reg:5000/app:1": NEW}, {"app:1": True, "app:2": True})
+    assert [(a["action"], a["reference"]) for a in plan.actions] == [
+        ("tag", "reg:5000/app:1"), ("push", "reg:5000/app:1")]
+    diff = plan.diff()
+    assert diff["before"]["tags"] == {"reg:5000/app:1": NEW} and diff["after"]["tags"] == {"reg:5000/app:1": OLD}
+    assert diff["after"]["pushed"] == {"reg:5000/app:1": "pushed"}
+
+
+def test_references_all_predicted_when_the_new_id_is_unknown():
+    desired = desired_image(params(name="app:1", tag=["app:2"], push=True, force=True))
+    plan = plan_image(desired, image(), None)
+    plan_references(plan, desired, expected_image_id(plan, image()), {"app:2": OLD}, {"app:1": True, "app:2": True})
+    assert plan.action_names() == ["pull", "tag", "push", "push"]
+
+
+def test_references_nothing_to_do_and_absent_ignores_them():
+    desired = desired_image(params(name="app:1", tag=["app:2"], push=True))
+    plan = plan_image(desired, image(), None)
+    plan_references(plan, desired, OLD, {"app:2": OLD}, {"app:1": True, "app:2": True})
+    assert plan.actions == [] and not plan.changed
+    gone = desired_image(params(name="app:1", tag=["app:2"], state="absent"))
+    plan = plan_image(gone, None)
+    assert plan_references(plan, gone, None, {}, {}).actions == []
+
+
+def test_registry_errors_get_a_credentials_hint():
+    from ansible_collections.berth.engine.plugins.module_utils.image_engine import _credentials_hint
+
+    assert "wants credentials: set registry_username" in _credentials_hint(
+        'Head "http://reg:5000/v2/x/manifests/1": no basic auth credentials', "reg:5000/x:1")
+    refused = _credentials_hint("unauthorized: authentication required", "reg:5000/x:1")
+    assert "registry reg:5000 refused the credentials" in refused
+    assert _credentials_hint("manifest unknown", "reg:5000/x:1") == ""
