@@ -70,3 +70,14 @@ def run(module, body):
         # Outside the except block, so ansible-core does not attach the handled exception as a trace.
         module.fail_json(**failure)
     module.exit_json(**result)
+
+
+def plan_result(module, plan, key, document):
+    """The result every resource module returns: changed, actions, the object, warnings and diff."""
+    for warning in plan.warnings:
+        module.warn(warning)
+    result = dict(changed=plan.changed, actions=plan.action_names())
+    result[key] = document or {}
+    if module._diff:
+        result["diff"] = plan.diff()
+    return result

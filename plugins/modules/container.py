@@ -319,7 +319,7 @@ logs:
   elements: str
 """
 
-from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.container_engine import converge_container  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import ARGUMENT_SPEC  # noqa: E402
 
@@ -329,11 +329,7 @@ def main():
 
     def converge(client):
         plan, container, converger = converge_container(client, module.params, module.check_mode)
-        for warning in plan.warnings:
-            module.warn(warning)
-        result = dict(changed=plan.changed, actions=plan.action_names(), container=container or {})
-        if module._diff:
-            result["diff"] = plan.diff()
+        result = plan_result(module, plan, "container", container)
         if module.params["output_logs"] and container and not module.check_mode:
             result["logs"] = client.logs(container["Id"]).splitlines()
         return result

@@ -179,7 +179,7 @@ build_output:
   elements: str
 """
 
-from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.image_engine import ImageConverger  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import ARGUMENT_SPEC  # noqa: E402
 
@@ -190,13 +190,9 @@ def main():
     def converge(client):
         converger = ImageConverger(client, module.params, module.check_mode)
         plan, image = converger.converge()
-        for warning in plan.warnings:
-            module.warn(warning)
-        result = dict(changed=plan.changed, actions=plan.action_names(), image=image or {})
+        result = plan_result(module, plan, "image", image)
         if converger.output:
             result["build_output"] = converger.output
-        if module._diff:
-            result["diff"] = plan.diff()
         return result
 
     run(module, converge)

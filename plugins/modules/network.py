@@ -168,7 +168,7 @@ actions:
   sample: [recreate]
 """
 
-from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.network_engine import converge_network  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import ARGUMENT_SPEC  # noqa: E402
 
@@ -178,12 +178,7 @@ def main():
 
     def converge(client):
         plan, network = converge_network(client, module.params, module.check_mode)
-        for warning in plan.warnings:
-            module.warn(warning)
-        result = dict(changed=plan.changed, actions=plan.action_names(), network=network or {})
-        if module._diff:
-            result["diff"] = plan.diff()
-        return result
+        return plan_result(module, plan, "network", network)
 
     run(module, converge)
 

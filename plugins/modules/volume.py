@@ -92,7 +92,7 @@ actions:
   sample: [create]
 """
 
-from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.volume_engine import converge_volume  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import ARGUMENT_SPEC  # noqa: E402
 
@@ -102,12 +102,7 @@ def main():
 
     def converge(client):
         plan, volume = converge_volume(client, module.params, module.check_mode)
-        for warning in plan.warnings:
-            module.warn(warning)
-        result = dict(changed=plan.changed, actions=plan.action_names(), volume=volume or {})
-        if module._diff:
-            result["diff"] = plan.diff()
-        return result
+        return plan_result(module, plan, "volume", volume)
 
     run(module, converge)
 

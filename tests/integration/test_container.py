@@ -7,29 +7,12 @@ import urllib.request
 import docker
 import pytest
 
-from tests.support.ansible import run_module
+from tests.support.ansible import module_helpers
 
 MODULE = "berth.engine.container"
 
 
-def converge(args, **kwargs):
-    result = run_module(MODULE, args, **kwargs)
-    # A handled failure is fail_json with a message; a crash shows up as MODULE FAILURE or internal error.
-    assert "MODULE FAILURE" not in (result["msg"] or "") and "internal error" not in (result["msg"] or ""), result
-    return result
-
-
-def ok(args, **kwargs):
-    result = converge(args, **kwargs)
-    assert not result["failed"], result["msg"] + "\n" + result["_stdout"][-3000:]
-    return result
-
-
-def fails(args, **kwargs):
-    result = converge(args, **kwargs)
-    assert result["failed"], result
-    assert "Traceback" not in (result["msg"] or "")
-    return result["msg"]
+converge, ok, fails = module_helpers(MODULE)
 
 
 @pytest.fixture

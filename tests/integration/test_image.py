@@ -6,29 +6,13 @@ import io
 import docker
 import pytest
 
-from tests.support.ansible import run_module
+from tests.support.ansible import module_helpers
 from tests.support.registry import v2_status
 
 MODULE = "berth.engine.image"
 
 
-def converge(args, **kwargs):
-    result = run_module(MODULE, args, **kwargs)
-    assert "MODULE FAILURE" not in (result["msg"] or "") and "internal error" not in (result["msg"] or ""), result
-    return result
-
-
-def ok(args, **kwargs):
-    result = converge(args, **kwargs)
-    assert not result["failed"], (result["msg"] or "") + "\n" + result["_stdout"][-3000:]
-    return result
-
-
-def fails(args, **kwargs):
-    result = converge(args, **kwargs)
-    assert result["failed"], result
-    assert "Traceback" not in (result["msg"] or "")
-    return result["msg"]
+converge, ok, fails = module_helpers(MODULE)
 
 
 def image_id(docker_client, ref):

@@ -8,28 +8,12 @@ import random
 import docker
 import pytest
 
-from tests.support.ansible import run_module
+from tests.support.ansible import module_helpers
 
 MODULE = "berth.engine.network"
 
 
-def converge(args, module=MODULE, **kwargs):
-    result = run_module(module, args, **kwargs)
-    assert "MODULE FAILURE" not in (result["msg"] or "") and "internal error" not in (result["msg"] or ""), result
-    return result
-
-
-def ok(args, **kwargs):
-    result = converge(args, **kwargs)
-    assert not result["failed"], (result["msg"] or "") + "\n" + result["_stdout"][-3000:]
-    return result
-
-
-def fails(args, **kwargs):
-    result = converge(args, **kwargs)
-    assert result["failed"], result
-    assert "Traceback" not in (result["msg"] or "")
-    return result["msg"]
+converge, ok, fails = module_helpers(MODULE)
 
 
 def free_subnet(docker_client):

@@ -4,21 +4,12 @@ from __future__ import annotations
 import docker
 import pytest
 
-from tests.support.ansible import run_module
+from tests.support.ansible import module_helpers
 
 MODULE = "berth.engine.stack"
 
 
-def stack(args, **kwargs):
-    result = run_module(MODULE, args, **kwargs)
-    assert "MODULE FAILURE" not in (result["msg"] or "") and "internal error" not in (result["msg"] or ""), result
-    return result
-
-
-def ok(args, **kwargs):
-    result = stack(args, **kwargs)
-    assert not result["failed"], (result["msg"], result["_stdout"][-3000:])
-    return result
+stack, ok, _ = module_helpers(MODULE)
 
 
 @pytest.fixture

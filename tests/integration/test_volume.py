@@ -4,28 +4,12 @@ from __future__ import annotations
 import docker
 import pytest
 
-from tests.support.ansible import run_module
+from tests.support.ansible import module_helpers
 
 MODULE = "berth.engine.volume"
 
 
-def converge(args, **kwargs):
-    result = run_module(MODULE, args, **kwargs)
-    assert "MODULE FAILURE" not in (result["msg"] or "") and "internal error" not in (result["msg"] or ""), result
-    return result
-
-
-def ok(args, **kwargs):
-    result = converge(args, **kwargs)
-    assert not result["failed"], (result["msg"] or "") + "\n" + result["_stdout"][-3000:]
-    return result
-
-
-def fails(args, **kwargs):
-    result = converge(args, **kwargs)
-    assert result["failed"], result
-    assert "Traceback" not in (result["msg"] or "")
-    return result["msg"]
+converge, ok, fails = module_helpers(MODULE)
 
 
 def in_volume(docker_client, image, volume, script):

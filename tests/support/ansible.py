@@ -181,3 +181,29 @@ def run_playbook(playbook: str | os.PathLike, extra_vars: dict | None = None, ch
     }
     return PlaybookRun(rc=proc.returncode, tasks=doc["tasks"], recap=recap,
                        stdout=proc.stdout, stderr=proc.stderr, cmd=cmd)
+
+
+def module_helpers(module: str):
+    """(converge, ok, fails) for one module: run it, and assert how it ended.
+
+    A handled failure is fail_json with a message; a crash shows up as MODULE FAILURE,
+    'internal error' or a traceback in the message, which every helper rejects.
+    """
+
+    def converge(args, **kwargs):
+        result = run_module(kwargs.pop("module", module), args, **kwargs)
+        msg = result["msg"] or ""
+        assert "MODULE FAILURE" not in msg and "internal error" not in msg and "Traceback" not in msg, result
+        return result
+
+    def ok(args, **kwargs):
+        result = converge(args, **kwargs)
+        assert not result["failed"], (result["msg"] or "") + "\n" + result["_stdout"][-3000:]
+        return result
+
+    def fails(args, **kwargs):
+        result = converge(args, **kwargs)
+        assert result["failed"], result
+        return result["msg"]
+
+    return converge, ok, fails
