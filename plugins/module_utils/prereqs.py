@@ -77,8 +77,20 @@ WHY_WARNING = {
 # Controllers the engine uses on a unified hierarchy.
 V2_CONTROLLERS = ("cpu", "cpuset", "io", "memory", "pids")
 V1_CONTROLLERS = (
-    "blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb",
-    "memory", "net_cls", "net_prio", "perf_event", "pids", "rdma", "misc",
+    "blkio",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "memory",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "pids",
+    "rdma",
+    "misc",
 )
 
 # Filesystems known to return d_type from readdir(). xfs depends on ftype.
@@ -99,6 +111,7 @@ CGROUP_V2_PARAM = "systemd.unified_cgroup_hierarchy"
 # --------------------------------------------------------------------------
 # Parsers
 # --------------------------------------------------------------------------
+
 
 def _unescape_mount(field):
     """Decode the octal escapes (\\040 for a space ...) used in mount tables."""
@@ -121,14 +134,16 @@ def parse_mountinfo(text):
         post_f = post.split()
         if len(pre_f) < 6 or len(post_f) < 2:
             continue
-        mounts.append({
-            "mountpoint": _unescape_mount(pre_f[4]),
-            "root": _unescape_mount(pre_f[3]),
-            "options": pre_f[5],
-            "fstype": post_f[0],
-            "source": _unescape_mount(post_f[1]),
-            "super_options": post_f[2] if len(post_f) > 2 else "",
-        })
+        mounts.append(
+            {
+                "mountpoint": _unescape_mount(pre_f[4]),
+                "root": _unescape_mount(pre_f[3]),
+                "options": pre_f[5],
+                "fstype": post_f[0],
+                "source": _unescape_mount(post_f[1]),
+                "super_options": post_f[2] if len(post_f) > 2 else "",
+            }
+        )
     return mounts
 
 
@@ -139,14 +154,16 @@ def parse_proc_mounts(text):
         fields = line.split()
         if len(fields) < 4:
             continue
-        mounts.append({
-            "mountpoint": _unescape_mount(fields[1]),
-            "root": "/",
-            "options": fields[3],
-            "fstype": fields[2],
-            "source": _unescape_mount(fields[0]),
-            "super_options": fields[3],
-        })
+        mounts.append(
+            {
+                "mountpoint": _unescape_mount(fields[1]),
+                "root": "/",
+                "options": fields[3],
+                "fstype": fields[2],
+                "source": _unescape_mount(fields[0]),
+                "super_options": fields[3],
+            }
+        )
     return mounts
 
 
@@ -258,9 +275,8 @@ def required_kernel_options(cgroup_mode, storage_driver="overlay2", extra=None):
         opts.extend(CGROUP_V1_OPTIONS)
     if cgroup_mode in ("unified", "hybrid"):
         opts.extend(CGROUP_V2_OPTIONS)
-    if storage_driver in ("overlay2", "overlay", "fuse-overlayfs", None, ""):
-        if storage_driver != "fuse-overlayfs":
-            opts.append(("CONFIG_OVERLAY_FS", "error"))
+    if storage_driver in ("overlay2", "overlay", None, ""):
+        opts.append(("CONFIG_OVERLAY_FS", "error"))
     for opt in extra or []:
         name = opt if opt.startswith("CONFIG_") else "CONFIG_" + opt
         opts.append((name, "error"))
@@ -339,9 +355,9 @@ def mount_for_path(mounts, path):
     best = None
     for m in mounts:
         mp = m["mountpoint"]
-        if mp == "/" or path == mp or path.startswith(mp.rstrip("/") + "/"):
-            if best is None or len(mp) > len(best["mountpoint"]):
-                best = m
+        covers = mp == "/" or path == mp or path.startswith(mp.rstrip("/") + "/")
+        if covers and (best is None or len(mp) > len(best["mountpoint"])):
+            best = m
     return best
 
 
@@ -381,8 +397,7 @@ _CGROUP_PATH_HINTS = (
 )
 
 
-def detect_container(dockerenv=False, containerenv=False, pid1_cgroup_text=None,
-                     pid1_environ=None, detect_virt=None):
+def detect_container(dockerenv=False, containerenv=False, pid1_cgroup_text=None, pid1_environ=None, detect_virt=None):
     """Decide whether the host is itself a container, with the evidence.
 
     dockerenv/containerenv: whether /.dockerenv and /run/.containerenv exist;
@@ -437,20 +452,20 @@ def bootloader_kind(exists):
     family), or 'none' (no bootloader we control: containers, firecracker
     style VMs, systemd-boot only hosts ...).
     """
-    grub_cfg = any(exists.get(p) for p in (
-        "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"))
-    if exists.get("/usr/sbin/grubby") or exists.get("/sbin/grubby"):
-        if grub_cfg or exists.get("/boot/loader/entries"):
-            return "grubby"
-    if exists.get("/usr/sbin/update-grub") or exists.get("/usr/sbin/grub-mkconfig"):
-        if grub_cfg:
-            return "grub"
+    grub_cfg = any(exists.get(p) for p in ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"))
+    grubby = exists.get("/usr/sbin/grubby") or exists.get("/sbin/grubby")
+    if grubby and (grub_cfg or exists.get("/boot/loader/entries")):
+        return "grubby"
+    update_grub = exists.get("/usr/sbin/update-grub") or exists.get("/usr/sbin/grub-mkconfig")
+    if update_grub and grub_cfg:
+        return "grub"
     return "none"
 
 
 # --------------------------------------------------------------------------
 # Evaluation
 # --------------------------------------------------------------------------
+
 
 def problem(pid, severity, message, fix):
     """One problem record. severity is error | warning | info."""
@@ -459,8 +474,7 @@ def problem(pid, severity, message, fix):
     return {"id": pid, "severity": severity, "message": message, "fix": fix}
 
 
-def evaluate(facts, want_cgroup_v2=True, storage_driver="overlay2",
-             sysctls=None, kernel_modules=None):
+def evaluate(facts, want_cgroup_v2=True, storage_driver="overlay2", sysctls=None, kernel_modules=None):
     """Turn gathered facts into a list of problems (id, severity, message, fix).
 
     facts is the dict the module returns (kernel, cgroup, storage, sysctls,
@@ -479,117 +493,172 @@ def evaluate(facts, want_cgroup_v2=True, storage_driver="overlay2",
 
     version = kernel_version_tuple(kernel.get("release"))
     if version < (3, 10, 0):
-        problems.append(problem(
-            "kernel_too_old", "error",
-            "Kernel %s is older than 3.10, the oldest the engine supports." % kernel.get("release"),
-            "Upgrade the kernel (e.g. the distribution's current kernel package) and reboot."))
+        problems.append(
+            problem(
+                "kernel_too_old",
+                "error",
+                "Kernel %s is older than 3.10, the oldest the engine supports." % kernel.get("release"),
+                "Upgrade the kernel (e.g. the distribution's current kernel package) and reboot.",
+            )
+        )
     elif version < (4, 0, 0):
-        problems.append(problem(
-            "kernel_old", "warning",
-            "Kernel %s is older than 4.0: overlay2 and current engines are not supported on it." % kernel.get("release"),
-            "Upgrade to a 4.x or newer kernel."))
+        problems.append(
+            problem(
+                "kernel_old",
+                "warning",
+                "Kernel %s is older than 4.0: overlay2 and current engines do not support it." % kernel.get("release"),
+                "Upgrade to a 4.x or newer kernel.",
+            )
+        )
 
     # Kernel configuration
     if not kernel.get("config_readable"):
-        problems.append(problem(
-            "kernel_config_unreadable", "info",
-            "Kernel config not readable (no /proc/config.gz, no /boot/config-%s): "
-            "kernel options were not checked." % kernel.get("release"),
-            "Nothing required; to check options, load the configs module "
-            "(modprobe configs) or install the kernel's config file in /boot."))
+        problems.append(
+            problem(
+                "kernel_config_unreadable",
+                "info",
+                "Kernel config not readable (no /proc/config.gz, no /boot/config-%s): "
+                "kernel options were not checked." % kernel.get("release"),
+                "Nothing required; to check options, load the configs module "
+                "(modprobe configs) or install the kernel's config file in /boot.",
+            )
+        )
     else:
         for name, sev in kernel.get("missing_options", []):
             why = WHY_WARNING.get(name)
             msg = "Kernel option %s is not enabled (read from %s)%s." % (
-                name, kernel.get("config_source"), (": " + why) if why else "")
-            problems.append(problem(
-                "kernel_option_missing:%s" % name, sev, msg,
-                "Use a kernel built with %s=y or =m (the distribution's generic "
-                "kernel has it); this cannot be changed without a new kernel." % name))
+                name,
+                kernel.get("config_source"),
+                (": " + why) if why else "",
+            )
+            problems.append(
+                problem(
+                    "kernel_option_missing:%s" % name,
+                    sev,
+                    msg,
+                    "Use a kernel built with %s=y or =m (the distribution's generic "
+                    "kernel has it); this cannot be changed without a new kernel." % name,
+                )
+            )
 
     # cgroups
     mode = cgroup.get("mode")
     if mode == "none":
-        problems.append(problem(
-            "cgroup_not_mounted", "error",
-            "No cgroup hierarchy is mounted under /sys/fs/cgroup.",
-            "Mount cgroup2 at /sys/fs/cgroup (systemd does it at boot), or "
-            "install cgroupfs-mount on a host without systemd."))
+        problems.append(
+            problem(
+                "cgroup_not_mounted",
+                "error",
+                "No cgroup hierarchy is mounted under /sys/fs/cgroup.",
+                "Mount cgroup2 at /sys/fs/cgroup (systemd does it at boot), or "
+                "install cgroupfs-mount on a host without systemd.",
+            )
+        )
     elif mode != "unified" and want_cgroup_v2:
         if in_container:
-            fix = ("The cgroup mode is the container host's: change it on the "
-                   "host that runs this container.")
+            fix = "The cgroup mode is the container host's: change it on the host that runs this container."
         elif bootloader.get("type", "none") == "none":
-            fix = ("No bootloader Berth can configure was found: boot the kernel "
-                   "with %s=1 through whatever starts this machine (hypervisor, "
-                   "firmware), or set berth_cgroup_v2: false." % CGROUP_V2_PARAM)
+            fix = (
+                "No bootloader Berth can configure was found: boot the kernel "
+                "with %s=1 through whatever starts this machine (hypervisor, "
+                "firmware), or set berth_cgroup_v2: false." % CGROUP_V2_PARAM
+            )
         else:
-            fix = ("Add %s=1 to the kernel command line and reboot (the prereqs "
-                   "role does this with berth_cgroup_v2: true and "
-                   "berth_allow_reboot: true)." % CGROUP_V2_PARAM)
-        problems.append(problem(
-            "cgroup_v2_disabled", "warning",
-            "The cgroup mode is %s (cgroup v1 controllers%s), not unified cgroup v2." % (
-                mode, ", cgroup2 at %s" % cgroup.get("v2_mountpoint") if cgroup.get("v2_mountpoint") else ""),
-            fix))
+            fix = (
+                "Add %s=1 to the kernel command line and reboot (the prereqs "
+                "role does this with berth_cgroup_v2: true and "
+                "berth_allow_reboot: true)." % CGROUP_V2_PARAM
+            )
+        problems.append(
+            problem(
+                "cgroup_v2_disabled",
+                "warning",
+                "The cgroup mode is %s (cgroup v1 controllers%s), not unified cgroup v2."
+                % (mode, ", cgroup2 at %s" % cgroup.get("v2_mountpoint") if cgroup.get("v2_mountpoint") else ""),
+                fix,
+            )
+        )
     if mode == "unified":
         have = set(cgroup.get("v2_controllers") or [])
         for c in V2_CONTROLLERS:
             if c not in have:
-                problems.append(problem(
-                    "cgroup_v2_controller_missing:%s" % c, "warning",
-                    "The cgroup v2 controller %s is not available at %s: limits "
-                    "using it will be ignored or rejected." % (c, cgroup.get("v2_mountpoint")),
-                    "Enable the controller in the kernel, or delegate it to this "
-                    "cgroup (cgroup.subtree_control) when running nested."))
+                problems.append(
+                    problem(
+                        "cgroup_v2_controller_missing:%s" % c,
+                        "warning",
+                        "The cgroup v2 controller %s is not available at %s: limits "
+                        "using it will be ignored or rejected." % (c, cgroup.get("v2_mountpoint")),
+                        "Enable the controller in the kernel, or delegate it to this "
+                        "cgroup (cgroup.subtree_control) when running nested.",
+                    )
+                )
 
     # Storage
     if storage_driver in ("overlay2", "overlay"):
         if not storage.get("overlay_supported"):
-            problems.append(problem(
-                "overlay_unavailable", "error",
-                "overlayfs is neither in /proc/filesystems nor loadable: the "
-                "%s storage driver cannot work." % storage_driver,
-                "Load the overlay module (modprobe overlay, persisted by the "
-                "prereqs role) or use a kernel with CONFIG_OVERLAY_FS."))
+            problems.append(
+                problem(
+                    "overlay_unavailable",
+                    "error",
+                    "overlayfs is neither in /proc/filesystems nor loadable: the "
+                    "%s storage driver cannot work." % storage_driver,
+                    "Load the overlay module (modprobe overlay, persisted by the "
+                    "prereqs role) or use a kernel with CONFIG_OVERLAY_FS.",
+                )
+            )
         fstype = storage.get("fstype")
         if fstype == "overlay":
-            problems.append(problem(
-                "data_root_on_overlay", "error",
-                "The data root %s is on an overlay filesystem: %s cannot stack "
-                "on overlayfs." % (storage.get("data_root"), storage_driver),
-                "Mount a volume (ext4, xfs with ftype=1, or a container volume) "
-                "at the data root."))
+            problems.append(
+                problem(
+                    "data_root_on_overlay",
+                    "error",
+                    "The data root %s is on an overlay filesystem: %s cannot stack "
+                    "on overlayfs." % (storage.get("data_root"), storage_driver),
+                    "Mount a volume (ext4, xfs with ftype=1, or a container volume) at the data root.",
+                )
+            )
         if fstype == "xfs" and storage.get("xfs_ftype") == 0:
-            problems.append(problem(
-                "xfs_ftype_0", "error",
-                "The data root %s is on xfs formatted with ftype=0 (no d_type "
-                "support): %s refuses it." % (storage.get("data_root"), storage_driver),
-                "Reformat the filesystem with mkfs.xfs -n ftype=1 (or put the "
-                "data root on another filesystem)."))
+            problems.append(
+                problem(
+                    "xfs_ftype_0",
+                    "error",
+                    "The data root %s is on xfs formatted with ftype=0 (no d_type "
+                    "support): %s refuses it." % (storage.get("data_root"), storage_driver),
+                    "Reformat the filesystem with mkfs.xfs -n ftype=1 (or put the data root on another filesystem).",
+                )
+            )
         elif storage.get("d_type") is None and fstype:
-            problems.append(problem(
-                "d_type_unknown", "warning",
-                "Could not tell whether %s (%s) supports d_type." % (
-                    storage.get("path_checked"), fstype),
-                "Use ext4, or xfs with ftype=1, for the data root."))
+            problems.append(
+                problem(
+                    "d_type_unknown",
+                    "warning",
+                    "Could not tell whether %s (%s) supports d_type." % (storage.get("path_checked"), fstype),
+                    "Use ext4, or xfs with ftype=1, for the data root.",
+                )
+            )
         elif storage.get("d_type") is False and fstype != "xfs":
-            problems.append(problem(
-                "d_type_unsupported", "error",
-                "The filesystem %s under the data root does not support d_type." % fstype,
-                "Use ext4, or xfs with ftype=1, for the data root."))
+            problems.append(
+                problem(
+                    "d_type_unsupported",
+                    "error",
+                    "The filesystem %s under the data root does not support d_type." % fstype,
+                    "Use ext4, or xfs with ftype=1, for the data root.",
+                )
+            )
 
     # Kernel modules
     mods = facts.get("kernel_modules", {})
-    for name in (kernel_modules if kernel_modules is not None else sorted(mods)):
+    for name in kernel_modules if kernel_modules is not None else sorted(mods):
         st = mods.get(name)
         if st is None or st.get("available"):
             continue
-        problems.append(problem(
-            "kernel_module_missing:%s" % name, "warning",
-            "Kernel module %s is not loaded or built in." % name,
-            "modprobe %s and list it in /etc/modules-load.d/ (the prereqs role "
-            "does both)." % name))
+        problems.append(
+            problem(
+                "kernel_module_missing:%s" % name,
+                "warning",
+                "Kernel module %s is not loaded or built in." % name,
+                "modprobe %s and list it in /etc/modules-load.d/ (the prereqs role does both)." % name,
+            )
+        )
 
     # Sysctls
     current = facts.get("sysctls", {})
@@ -600,54 +669,80 @@ def evaluate(facts, want_cgroup_v2=True, storage_driver="overlay2",
             fix = "Load the module that provides it"
             if name.startswith("net.bridge."):
                 fix = "Load br_netfilter (modprobe br_netfilter)"
-            problems.append(problem(
-                "sysctl_missing:%s" % name, "warning",
-                "The sysctl %s does not exist on this host." % name,
-                fix + ", then set %s=%s in /etc/sysctl.d/." % (name, want)))
+            problems.append(
+                problem(
+                    "sysctl_missing:%s" % name,
+                    "warning",
+                    "The sysctl %s does not exist on this host." % name,
+                    fix + ", then set %s=%s in /etc/sysctl.d/." % (name, want),
+                )
+            )
         elif str(have).strip() != want:
-            problems.append(problem(
-                "sysctl_mismatch:%s" % name, "warning",
-                "The sysctl %s is %s, Berth wants %s." % (name, have, want),
-                "sysctl -w %s=%s and persist it in /etc/sysctl.d/ (the prereqs "
-                "role does both)." % (name, want)))
+            problems.append(
+                problem(
+                    "sysctl_mismatch:%s" % name,
+                    "warning",
+                    "The sysctl %s is %s, Berth wants %s." % (name, have, want),
+                    "sysctl -w %s=%s and persist it in /etc/sysctl.d/ (the prereqs role does both)." % (name, want),
+                )
+            )
 
     # Firewall tools
     fw = facts.get("firewall", {})
     if not fw.get("iptables"):
-        problems.append(problem(
-            "iptables_missing", "error",
-            "No iptables command: the engine programs container networking with it.",
-            "Install the iptables package (apt-get install iptables / dnf install iptables-nft)."))
+        problems.append(
+            problem(
+                "iptables_missing",
+                "error",
+                "No iptables command: the engine programs container networking with it.",
+                "Install the iptables package (apt-get install iptables / dnf install iptables-nft).",
+            )
+        )
 
     # User namespaces (only needed for userns-remap and rootless mode)
     userns = facts.get("userns", {})
     if not userns.get("supported"):
-        problems.append(problem(
-            "userns_unavailable", "info",
-            "User namespaces are not available (max_user_namespaces=%s)." % userns.get("max_user_namespaces"),
-            "Only needed for userns-remap or rootless mode: enable CONFIG_USER_NS "
-            "and set user.max_user_namespaces > 0."))
+        problems.append(
+            problem(
+                "userns_unavailable",
+                "info",
+                "User namespaces are not available (max_user_namespaces=%s)." % userns.get("max_user_namespaces"),
+                "Only needed for userns-remap or rootless mode: enable CONFIG_USER_NS "
+                "and set user.max_user_namespaces > 0.",
+            )
+        )
 
     # Init system, container, bootloader: information the role acts on.
     init = facts.get("init", {})
     if not init.get("systemd"):
-        problems.append(problem(
-            "pid1_not_systemd", "info",
-            "PID 1 is %s, not systemd: services are managed through init scripts." % init.get("pid1"),
-            "Nothing required; the runtime role uses /etc/init.d/docker here."))
+        problems.append(
+            problem(
+                "pid1_not_systemd",
+                "info",
+                "PID 1 is %s, not systemd: services are managed through init scripts." % init.get("pid1"),
+                "Nothing required; the runtime role uses /etc/init.d/docker here.",
+            )
+        )
     if in_container:
-        problems.append(problem(
-            "host_is_container", "info",
-            "This host looks like a container (%s): its kernel, boot parameters "
-            "and some sysctls belong to the machine outside." % "; ".join(container.get("evidence", [])),
-            "Nothing to do here; change kernel settings on the outer host."))
+        problems.append(
+            problem(
+                "host_is_container",
+                "info",
+                "This host looks like a container (%s): its kernel, boot parameters "
+                "and some sysctls belong to the machine outside." % "; ".join(container.get("evidence", [])),
+                "Nothing to do here; change kernel settings on the outer host.",
+            )
+        )
     if bootloader.get("type", "none") == "none":
-        problems.append(problem(
-            "no_bootloader", "info",
-            "No bootloader configuration Berth can edit (grub or grubby): the "
-            "kernel command line cannot be changed from this host.",
-            "Change boot parameters where this machine is defined (hypervisor, "
-            "cloud image, firmware)."))
+        problems.append(
+            problem(
+                "no_bootloader",
+                "info",
+                "No bootloader configuration Berth can edit (grub or grubby): the "
+                "kernel command line cannot be changed from this host.",
+                "Change boot parameters where this machine is defined (hypervisor, cloud image, firmware).",
+            )
+        )
     return problems
 
 

@@ -296,8 +296,9 @@ def gather(module):
     # Kernel and its config
     cmdline = (_read("/proc/cmdline") or "").strip()
     params = pr.parse_cmdline(cmdline)
-    candidates = [p["kernel_config_path"]] if p["kernel_config_path"] else [
-        "/proc/config.gz", "/boot/config-%s" % release]
+    candidates = (
+        [p["kernel_config_path"]] if p["kernel_config_path"] else ["/proc/config.gz", "/boot/config-%s" % release]
+    )
     config_text, config_source = None, None
     for cand in candidates:
         data = _read(cand, binary=True)
@@ -313,8 +314,7 @@ def gather(module):
     mounts = pr.parse_mounts(_read("/proc/self/mountinfo") or _read("/proc/mounts") or "")
     layout = pr.cgroup_layout(mounts)
     if layout["v2_mountpoint"]:
-        layout = pr.cgroup_layout(
-            mounts, _read(os.path.join(layout["v2_mountpoint"], "cgroup.controllers")) or "")
+        layout = pr.cgroup_layout(mounts, _read(os.path.join(layout["v2_mountpoint"], "cgroup.controllers")) or "")
 
     required = pr.required_kernel_options(layout["mode"], p["storage_driver"], p["extra_kernel_options"])
     config = pr.parse_kernel_config(config_text) if config_text else {}
@@ -350,8 +350,8 @@ def gather(module):
         sysfs = []
     present = [n for n in ("net.bridge.bridge-nf-call-iptables",) if os.path.exists(_sysctl_path(n))]
     facts["kernel_modules"] = dict(
-        (m, pr.module_status(m, loaded, builtin, sysfs, filesystems, present))
-        for m in p["kernel_modules"])
+        (m, pr.module_status(m, loaded, builtin, sysfs, filesystems, present)) for m in p["kernel_modules"]
+    )
 
     # Storage
     data_root = p["data_root"]
@@ -365,8 +365,10 @@ def gather(module):
             rc, out, err = module.run_command([xfs_info, mnt["mountpoint"]])
             if rc == 0:
                 xfs_ftype = pr.parse_xfs_ftype(out)
-    overlay_loadable = any(os.path.exists("/lib/modules/%s/kernel/fs/overlayfs/overlay.ko%s" % (release, ext))
-                           for ext in ("", ".xz", ".zst", ".gz"))
+    overlay_loadable = any(
+        os.path.exists("/lib/modules/%s/kernel/fs/overlayfs/overlay.ko%s" % (release, ext))
+        for ext in ("", ".xz", ".zst", ".gz")
+    )
     facts["storage"] = {
         "data_root": data_root,
         "data_root_exists": os.path.exists(data_root),
@@ -428,9 +430,16 @@ def gather(module):
     )
 
     # Bootloader tooling
-    paths = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/loader/entries",
-             "/usr/sbin/grubby", "/sbin/grubby", "/usr/sbin/update-grub",
-             "/usr/sbin/grub-mkconfig", "/etc/default/grub")
+    paths = (
+        "/boot/grub/grub.cfg",
+        "/boot/grub2/grub.cfg",
+        "/boot/loader/entries",
+        "/usr/sbin/grubby",
+        "/sbin/grubby",
+        "/usr/sbin/update-grub",
+        "/usr/sbin/grub-mkconfig",
+        "/etc/default/grub",
+    )
     exists = dict((x, os.path.exists(x)) for x in paths)
     facts["bootloader"] = {
         "type": pr.bootloader_kind(exists),

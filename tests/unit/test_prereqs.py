@@ -38,7 +38,7 @@ UNIFIED_MOUNTINFO = """\
 22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
 23 1 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:2 - sysfs sysfs rw
 26 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro
-29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
+29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate
 60 26 8:17 / /srv/data rw,relatime shared:30 - xfs /dev/sdb1 rw,attr2,inode64,noquota
 61 26 0:50 / /mnt/my\\040disk rw,relatime shared:31 - ext4 /dev/sdc1 rw
 """
@@ -103,6 +103,7 @@ CONFIG_LOCALVERSION="-amd64"
 
 # ---------------------------------------------------------------- mounts
 
+
 def test_hybrid_layout():
     layout = pr.cgroup_layout(pr.parse_mounts(HYBRID_MOUNTINFO), "hugetlb\n")
     assert layout["mode"] == "hybrid"
@@ -154,6 +155,7 @@ def test_mount_escapes_and_longest_prefix():
 
 # ---------------------------------------------------------------- kernel config
 
+
 def test_parse_kernel_config_values():
     cfg = pr.parse_kernel_config(KCONFIG)
     assert cfg["CONFIG_VETH"] == "m"
@@ -202,6 +204,7 @@ def test_kernel_version_tuple():
 
 # ---------------------------------------------------------------- modules, fs
 
+
 def test_filesystems_and_modules_parsing():
     fs = pr.parse_filesystems("nodev\tsysfs\nnodev\toverlay\n\text4\n")
     assert fs == ["sysfs", "overlay", "ext4"]
@@ -220,11 +223,14 @@ def test_module_status_evidence():
     assert not st["available"] and st["evidence"] == []
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("naming   =version 2              bsize=4096   ascii-ci=0, ftype=1\n", 1),
-    ("naming   =version 2              bsize=4096   ascii-ci=0 ftype=0\n", 0),
-    ("meta-data=/dev/sdb1 isize=256\n", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("naming   =version 2              bsize=4096   ascii-ci=0, ftype=1\n", 1),
+        ("naming   =version 2              bsize=4096   ascii-ci=0 ftype=0\n", 0),
+        ("meta-data=/dev/sdb1 isize=256\n", None),
+    ],
+)
 def test_xfs_ftype(text, expected):
     assert pr.parse_xfs_ftype(text) == expected
 
@@ -238,6 +244,7 @@ def test_dtype_support():
 
 
 # ---------------------------------------------------------------- container, boot
+
 
 def test_detect_container_variants():
     bare = pr.detect_container(pid1_cgroup_text="0::/init.scope\n", detect_virt="none")
@@ -257,8 +264,10 @@ def test_detect_container_variants():
 
 
 def test_cmdline():
-    params = pr.parse_cmdline("BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet systemd.unified_cgroup_hierarchy=0 "
-                              "systemd.unified_cgroup_hierarchy=1 -- --init-arg=1")
+    params = pr.parse_cmdline(
+        "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet systemd.unified_cgroup_hierarchy=0 "
+        "systemd.unified_cgroup_hierarchy=1 -- --init-arg=1"
+    )
     assert params["systemd.unified_cgroup_hierarchy"] == "1"
     assert params["quiet"] == ""
     assert "--init-arg" not in params
@@ -273,14 +282,27 @@ def test_bootloader_kind():
 
 # ---------------------------------------------------------------- evaluate
 
+
 def _facts(**over):
     facts = {
-        "kernel": {"release": "6.1.0-18-amd64", "config_readable": True,
-                   "config_source": "/boot/config-6.1.0-18-amd64", "missing_options": []},
-        "cgroup": {"mode": "unified", "v2_mountpoint": "/sys/fs/cgroup",
-                   "v2_controllers": ["cpu", "cpuset", "io", "memory", "pids"]},
-        "storage": {"data_root": "/var/lib/docker", "path_checked": "/var/lib",
-                    "fstype": "ext4", "d_type": True, "overlay_supported": True},
+        "kernel": {
+            "release": "6.1.0-18-amd64",
+            "config_readable": True,
+            "config_source": "/boot/config-6.1.0-18-amd64",
+            "missing_options": [],
+        },
+        "cgroup": {
+            "mode": "unified",
+            "v2_mountpoint": "/sys/fs/cgroup",
+            "v2_controllers": ["cpu", "cpuset", "io", "memory", "pids"],
+        },
+        "storage": {
+            "data_root": "/var/lib/docker",
+            "path_checked": "/var/lib",
+            "fstype": "ext4",
+            "d_type": True,
+            "overlay_supported": True,
+        },
         "sysctls": dict(pr.DEFAULT_SYSCTLS),
         "kernel_modules": {"overlay": {"available": True}, "br_netfilter": {"available": True}},
         "firewall": {"iptables": "/usr/sbin/iptables"},
@@ -303,9 +325,14 @@ def test_healthy_host_has_no_problems():
 
 
 def test_every_problem_has_the_four_fields():
-    problems = pr.evaluate(_facts(
-        kernel={"config_readable": False}, cgroup={"mode": "legacy", "v2_mountpoint": None},
-        firewall={"iptables": None}, init={"systemd": False, "pid1": "init"}))
+    problems = pr.evaluate(
+        _facts(
+            kernel={"config_readable": False},
+            cgroup={"mode": "legacy", "v2_mountpoint": None},
+            firewall={"iptables": None},
+            init={"systemd": False, "pid1": "init"},
+        )
+    )
     assert problems
     for p in problems:
         assert set(p) == {"id", "severity", "message", "fix"}
@@ -320,10 +347,14 @@ def test_unreadable_config_is_info_only():
 
 
 def test_hybrid_host_without_bootloader_like_this_machine():
-    problems = pr.evaluate(_facts(
-        cgroup={"mode": "hybrid", "v2_mountpoint": "/sys/fs/cgroup/unified", "v2_controllers": ["hugetlb"]},
-        bootloader={"type": "none"}, init={"systemd": False, "pid1": "process_api"},
-        kernel={"missing_options": [["CONFIG_NETFILTER_XT_MATCH_IPVS", "warning"]]}))
+    problems = pr.evaluate(
+        _facts(
+            cgroup={"mode": "hybrid", "v2_mountpoint": "/sys/fs/cgroup/unified", "v2_controllers": ["hugetlb"]},
+            bootloader={"type": "none"},
+            init={"systemd": False, "pid1": "process_api"},
+            kernel={"missing_options": [["CONFIG_NETFILTER_XT_MATCH_IPVS", "warning"]]},
+        )
+    )
     by_id = {p["id"]: p for p in problems}
     assert by_id["cgroup_v2_disabled"]["severity"] == "warning"
     assert "No bootloader" in by_id["cgroup_v2_disabled"]["fix"]
@@ -341,8 +372,9 @@ def test_cgroup_v2_not_wanted():
 
 
 def test_container_fix_points_outside():
-    problems = pr.evaluate(_facts(
-        cgroup={"mode": "hybrid"}, container={"is_container": True, "evidence": ["/.dockerenv exists"]}))
+    problems = pr.evaluate(
+        _facts(cgroup={"mode": "hybrid"}, container={"is_container": True, "evidence": ["/.dockerenv exists"]})
+    )
     by_id = {p["id"]: p for p in problems}
     assert "container host" in by_id["cgroup_v2_disabled"]["fix"]
     assert "/.dockerenv" in by_id["host_is_container"]["message"]
@@ -350,9 +382,11 @@ def test_container_fix_points_outside():
 
 def test_missing_controllers_on_unified():
     problems = pr.evaluate(_facts(cgroup={"v2_controllers": ["cpu", "memory"]}))
-    assert sorted(_ids(problems)) == ["cgroup_v2_controller_missing:cpuset",
-                                      "cgroup_v2_controller_missing:io",
-                                      "cgroup_v2_controller_missing:pids"]
+    assert sorted(_ids(problems)) == [
+        "cgroup_v2_controller_missing:cpuset",
+        "cgroup_v2_controller_missing:io",
+        "cgroup_v2_controller_missing:pids",
+    ]
 
 
 def test_xfs_ftype0_is_an_error():
@@ -374,19 +408,25 @@ def test_data_root_on_overlay_and_unknown_fs():
 
 
 def test_overlay_unavailable_and_missing_error_option():
-    problems = pr.evaluate(_facts(
-        storage={"overlay_supported": False},
-        kernel={"missing_options": [["CONFIG_VETH", "error"]]}))
+    problems = pr.evaluate(
+        _facts(storage={"overlay_supported": False}, kernel={"missing_options": [["CONFIG_VETH", "error"]]})
+    )
     summary = pr.summarize(problems)
     assert summary["error"] == 2
     assert set(summary["error_ids"]) == {"overlay_unavailable", "kernel_option_missing:CONFIG_VETH"}
 
 
 def test_sysctls_and_modules():
-    problems = pr.evaluate(_facts(
-        sysctls={"net.ipv4.ip_forward": "0", "net.bridge.bridge-nf-call-iptables": None,
-                 "net.bridge.bridge-nf-call-ip6tables": None},
-        kernel_modules={"br_netfilter": {"available": False}}))
+    problems = pr.evaluate(
+        _facts(
+            sysctls={
+                "net.ipv4.ip_forward": "0",
+                "net.bridge.bridge-nf-call-iptables": None,
+                "net.bridge.bridge-nf-call-ip6tables": None,
+            },
+            kernel_modules={"br_netfilter": {"available": False}},
+        )
+    )
     by_id = {p["id"]: p for p in problems}
     assert "sysctl -w net.ipv4.ip_forward=1" in by_id["sysctl_mismatch:net.ipv4.ip_forward"]["fix"]
     assert "br_netfilter" in by_id["sysctl_missing:net.bridge.bridge-nf-call-iptables"]["fix"]
