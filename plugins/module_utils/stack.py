@@ -107,10 +107,11 @@ class Stack:
                 by_name[name.lstrip("/")] = entry
         wanted = {c["name"] for c in declared}
         owned = {n for n, e in by_name.items() if (e.get("Labels") or {}).get(OWNER_LABEL) == self.name}
-        inspects = {}
-        for name in sorted(wanted | owned):
-            if name in by_name:
-                inspects[name] = self.client.get("/containers/%s/json" % by_name[name]["Id"], missing_ok=True)
+        present = sorted(n for n in wanted | owned if n in by_name)
+        with ThreadPoolExecutor(self.parallel) as pool:
+            documents = pool.map(lambda n: self.client.get("/containers/%s/json" % by_name[n]["Id"],
+                                                           missing_ok=True), present)
+            inspects = dict(zip(present, documents))
         return inspects, sorted(owned - wanted)
 
     # --- running items -------------------------------------------------------------------------------
