@@ -64,7 +64,8 @@ class Stack:
         items = []
         for entry in self.params.get(kind) or []:
             item = _validate(kind, spec, entry, extra)
-            item["labels"] = dict(item.get("labels") or {}, **{OWNER_LABEL: self.name})
+            if kind == "containers":
+                item["labels"] = dict(item.get("labels") or {}, **{OWNER_LABEL: self.name})
             for option in ("docker_host", "tls", "ca_path", "client_cert", "client_key", "validate_certs",
                            "timeout", "api_version"):
                 item.pop(option, None)
@@ -130,7 +131,13 @@ class Stack:
     def _run_simple(self, kind, converge, items):
         def one(item):
             try:
-                plan, _ = converge(self.client, item, self.check_mode)
+                # Label only what the stack creates: labels of an existing network or volume cannot
+                # change in place, and adopting one must not recreate it (or refuse, for a volume).
+                path = "/%s/%s" % (kind, quote_path(item["name"]))
+                actual = self.client.get(path, missing_ok=True)
+                if actual is None:
+                    item = dict(item, labels=dict(item.get("labels") or {}, **{OWNER_LABEL: self.name}))
+                plan, _ = converge(self.client, item, self.check_mode, actual=actual, read=False)
                 return self._record(kind, item["name"], plan)
             except (EngineError, ValueError) as err:
                 return self._record(kind, item["name"], error=err)

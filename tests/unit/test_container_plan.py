@@ -52,13 +52,14 @@ def container_from(desired, image=IMAGE, running=True):
 
 def test_ports_forms():
     assert parse_ports(["80"]) == {"80/tcp": [["", ""]]}
+    assert parse_ports(["18080:8080"]) == {"8080/tcp": [["", "18080"]]}
     assert parse_ports(["127.0.0.1:8080:80/udp"]) == {"80/udp": [["127.0.0.1", "8080"]]}
     assert parse_ports(["8000-8001:80-81"]) == {"80/tcp": [["", "8000"]], "81/tcp": [["", "8001"]]}
     assert parse_ports(["[::1]:9000:90"]) == {"90/tcp": [["::1", "9000"]]}
     assert parse_ports(["127.0.0.1::53/udp"]) == {"53/udp": [["127.0.0.1", ""]]}
 
 
-@pytest.mark.parametrize("bad", ["abc", "80/xyz", "0:80", "1-3:80-81", "70000", "127.0.0.1:8080:80:1"])
+@pytest.mark.parametrize("bad", ["abc", "80/xyz", "0:80", "1-3:80-81", "70000", "127.0.0.1:8080:80:1", "300.1.1.1:80:80"])
 def test_malformed_ports_are_rejected_with_the_entry(bad):
     with pytest.raises(ValueError, match="ports entry"):
         parse_ports([bad])
