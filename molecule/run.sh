@@ -22,8 +22,13 @@ mkdir -p "$logs"
 
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
+  # The longest first, so the last one to start is a short one.
+  for s in default bundle bad_config; do
+    [ -f "molecule/$s/molecule.yml" ] && scenarios+=("$s")
+  done
   for d in molecule/*/; do
-    [ -f "$d/molecule.yml" ] && scenarios+=("$(basename "$d")")
+    s="$(basename "$d")"
+    [ -f "$d/molecule.yml" ] && [[ " ${scenarios[*]} " != *" $s "* ]] && scenarios+=("$s")
   done
 fi
 for s in "${scenarios[@]}"; do

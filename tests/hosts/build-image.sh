@@ -93,15 +93,25 @@ build_one() {
   trap 'exit 130' INT
 
   mkdir -p "$cache_root/$codename"
-  log "debootstrap $codename from $mirror"
-  if ! debootstrap "${debootstrap_opts[@]}" --include="$packages" \
-        --cache-dir="$cache_root/$codename" \
-        "$codename" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
+  local attempt
+  for attempt in 1 2; do
+    log "debootstrap $codename from $mirror (attempt $attempt)"
+    if debootstrap "${debootstrap_opts[@]}" --include="$packages" \
+          --cache-dir="$cache_root/$codename" \
+          "$codename" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
+      break
+    fi
     tail -n 40 "$work/debootstrap.log" >&2
     tail -n 40 "$rootfs/debootstrap/debootstrap.log" >&2 2>/dev/null || true
-    log "debootstrap failed"
-    return 1
-  fi
+    if [ "$attempt" = 2 ]; then
+      log "debootstrap failed"
+      return 1
+    fi
+    # A mirror hiccup: start over (the .debs fetched so far stay cached).
+    umount -R "$rootfs"/{proc,sys,dev/pts} 2>/dev/null || true
+    rm -rf --one-file-system "$rootfs"
+    sleep 5
+  done
   log "debootstrap done after $((SECONDS - start))s; configuring"
 
   configure_rootfs "$rootfs" "$codename"
