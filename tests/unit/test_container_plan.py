@@ -59,7 +59,8 @@ def test_ports_forms():
     assert parse_ports(["127.0.0.1::53/udp"]) == {"53/udp": [["127.0.0.1", ""]]}
 
 
-@pytest.mark.parametrize("bad", ["abc", "80/xyz", "0:80", "1-3:80-81", "70000", "127.0.0.1:8080:80:1", "300.1.1.1:80:80"])
+@pytest.mark.parametrize("bad", ["abc", "80/xyz", "0:80", "1-3:80-81", "70000", "127.0.0.1:8080:80:1",
+                                 "300.1.1.1:80:80"])
 def test_malformed_ports_are_rejected_with_the_entry(bad):
     with pytest.raises(ValueError, match="ports entry"):
         parse_ports([bad])
