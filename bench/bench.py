@@ -391,6 +391,17 @@ def probe_payload(variant, spec, times=5):
                 cpu_ms=round(statistics.median(cpus) * 1000), import_ms=round(import_us / 1000))
 
 
+def cmd_floor(args, times=5):
+    """ansible-playbook with one trivial task: the start-up every ansible variant pays once per run."""
+    (OUT / "logs").mkdir(parents=True, exist_ok=True)
+    cmd = [str(PROJECT_VENV / "bin" / "ansible-playbook"), "bench/playbooks/floor.yml"]
+    runs = [measure(cmd, OUT / "logs" / "floor.log", 300, ansible_env()) for _ in range(times)]
+    floor = dict(secs=med(runs), cpu_secs=med(runs, "cpu_secs"), pss_mib=med(runs, "pss_mib"))
+    (OUT / "floor.json").write_text(json.dumps(floor))
+    print("ansible-playbook floor: %.2f s wall, %.2f s CPU, %.0f MiB PSS" % (
+        floor["secs"], floor["cpu_secs"], floor["pss_mib"]))
+
+
 def machine(engine):
     cpu = re.search(r"model name\s*: (.*)", Path("/proc/cpuinfo").read_text()).group(1)
     mem = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
@@ -409,6 +420,14 @@ def machine(engine):
                 date=time.strftime("%Y-%m-%d %H:%M %Z"))
 
 
+def code_version():
+    """The commit of the Berth code a variant ran, marked when plugins/ had uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted plugins/" if git("status", "--porcelain",
+                                                                                     "plugins") else "")
+
+
 def cmd_run(args):
     (OUT / "logs").mkdir(parents=True, exist_ok=True)
     engine = Engine()
@@ -418,11 +437,13 @@ def cmd_run(args):
     budget = {"left": float(os.environ.get("BENCH_QUIET_BUDGET", "600"))}
     result = dict(n=args.n, repeat=args.repeat, machine=machine(engine), stop_timeout=STOP_TIMEOUT,
                   runs={v: {p: [] for p in PHASES} for v in args.variants}, probes={})
-    path = OUT / ("n%d.json" % args.n)
+    result["label"], result["code"] = args.label, {}
+    path = OUT / ("n%d%s.json" % (args.n, "-" + re.sub(r"\W+", "-", args.label) if args.label else ""))
     print("bench N=%d repeat=%d variants=%s ports 127.0.0.1:%d+" % (args.n, args.repeat, args.variants, port_base))
     try:
         for rep in range(args.repeat):
             for variant in args.variants:
+                result["code"].setdefault(variant, code_version())
                 runs = run_variant(engine, variant, args.n, port_base, rep, timeout, budget, result["probes"])
                 for phase, run in runs.items():
                     result["runs"][variant][phase].append(run)
@@ -452,10 +473,13 @@ def complete(data):
 def report_size(data):
     n, runs = data["n"], complete(data)
     done = min(len(r[p]) for r in runs.values() for p in PHASES)
-    lines = ["## N = %d (median of %d run%s per variant and phase)" % (n, done, "s" if done > 1 else ""), "",
-             "| variant | first converge | no-change rerun | one env change | no-change per item | "
-             "CPU s (converge / no-change / change) | peak RSS sum | peak PSS sum |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    title = "N = %d%s" % (n, ", " + data["label"] if data.get("label") else "")
+    lines = ["## %s (median of %d run%s per variant and phase)" % (title, done, "s" if done > 1 else ""), ""]
+    if data.get("code"):
+        lines += ["Berth code run: " + ", ".join("(%s) %s" % kv for kv in sorted(data["code"].items())) + ".", ""]
+    lines += ["| variant | first converge | no-change rerun | one env change | no-change per item | "
+              "CPU s (converge / no-change / change) | peak RSS sum | peak PSS sum |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for v, (label, _) in VARIANTS.items():
         if v not in runs:
             continue
@@ -487,16 +511,17 @@ def report_size(data):
               "wall time."]
     payloads = [(v, data["probes"].get("payload_" + v)) for v in "abc"]
     if any(p for _, p in payloads):
-        lines += ["", "The module process alone, no-change: its AnsiballZ payload run by itself (median of 5), and",
-                  "what the loop adds per item on top of it (controller: templating, fork, payload build, result):", "",
-                  "| variant | module | wall | CPU | imports | loop per item | controller per item |",
+        lines += ["", "The module process alone, no-change: its AnsiballZ payload run by itself (median of 5; imports",
+                  "from -X importtime), and the CPU the loop spends per item on top of it (controller: templating,",
+                  "worker fork, payload build, result handling):", "",
+                  "| variant | module | wall | CPU | imports | loop CPU per item | controller CPU per item |",
                   "|---|---|---:|---:|---:|---:|---:|"]
         for v, p in payloads:
             if not p or v not in runs:
                 continue
-            per_item = med(runs[v]["nochange"]) / n * 1000
+            per_item = med(runs[v]["nochange"], "cpu_secs") / n * 1000
             loop = "%.0f ms" % per_item if v in "ab" else "–"
-            ctl = "%.0f ms" % (per_item - p["wall_ms"]) if v in "ab" else "–"
+            ctl = "%.0f ms" % (per_item - p["cpu_ms"]) if v in "ab" else "–"
             what = "1 container" if v in "ab" else "%d containers" % n
             lines.append("| (%s) | %s, %s | %d ms | %d ms | %d ms | %s | %s |" % (
                 v, p["module"], what, p["wall_ms"], p["cpu_ms"], p["import_ms"], loop, ctl))
@@ -509,16 +534,20 @@ def report_size(data):
     return lines + raw + ["", "</details>", ""]
 
 
-def targets(data):
-    """The issue's targets, judged on one size's medians."""
+def targets(data, main=None):
+    """The issue's targets, judged on one size's medians; a labelled run missing (a), (b) or (d) borrows them
+    from the main run of the same N."""
     r, n = complete(data), data["n"]
+    borrowed = [v for v in "abd" if v not in r and main and v in complete(main)]
+    r.update({v: complete(main)[v] for v in borrowed})
     if not all(v in r for v in "abcd"):
         return ["(targets need all four variants)"]
     m = {v: {p: med(r[v][p]) for p in PHASES} for v in r}
     peak = {v: max(med(r[v][p], "pss_mib") for p in PHASES) for v in r}
     peak_rss = {v: max(med(r[v][p], "rss_mib") for p in PHASES) for v in r}
     budget = 2 + data["stop_timeout"]
-    calls = data["probes"].get("container_api_calls") or []
+    probes = dict(main["probes"] if main and "b" in borrowed else {}, **data["probes"])
+    calls = probes.get("container_api_calls") or []
     rows = [
         ("stack no-change ≥ 20x faster than (a)", m["a"]["nochange"] / m["c"]["nochange"] >= 20,
          "%.1fx (%.2f s vs %.2f s)" % (m["a"]["nochange"] / m["c"]["nochange"], m["c"]["nochange"],
@@ -535,7 +564,9 @@ def targets(data):
         ("container module no-change: API calls per item (aim: 2, inspect container + image)",
          bool(calls) and max(calls) <= 2, "%s calls per item (sampled items)" % calls),
     ]
-    out = ["| target (N=%d) | met | measured |" % n, "|---|---|---|"]
+    title = "N=%d%s%s" % (n, ", " + data["label"] if data.get("label") else "",
+                          "; (%s) from the main run" % ", ".join(borrowed) if borrowed else "")
+    out = ["| target (%s) | met | measured |" % title, "|---|---|---|"]
     out += ["| %s | %s | %s |" % (t, "yes" if ok else "**no**", what) for t, ok, what in rows]
     stack_calls = data["probes"].get("stack_api_calls")
     if stack_calls is not None:
@@ -545,7 +576,8 @@ def targets(data):
 
 
 def cmd_report(args):
-    sizes = sorted((json.loads(p.read_text()) for p in OUT.glob("n*.json")), key=lambda d: d["n"])
+    sizes = sorted((json.loads(p.read_text()) for p in OUT.glob("n*.json")),
+                   key=lambda d: (d["n"], d.get("label", "")))
     if not sizes:
         raise BenchError("no bench/out/n*.json: run `bench/run.sh` first")
     mach = sizes[0]["machine"]
@@ -575,11 +607,18 @@ def cmd_report(args):
             mach.get("load_after", 0), mach["date"]),
         "",
     ]
+    floor = OUT / "floor.json"
+    if floor.exists():
+        f = json.loads(floor.read_text())
+        lines += ["Floor of every ansible variant: `ansible-playbook` with one `ping` task takes %.2f s wall, "
+                  "%.2f s CPU, %.0f MiB PSS (median of 5, `bench.py floor`)."
+                  % (f["secs"], f["cpu_secs"], f["pss_mib"]), ""]
     for data in sizes:
         lines += report_size(data)
     lines += ["## Targets", ""]
+    mains = {d["n"]: d for d in sizes if not d.get("label")}
     for data in sizes:
-        lines += targets(data) + [""]
+        lines += targets(data, mains.get(data["n"])) + [""]
     notes = BENCH / "NOTES.md"
     if notes.exists():
         lines += [notes.read_text().rstrip(), ""]
@@ -594,7 +633,9 @@ def main():
     run.add_argument("--n", type=int, default=50)
     run.add_argument("--repeat", type=int, default=None, help="default 3 for N<=50, else 1")
     run.add_argument("--variants", default="abcd")
+    run.add_argument("--label", default="", help="a run of other code: kept as n<N>-<label>.json beside n<N>.json")
     sub.add_parser("report")
+    sub.add_parser("floor")
     sdk = sub.add_parser("sdk")
     sdk.add_argument("vars")
     sdk.add_argument("phase", choices=PHASES)
@@ -604,6 +645,8 @@ def main():
             sdk_main(args.vars, args.phase)
         elif args.cmd == "report":
             cmd_report(args)
+        elif args.cmd == "floor":
+            cmd_floor(args)
         else:
             if args.repeat is None:
                 args.repeat = 3 if args.n <= 50 else 1

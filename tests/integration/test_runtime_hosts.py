@@ -218,3 +218,32 @@ def test_bundle_is_reproducible_and_installs_on_a_bare_host(hosts):
 
     second = run_playbook(ROLE_PLAY, inventory=hosts["inventory"], limit="bd", extra_vars=install_vars)
     assert not second.failed and second.recap["bd"]["changed"] == 0, second.describe()
+
+
+def test_hosts_in_daemon_json_needs_the_drop_in_that_removes_dash_h(hosts):
+    inv, sd = hosts["inventory"], hosts["sd"]
+    setup = run_playbook(ROLE_PLAY, inventory=inv, limit="sd")
+    assert not setup.failed, setup.describe()
+    before = _exec(sd, "cat /etc/docker/daemon.json")[1]
+    listen = {"berth_daemon_config": {"hosts": ["unix:///var/run/docker.sock"]}}
+
+    refused = run_playbook(ROLE_PLAY, inventory=inv, limit="sd", extra_vars=listen)
+    assert refused.failed
+    msg = refused.task("Refuse hosts in daemon.json while the service passes -H")["msg"]
+    assert "-H fd://" in msg and "berth_daemon_hosts_override" in msg
+    assert _exec(sd, "cat /etc/docker/daemon.json")[1] == before
+
+    override = run_playbook(
+        ROLE_PLAY, inventory=inv, limit="sd", extra_vars=dict(listen, berth_daemon_hosts_override=True)
+    )
+    assert not override.failed, override.describe()
+    assert json.loads(_exec(sd, "cat /etc/docker/daemon.json")[1])["hosts"] == ["unix:///var/run/docker.sock"]
+    cmdline = _exec(sd, "tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value docker)/cmdline")[1]
+    assert cmdline.startswith("/usr/sbin/dockerd") and "-H" not in cmdline.split(), cmdline
+    assert _exec(sd, "docker info --format '{{.Driver}}'")[1].strip() == "overlay2"
+
+    back = run_playbook(ROLE_PLAY, inventory=inv, limit="sd")
+    assert not back.failed, back.describe()
+    assert _exec(sd, "test -e /etc/systemd/system/docker.service.d/berth-hosts.conf")[0] != 0
+    cmdline = _exec(sd, "tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value docker)/cmdline")[1]
+    assert "-H fd://" in cmdline, cmdline

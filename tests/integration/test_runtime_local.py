@@ -81,7 +81,9 @@ def test_check_mode_predicts_a_change_and_touches_nothing(docker_client):
     assert not run.failed, run.describe()
     write = run.task("Write daemon.json (validated, atomic, with a backup)")
     assert write["changed"] is True
-    assert '"live-restore"' not in write["diff"][0]["after"] if isinstance(write["diff"], list) else True
+    diff = write["diff"][0]
+    assert json.loads(diff["before"]) == DEFAULTS
+    assert json.loads(diff["after"]) == {k: v for k, v in DEFAULTS.items() if k != "live-restore"}
     assert DAEMON_JSON.read_bytes() == before
     assert not Path("/var/lib/berth/runtime-restart-pending").exists()
     assert _daemon_pid() == pid
