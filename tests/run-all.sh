@@ -4,19 +4,19 @@
 # one and always prints a summary.
 #
 #   BERTH_TEST_STAGES=lint,unit tests/run-all.sh   # pick stages or groups
-# stages: ruff yamllint ansible-lint ansible-doc unit integration molecule
+# stages: ruff yamllint ansible-lint ansible-doc unit site integration molecule
 # groups: lint = ruff,yamllint,ansible-lint,ansible-doc; all (default)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 2
 
-ALL=(ruff yamllint ansible-lint ansible-doc unit integration molecule)
+ALL=(ruff yamllint ansible-lint ansible-doc unit site integration molecule)
 declare -A want status took
 for s in $(echo "${BERTH_TEST_STAGES:-all}" | tr ',' ' '); do
   case "$s" in
     all) for x in "${ALL[@]}"; do want[$x]=1; done ;;
     lint) for x in ruff yamllint ansible-lint ansible-doc; do want[$x]=1; done ;;
-    ruff|yamllint|ansible-lint|ansible-doc|unit|integration|molecule) want[$s]=1 ;;
+    ruff|yamllint|ansible-lint|ansible-doc|unit|site|integration|molecule) want[$s]=1 ;;
     *) echo "run-all: unknown stage '$s' (stages: ${ALL[*]}; groups: lint, all)" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +46,7 @@ stage() {
   if [ $rc -eq 0 ]; then status[$name]=PASS; else status[$name]="FAIL($rc)"; failed=$name; fi
 }
 
-needs_docker() { [ -n "${want[integration]:-}${want[molecule]:-}" ]; }
+needs_docker() { [ -n "${want[site]:-}${want[integration]:-}${want[molecule]:-}" ]; }
 
 do_setup() {
   bash scripts/ensure-venv.sh || return
@@ -87,6 +87,17 @@ do_ansible_doc() {
 do_unit() { timeout -k 30 "${BERTH_TIMEOUT_UNIT:-900}" python -m pytest tests/unit; }
 do_integration() { timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-2400}" python -m pytest tests/integration -n 2; }
 
+# The main job, as README gives it: provision localhost and deploy the sample workload. The
+# integration tests then find a provisioned host (the runtime role restarts dockerd only here).
+do_site() {
+  ansible-playbook site.yml || return
+  echo "--- site.yml again: must change nothing"
+  local out
+  out=$(ansible-playbook site.yml) || { echo "$out"; return 1; }
+  echo "$out" | tail -4
+  echo "$out" | grep -Eq 'changed=0 +unreachable=0 +failed=0' || { echo "second site.yml run changed something"; echo "$out" | grep -B3 -A12 'changed:'; return 1; }
+}
+
 do_molecule() {
   local n
   n=$(ls molecule/*/molecule.yml 2>/dev/null | wc -l)
@@ -109,6 +120,7 @@ stage yamllint yamllint .
 stage ansible-lint ansible-lint
 stage ansible-doc do_ansible_doc
 stage unit do_unit
+stage site do_site
 stage integration do_integration
 stage molecule do_molecule
 
