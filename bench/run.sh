@@ -24,7 +24,7 @@ if [ "${BENCH_REPORT_ONLY:-0}" != 1 ]; then
   bash tests/images/build.sh >/dev/null  # berth-test/busybox:latest, built locally (no registry)
   "$venv/bin/python" bench/bench.py floor  # ansible-playbook's own start-up, for reference
   for size in ${BENCH_SIZES:-50:3 200:1}; do
-    # Bounded: each phase has a timeout of 120 s + 3 s per container inside bench.py.
+    # Bounded: each phase has a timeout of 120 s + 5 s per container inside bench.py.
     "$venv/bin/python" bench/bench.py run --n "${size%%:*}" --repeat "${size##*:}"
   done
 fi
