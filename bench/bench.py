@@ -9,8 +9,10 @@
 Each variant, each repeat, from nothing: first converge, no-change rerun (must report changed=0), rerun
 with one container's env changed. Variants are interleaved per repeat to spread the noise of a shared host.
 
-  bench.py run --n 50 --repeat 3   -> bench/out/n50.json, logs in bench/out/logs/
-  bench.py report                  -> bench/RESULTS.md from bench/out/n*.json (+ bench/NOTES.md)
+  bench.py run --n 50 --repeat 3   -> bench/out/n50.json, logs in bench/out/logs/ (--variants c --label X:
+                                      a partial run of other code, kept beside it as n50-X.json)
+  bench.py floor                   -> bench/out/floor.json: ansible-playbook's own cost, one trivial task
+  bench.py report                  -> bench/RESULTS.md from bench/out/*.json (+ bench/NOTES.md)
   bench.py sdk VARS PHASE          -> internal: variant (d) as its own process, timed like the others
 
 Run it through bench/run.sh (it makes the bench venv). Everything it creates is named berth-bench-*.
