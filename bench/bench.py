@@ -545,6 +545,7 @@ def targets(data, main=None):
     if not all(v in r for v in "abcd"):
         return ["(targets need all four variants)"]
     m = {v: {p: med(r[v][p]) for p in PHASES} for v in r}
+    cpu = {v: {p: med(r[v][p], "cpu_secs") for p in PHASES} for v in r}
     peak = {v: max(med(r[v][p], "pss_mib") for p in PHASES) for v in r}
     peak_rss = {v: max(med(r[v][p], "rss_mib") for p in PHASES) for v in r}
     budget = 2 + data["stop_timeout"]
@@ -560,8 +561,11 @@ def targets(data, main=None):
          "%.2f s (budget %d s)" % (m["c"]["change"], budget)),
         ("stack peak memory ≤ (a)", peak["c"] <= peak["a"] and peak_rss["c"] <= peak_rss["a"],
          "PSS %.0f vs %.0f MiB, RSS %.0f vs %.0f MiB" % (peak["c"], peak["a"], peak_rss["c"], peak_rss["a"])),
-        ("container module per item beats (a) (all phases)", all(m["b"][p] < m["a"][p] for p in PHASES),
-         ", ".join("%s %.0f vs %.0f ms" % (p, m["b"][p] / n * 1000, m["a"][p] / n * 1000) for p in PHASES)),
+        ("container module per item beats (a) (all phases; judged on CPU, wall may come from other hours)",
+         all(cpu["b"][p] < cpu["a"][p] for p in PHASES),
+         ", ".join("%s %.0f vs %.0f ms CPU (wall %.0f vs %.0f)" % (
+             p, cpu["b"][p] / n * 1000, cpu["a"][p] / n * 1000, m["b"][p] / n * 1000, m["a"][p] / n * 1000)
+             for p in PHASES)),
         ("container module memory ≤ (a)", peak["b"] <= peak["a"], "PSS %.0f vs %.0f MiB" % (peak["b"], peak["a"])),
         ("container module no-change: API calls per item (aim: 2, inspect container + image)",
          bool(calls) and max(calls) <= 2, "%s calls per item (sampled items)" % calls),
@@ -600,6 +604,8 @@ def cmd_report(args):
         "of the command's whole process tree are summed (psutil); the peak over the run is shown, as the median",
         "over repeats and the max over phases. RSS double-counts pages shared between forked ansible workers,",
         "PSS shares them out (the fairer number). `/usr/bin/time -v` would only give the largest single process.",
+        "Sections with a label are extra, partial runs (`bench.py run --variants ... --label ...`), not made by",
+        "`make bench`; their targets borrow the variants they lack from the unlabelled run of the same N.",
         "",
         "Machine: %s, %d cores, %.1f GiB RAM, kernel %s, Docker %s, ansible-core %s (Berth) / %s (bench venv, "
         "community.docker %s), Python %s; load average %.2f before, %.2f after; %s. The Docker daemon is shared "
