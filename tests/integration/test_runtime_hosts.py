@@ -220,9 +220,6 @@ def test_bundle_is_reproducible_and_installs_on_a_bare_host(hosts):
     assert not second.failed and second.recap["bd"]["changed"] == 0, second.describe()
 
 
-@pytest.mark.xfail(reason="known bug: going back from daemon.json hosts to socket activation leaves docker.socket "
-                          "without its socket file (dockerd removed it on exit), so the restart is reported as a "
-                          "dead daemon; fix in progress (restart docker.socket with docker.service)", strict=False)
 def test_hosts_in_daemon_json_needs_the_drop_in_that_removes_dash_h(hosts):
     inv, sd = hosts["inventory"], hosts["sd"]
     setup = run_playbook(ROLE_PLAY, inventory=inv, limit="sd")
