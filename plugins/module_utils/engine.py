@@ -49,6 +49,37 @@ def quote_path(value):
     return quote(str(value), safe="")
 
 
+# The API's collection for each object kind, and the suffix its inspect endpoint takes.
+COLLECTIONS = {
+    "container": ("containers", "/json"),
+    "image": ("images", "/json"),
+    "network": ("networks", ""),
+    "volume": ("volumes", ""),
+    "service": ("services", ""),
+    "task": ("tasks", ""),
+    "node": ("nodes", ""),
+    "secret": ("secrets", ""),
+    "config": ("configs", ""),
+}
+
+
+def endpoint(*parts):
+    """The one way an endpoint path is built: every part escaped, so a name can never add a segment.
+
+    endpoint("containers", name, "start") -> "/containers/<name escaped>/start"
+    """
+    if not parts:
+        raise ValueError("endpoint needs at least one part")
+    return "".join("/" + quote_path(part) for part in parts)
+
+
+def collection(kind):
+    try:
+        return COLLECTIONS[kind][0]
+    except KeyError:
+        raise ValueError("unknown engine object kind %r" % kind) from None
+
+
 class EngineClient:
     """A small Docker Engine API client: JSON requests, streamed replies, clear errors."""
 
@@ -159,6 +190,8 @@ class EngineClient:
             return self._request.open(method, url, data=data, headers=send_headers,
                                       timeout=timeout or self.timeout)
         except HTTPError as err:
+            if err.code == 304:
+                return _EmptyResponse()
             raise self._http_error(method, path, err) from None
         except (URLError, OSError, socket.timeout, ssl.SSLError) as err:
             raise self._connection_error(err) from None
@@ -278,15 +311,51 @@ class EngineClient:
                               daemon_message=event.get("error"))
         events.append(event)
 
-    def ping(self):
-        return self._call("GET", "/_ping", versioned=False)
+    # --- named calls: what resources use instead of building paths ---------------------------
+
+    def inspect(self, kind, name):
+        """The inspect document of one object, or None when there is none by that name or ID."""
+        plural, suffix = COLLECTIONS[kind]
+        return self.get(endpoint(plural, name) + suffix, missing_ok=True)
+
+    def listing(self, kind, filters=None, **params):
+        """GET /<kind>s/json (containers, images) or /<kind>s (the others), with filters."""
+        plural, suffix = COLLECTIONS[kind]
+        if filters:
+            params["filters"] = filters
+        return self.get(endpoint(plural) + ("/json" if suffix else ""), params) or []
+
+    def create(self, kind, body, params=None, timeout=None):
+        return self.post(endpoint(collection(kind), "create"), params, body, timeout=timeout)
+
+    def remove(self, kind, name, params=None, missing_ok=True):
+        return self.delete(endpoint(collection(kind), name), params, missing_ok=missing_ok)
+
+    def act(self, kind, name, verb, params=None, body=None, timeout=None):
+        """POST /<kind>s/<name>/<verb>: start, stop, restart, rename, update, tag, connect ..."""
+        return self.post(endpoint(collection(kind), name, verb), params, body, timeout=timeout)
+
+    def connect(self, network, container, endpoint_config=None):
+        return self.act("network", network, "connect",
+                        body={"Container": container, "EndpointConfig": endpoint_config or {}})
+
+    def disconnect(self, network, container, force=True):
+        return self.act("network", network, "disconnect", body={"Container": container, "Force": force})
 
     def logs(self, container_id, tail=200):
         """A container's stdout+stderr as text, demultiplexed when there is no TTY."""
-        response = self._open("GET", "/containers/%s/logs" % quote_path(container_id),
+        response = self._open("GET", endpoint("containers", container_id, "logs"),
                               {"stdout": True, "stderr": True, "tail": tail})
         data = response.read()
         return demultiplex(data)
+
+
+class _EmptyResponse:
+    """What a 304 Not Modified reads as: no body."""
+
+    @staticmethod
+    def read(size=-1):
+        return b""
 
 
 def demultiplex(data):
