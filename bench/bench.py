@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Berth benchmark (issue 4): converge N containers four ways, on this machine, in one session.
 
   (a) community.docker.docker_container in a loop   (bench venv: PyPI `ansible`, its own collection)

@@ -4,19 +4,19 @@
 # one and always prints a summary.
 #
 #   BERTH_TEST_STAGES=lint,unit tests/run-all.sh   # pick stages or groups
-# stages: ruff yamllint ansible-lint ansible-doc unit site integration molecule
-# groups: lint = ruff,yamllint,ansible-lint,ansible-doc; all (default)
+# stages: ruff yamllint ansible-lint ansible-doc sanity unit site integration molecule
+# groups: lint = ruff,yamllint,ansible-lint,ansible-doc,sanity; all (default)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 2
 
-ALL=(ruff yamllint ansible-lint ansible-doc unit site integration molecule)
+ALL=(ruff yamllint ansible-lint ansible-doc sanity unit site integration molecule)
 declare -A want status took
 for s in $(echo "${BERTH_TEST_STAGES:-all}" | tr ',' ' '); do
   case "$s" in
     all) for x in "${ALL[@]}"; do want[$x]=1; done ;;
-    lint) for x in ruff yamllint ansible-lint ansible-doc; do want[$x]=1; done ;;
-    ruff|yamllint|ansible-lint|ansible-doc|unit|site|integration|molecule) want[$s]=1 ;;
+    lint) for x in ruff yamllint ansible-lint ansible-doc sanity; do want[$x]=1; done ;;
+    ruff|yamllint|ansible-lint|ansible-doc|sanity|unit|site|integration|molecule) want[$s]=1 ;;
     *) echo "run-all: unknown stage '$s' (stages: ${ALL[*]}; groups: lint, all)" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +60,13 @@ do_setup() {
     bash tests/hosts/build-image.sh all >tests/output/host-images.log 2>&1 &
     host_images_pid=$!
   fi
+  if [ -n "${want[molecule]:-}" ] && [ -x tests/vm/build-image.sh ]; then
+    # The vm scenario's qemu, debootstrap, sfdisk and xfsprogs, then its disk image, in the
+    # background too (cached by the script's hash; create.yml waits on the build's lock).
+    bash tests/vm/install-deps.sh || return
+    bash tests/vm/build-image.sh >tests/output/vm-image.log 2>&1 &
+    vm_image_pid=$!
+  fi
 }
 
 do_ruff() {
@@ -83,6 +90,9 @@ do_ansible_doc() {
   [ "$n" -gt 0 ] && [ $bad -eq 0 ]
 }
 
+# ansible-test sanity on a copy laid out as ansible_collections/berth/engine, offline (scripts/sanity.sh).
+do_sanity() { timeout -k 30 "${BERTH_TIMEOUT_SANITY:-1200}" bash scripts/sanity.sh; }
+
 # pytest exits 5 when it collected nothing: that is a failure here, like any non-zero code.
 do_unit() { timeout -k 30 "${BERTH_TIMEOUT_UNIT:-900}" python -m pytest tests/unit; }
 do_integration() { timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-2400}" python -m pytest tests/integration -n 2; }
@@ -99,16 +109,16 @@ do_site() {
 }
 
 do_molecule() {
-  local n
-  n=$(ls molecule/*/molecule.yml 2>/dev/null | wc -l)
-  if [ "$n" -eq 0 ]; then
-    echo "molecule: no scenarios (molecule/*/molecule.yml) yet, nothing to run"
+  local scenarios=(extensions/molecule/*/molecule.yml)
+  if [ ! -f "${scenarios[0]}" ]; then
+    echo "molecule: no scenarios (extensions/molecule/*/molecule.yml) yet, nothing to run"
     return 0
   fi
   # The host images were started building in the background at set-up; run.sh waits for a
   # current image (the build is cached by tag), then runs the scenarios two at a time.
   if [ -n "${host_images_pid:-}" ]; then wait "$host_images_pid" || echo "molecule: background image build failed; run.sh retries it"; fi
-  bash molecule/run.sh
+  if [ -n "${vm_image_pid:-}" ]; then wait "$vm_image_pid" || echo "molecule: background VM image build failed; the vm scenario retries it"; fi
+  bash extensions/molecule/run.sh
 }
 
 stage setup do_setup
@@ -119,6 +129,7 @@ stage ruff do_ruff
 stage yamllint yamllint .
 stage ansible-lint ansible-lint
 stage ansible-doc do_ansible_doc
+stage sanity do_sanity
 stage unit do_unit
 stage site do_site
 stage integration do_integration

@@ -4,7 +4,10 @@
 
 
 class ModuleDocFragment:
-    """Connection options shared by every berth.engine module (plugins/module_utils/common.py)."""
+    """Connection options of every module that speaks to the engine (plugins/module_utils/common.py).
+
+    Such a module is in the action group berth.engine.docker (meta/runtime.yml), so it documents that too.
+    """
 
     DOCUMENTATION = r"""
 options:
@@ -42,14 +45,27 @@ options:
     aliases: [tls_verify]
   timeout:
     description:
-      - Seconds to wait for one API call to answer.
+      - Seconds to wait for one API call to answer, from 1 to 86400.
     type: int
     default: 60
   api_version:
     description:
-      - Engine API version to speak. C(auto) negotiates it from C(/version); Berth needs 1.41 or newer.
+      - Engine API version to speak, C(auto) or a version such as C(1.43). C(auto) negotiates it from
+        C(/version); Berth needs 1.41 or newer.
     type: str
     default: auto
+attributes:
+  # check_mode and diff_mode as in attributes.py, so that every engine module has their descriptions;
+  # the module gives support and details.
+  check_mode:
+    description: Can run in check mode and return the changed status it would have without changing anything.
+  diff_mode:
+    description: Returns the before and after state of what it changes when run with C(--diff).
+  action_group:
+    description: Use C(group/berth.engine.docker) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - berth.engine.docker
 notes:
   - Managed nodes need only Python 3; the modules speak the Engine REST API through ansible-core's own HTTP code.
 """

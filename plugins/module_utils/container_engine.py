@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: Berth maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The thin part of the container resource: read actual state, execute a plan's actions.
+"""The container resource on the one contract (resource.py): read the engine, execute a plan.
 
-converge_container() is what the container and stack modules call: read, plan (pure), and
-unless in check mode apply. A recreate never leaves the host without the service: the old
-container is only removed once the new one runs, and is put back if the new one fails.
+The plan itself is pure (container_plan.plan_from_state). A recreate never leaves the host without
+the service: the old container is only removed once the new one runs, and is put back if the new
+one fails.
 """
 
 from __future__ import annotations
@@ -13,203 +13,215 @@ from __future__ import annotations
 import time
 
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
-    carried_volumes,
-    create_body,
     desired_container,
-    endpoint_config,
-    plan_container,
+    plan_from_state,
     update_body,
 )
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, NotFound, quote_path
+from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, NotFound
 from ansible_collections.berth.engine.plugins.module_utils.images import (
+    credentials_hint,
     has_digest,
     inspect_image,
     pull_image,
     remote_digest,
 )
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
 
 START_GRACE_SECONDS = 1.0
 
 
-def inspect_container(client, name):
-    return client.get("/containers/%s/json" % quote_path(name), missing_ok=True)
+class Raced(EngineError):
+    """Another run changed the container between our read and our apply (a name conflict, a rename)."""
 
 
-class Converger:
-    """Converges one container; keeps the client and the module's non-comparable settings.
-
-    `cache` may be shared between convergers (the stack module does) so that an image is
-    resolved or pulled, and a network looked up, once per run rather than once per container.
-    """
+class ContainerResource(Resource):
+    kind = "container"
 
     def __init__(self, client, params, check_mode=False, cache=None):
-        self.client = client
         self.params = params
-        self.check_mode = check_mode
-        self.cache = cache if cache is not None else {}
-        self.desired = desired_container(params)
         self.stop_timeout = params.get("stop_timeout")
         self.healthy_timeout = params.get("healthy_timeout") or 60
-        self.log_lines = []
+        super().__init__(client, params, check_mode, cache)
 
-    # --- read + plan -------------------------------------------------------------------------------
+    def desire(self, params):
+        return desired_container(params)
 
-    def plan(self, container=None, read=True):
-        """Read the container and its image, then plan. Pulls only outside check mode."""
+    # --- read --------------------------------------------------------------------------------------
+
+    def read(self, known=UNREAD):
+        """Everything plan_from_state needs: the container, its image, the networks, network_mode's target.
+
+        Outside check mode this is where a pull happens: the one read that writes, because the plan
+        compares the container with the pulled image's ID, which nothing else can tell.
+        """
         desired = self.desired
-        if read:
-            container = inspect_container(self.client, desired["name"])
+        current = self.client.inspect("container", self.name) if known is UNREAD else known
+        state = {"current": current, "image": None, "pull": None, "networks": {}, "network_mode_target": None}
         if desired["state"] == "absent":
-            return plan_container(desired, container, None), container
-        image, pulled = self._image()
-        # In check mode a predicted pull means an image we cannot inspect yet: assume it differs.
-        plan = plan_container(desired, container, image, image_changed=pulled and self.check_mode)
-        if pulled:
-            plan.actions.insert(0, {"action": "pull", "image": desired["image"]})
-        self._check_networks(plan, container)
-        return plan, container
+            return state
+        if desired["image"]:
+            state["image"], state["pull"] = self.cached(
+                ("image", desired["image"], self.params.get("pull") or "missing"), self._resolve_image)
+        elif current is not None:
+            state["image"] = self.cached(("image-id", current["Image"]),
+                                         lambda: inspect_image(self.client, current["Image"]))
+        for network in desired["networks"] or []:
+            name = network["name"]
+            state["networks"][name] = self.cached(
+                ("network", name), lambda name=name: self.client.inspect("network", name) is not None)
+        mode = desired["values"].get("network_mode") or ""
+        if mode.startswith("container:"):
+            target = self.client.inspect("container", mode[len("container:"):])
+            state["network_mode_target"] = target["Id"] if target else None
+        return state
 
-    def _image(self):
-        """(inspect document of the image to run, whether this run pulls a new one), cached per run."""
-        key = ("image", self.desired["image"], self.params.get("pull") or "missing")
-        if key not in self.cache:
-            self.cache[key] = self._resolve_image(key[1], key[2])
-        return self.cache[key]
-
-    def _resolve_image(self, reference, pull):
+    def _resolve_image(self):
+        """(inspect document of the image to run, None | "predicted" | "done" for the pull)."""
+        reference, pull = self.desired["image"], self.params.get("pull") or "missing"
         username, password = self.params.get("registry_username"), self.params.get("registry_password")
         image = inspect_image(self.client, reference)
         if image is None and pull == "never":
             raise EngineError("image %s is not on the host and pull is never: load or build it first "
                               "(berth.engine.image)" % reference)
         if image is not None and pull != "always":
-            return image, False
+            return image, None
         if self.check_mode:
             if image is None:
-                return None, True
+                return None, "predicted"
             digest = remote_digest(self.client, reference, username, password)
-            return image, not (digest and has_digest(image, digest))
-        pulled = pull_image(self.client, reference, username, password)
-        return pulled, image is None or pulled["Id"] != image["Id"]
+            return image, None if digest and has_digest(image, digest) else "predicted"
+        try:
+            pulled = pull_image(self.client, reference, username, password)
+        except EngineError as err:
+            who = " as registry user %s" % username if username else ""
+            raise EngineError("container %s: %s%s%s" % (self.name, err, who,
+                                                         credentials_hint(str(err), reference, username)),
+                              err.status, err.daemon_message) from None
+        return pulled, "done" if image is None or pulled["Id"] != image["Id"] else None
 
-    def _check_networks(self, plan, container):
-        """Fail early, in check mode too, when a network the plan needs does not exist."""
-        networks = self.desired["networks"] or []
-        wanted = [a["network"] for a in plan.actions if a["action"] == "connect"]
-        if plan.has("create") or plan.has("recreate"):
-            wanted = [n["name"] for n in networks]
-        for name in wanted:
-            key = ("network", name)
-            if key not in self.cache:
-                self.cache[key] = self.client.get("/networks/%s" % quote_path(name), missing_ok=True) is not None
-            if not self.cache[key]:
-                raise EngineError("container %s: network %s does not exist; create it first with "
-                                  "berth.engine.network (or fix the name)" % (self.desired["name"], name))
+    # --- plan --------------------------------------------------------------------------------------
+
+    def plan(self, state):
+        return plan_from_state(self.desired, state)
 
     # --- apply -------------------------------------------------------------------------------------
 
-    def apply(self, plan, container):
+    def apply(self, plan, state):
         """Execute the plan's actions in order; returns the container's final inspect document."""
-        container_id = container["Id"] if container else None
+        current = state["current"]
+        container_id = current["Id"] if current else None
         for action in plan.actions:
             kind = action["action"]
-            if kind == "pull":
-                continue  # done while planning: the comparison needed the new image ID
             if kind == "create":
-                container_id = self._create(self.desired["name"])
+                container_id = self._create(action)
+            elif kind == "recreate":
+                container_id = self._safe_recreate(current, action)
+            elif kind == "remove":
+                self._remove(container_id)
+                return None
             elif kind == "start":
                 self._start(container_id)
             elif kind == "stop":
                 self._stop(container_id)
             elif kind == "restart":
-                self.client.post("/containers/%s/restart" % container_id, self._stop_params())
-            elif kind == "remove":
-                self._remove(container_id)
-                return None
+                self.client.act("container", container_id, "restart", self._stop_params())
             elif kind == "update":
                 self._update(container_id)
             elif kind == "connect":
                 self._connect(container_id, action["network"], action["endpoint"])
             elif kind == "disconnect":
-                self.client.post("/networks/%s/disconnect" % quote_path(action["network"]),
-                                 body={"Container": container_id, "Force": True})
-            elif kind == "recreate":
-                container_id = self._safe_recreate(container, action)
+                self.client.disconnect(action["network"], container_id)
             elif kind == "wait_healthy":
                 self._wait_healthy(container_id)
-        return inspect_container(self.client, container_id)
+            elif kind == "wait_exit":
+                self._wait_exit(container_id)
+            # "pull" was done by read(): the comparison needed the new image ID.
+        return self.client.inspect("container", container_id)
 
     def _stop_params(self):
         return {"t": self.stop_timeout} if self.stop_timeout is not None else None
 
-    def _create(self, name, carried=None):
-        body = create_body(self.desired, carried)
+    def _create(self, action):
+        name = self.name
         try:
-            created = self.client.post("/containers/create", {"name": name}, body)
+            created = self.client.create("container", action["body"], dict(action.get("params") or {}, name=name))
+        except Conflict as err:
+            raise Raced("creating container %s failed: %s" % (name, err.daemon_message), err.status,
+                        err.daemon_message) from None
         except NotFound as err:
             raise EngineError("creating container %s failed: %s. Does the network or volume exist?"
                               % (name, err.daemon_message), err.status, err.daemon_message) from None
         except EngineError as err:
             raise EngineError("creating container %s failed: %s" % (name, err.daemon_message or err),
                               err.status, err.daemon_message) from None
-        container_id = created["Id"]
-        for network in (self.desired["networks"] or [])[1:]:
-            self._connect(container_id, network["name"], endpoint_config(network))
-        return container_id
+        for network, endpoint in action["connect"]:
+            self._connect(created["Id"], network, endpoint)
+        return created["Id"]
 
     def _connect(self, container_id, network, endpoint):
         try:
-            self.client.post("/networks/%s/connect" % quote_path(network),
-                             body={"Container": container_id, "EndpointConfig": endpoint})
+            self.client.connect(network, container_id, endpoint)
         except NotFound:
             raise EngineError("container %s: network %s does not exist; create it first with berth.engine.network"
-                              % (self.desired["name"], network)) from None
+                              % (self.name, network)) from None
 
     def _start(self, container_id):
         try:
-            self.client.post("/containers/%s/start" % container_id)
+            self.client.act("container", container_id, "start")  # a 304 (already running) is success
         except EngineError as err:
             raise EngineError("starting container %s failed: %s%s" % (
-                self.desired["name"], err.daemon_message or err, _privilege_hint(err.daemon_message)),
+                self.name, err.daemon_message or err, _privilege_hint(err.daemon_message)),
                 err.status, err.daemon_message) from None
 
     def _stop(self, container_id):
-        self.client.post("/containers/%s/stop" % container_id, self._stop_params(),
-                         timeout=self.client.timeout + (self.stop_timeout or 10))
+        self.client.act("container", container_id, "stop", self._stop_params(),
+                        timeout=self.client.timeout + (self.stop_timeout or 10))
 
     def _remove(self, container_id):
         # v=false: anonymous volumes outlive the container, so no data goes with it.
-        self.client.delete("/containers/%s" % container_id, {"force": True, "v": False}, missing_ok=True)
+        self.client.remove("container", container_id, {"force": True, "v": False})
 
     def _update(self, container_id):
         try:
-            self.client.post("/containers/%s/update" % container_id, body=update_body(self.desired))
+            self.client.act("container", container_id, "update", body=update_body(self.desired))
         except EngineError as err:
             raise EngineError("updating container %s in place failed: %s"
-                              % (self.desired["name"], err.daemon_message or err), err.status) from None
+                              % (self.name, err.daemon_message or err), err.status) from None
+
+    def _rename(self, container_id, new_name):
+        try:
+            self.client.act("container", container_id, "rename", {"name": new_name})
+        except (NotFound, Conflict) as err:
+            raise Raced("renaming container %s to %s failed: %s" % (self.name, new_name, err.daemon_message),
+                        err.status, err.daemon_message) from None
 
     def _safe_recreate(self, old, action):
         """Stop and rename the old container aside, bring the new one up, roll back on failure."""
-        name = self.desired["name"]
+        name = self.name
         old_id = old["Id"]
         aside = "%s_berth_old_%s" % (name, old_id[:12])
+        now = self.client.inspect("container", old_id)
+        if now is None or now["Name"].lstrip("/") != name:
+            # Another run removed or renamed it since we read: re-read instead of renaming it onto itself.
+            raise Raced("container %s changed while this run was planning" % name)
         if action["was_running"]:
             self._stop(old_id)
-        self.client.post("/containers/%s/rename" % old_id, {"name": aside})
+        self._rename(old_id, aside)
         new_id = None
         try:
-            new_id = self._create(name, carried_volumes(old))
+            new_id = self._create(action)
             if action["start"]:
                 self._start(new_id)
                 self._confirm_running(new_id)
             if self.desired["state"] == "healthy":
                 self._wait_healthy(new_id)
         except EngineError as err:
-            self._roll_back(name, old_id, new_id, action["was_running"], err)
+            self._roll_back(old_id, new_id, action["was_running"], err)
         self._remove(old_id)
         return new_id
 
-    def _roll_back(self, name, old_id, new_id, was_running, cause):
+    def _roll_back(self, old_id, new_id, was_running, cause):
+        name = self.name
         logs = ""
         problems = []
         if new_id:
@@ -219,15 +231,14 @@ class Converger:
             except EngineError as err:
                 problems.append("removing the failed new container: %s" % err)
         try:
-            self.client.post("/containers/%s/rename" % old_id, {"name": name})
+            self.client.act("container", old_id, "rename", {"name": name})
             if was_running:
-                self.client.post("/containers/%s/start" % old_id)
+                self.client.act("container", old_id, "start")
         except EngineError as err:
             problems.append("restoring the previous container: %s" % err)
         if problems:
             raise EngineError("recreating container %s failed (%s) and the rollback failed too (%s); the "
                               "previous container is %s" % (name, cause, "; ".join(problems), old_id))
-        self.log_lines = logs.splitlines()
         raise EngineError("recreating container %s failed: %s. Rolled back: the previous container %s is %s "
                           "again under its name.%s" % (name, cause, old_id[:12],
                                                        "running" if was_running else "in place",
@@ -240,7 +251,7 @@ class Converger:
         """
         deadline = time.monotonic() + START_GRACE_SECONDS
         while True:
-            inspect = inspect_container(self.client, container_id) or {}
+            inspect = self.client.inspect("container", container_id) or {}
             state = inspect.get("State") or {}
             if inspect.get("RestartCount") or state.get("Restarting") or (
                     not state.get("Running") and (state.get("ExitCode") or state.get("Error"))):
@@ -251,25 +262,40 @@ class Converger:
                 return
             time.sleep(0.1)
 
+    def _wait_exit(self, container_id):
+        """state completed: wait for the one-shot container to exit; a non-zero code fails with its output."""
+        try:
+            reply = self.client.act("container", container_id, "wait", {"condition": "not-running"},
+                                    timeout=self.healthy_timeout)
+        except EngineError as err:
+            if "timed out" not in str(err) and "did not answer" not in str(err):
+                raise
+            raise EngineError("container %s was still running after %ss (healthy_timeout) waiting for it to "
+                              "complete" % (self.name, self.healthy_timeout)) from None
+        code = (reply or {}).get("StatusCode")
+        if code:
+            logs = self.client.logs(container_id, tail=50).strip()
+            raise EngineError("container %s completed with exit code %s%s" % (
+                self.name, code, ("\nIts output:\n" + logs) if logs else ""))
+
     def _wait_healthy(self, container_id):
         deadline = time.monotonic() + self.healthy_timeout
         while True:
-            state = (inspect_container(self.client, container_id) or {}).get("State") or {}
+            state = (self.client.inspect("container", container_id) or {}).get("State") or {}
             health = (state.get("Health") or {}).get("Status")
             if health is None:
                 raise EngineError("container %s has no health check, so state healthy cannot be reached; "
-                                  "set healthcheck or use state started" % self.desired["name"])
+                                  "set healthcheck or use state started" % self.name)
             if health == "healthy":
                 return
             if not state.get("Running"):
                 raise EngineError("container %s stopped (exit code %s) while waiting for it to become healthy"
-                                  % (self.desired["name"], state.get("ExitCode")))
+                                  % (self.name, state.get("ExitCode")))
             if health == "unhealthy" or time.monotonic() >= deadline:
                 log = (state.get("Health") or {}).get("Log") or []
                 last = (log[-1].get("Output") or "").strip() if log else ""
                 raise EngineError("container %s is %s after %ss (healthy_timeout)%s" % (
-                    self.desired["name"], health, self.healthy_timeout,
-                    ("; last check said: " + last) if last else ""))
+                    self.name, health, self.healthy_timeout, ("; last check said: " + last) if last else ""))
             time.sleep(0.5)
 
 
@@ -281,10 +307,9 @@ def _privilege_hint(message):
     return ""
 
 
-def converge_container(client, params, check_mode=False, container=None, read=True, cache=None):
-    """Plan, and apply unless check_mode. Returns (plan, final inspect document, converger)."""
-    converger = Converger(client, params, check_mode, cache)
-    plan, container = converger.plan(container, read=read)
-    if check_mode or not plan.actions:
-        return plan, container, converger
-    return plan, converger.apply(plan, container), converger
+def converge_container(resource, known=UNREAD):
+    """converge(), once more from a fresh read when another run got to the container first."""
+    try:
+        return converge(resource, known)
+    except Raced:
+        return converge(resource)

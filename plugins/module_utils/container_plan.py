@@ -11,16 +11,20 @@ are compared, and values the image provides (env, labels, cmd, volumes, ports) n
 from __future__ import annotations
 
 import re
-import shlex
 
 from ansible_collections.berth.engine.plugins.module_utils.plan import (
+    INT64_MAX,
     Plan,
+    as_text_list,
     as_text_map,
+    as_words,
     parse_bytes,
+    parse_cpus,
     parse_duration,
+    parse_int,
 )
 
-STATES = ("present", "started", "stopped", "absent", "restarted", "healthy")
+STATES = ("present", "started", "stopped", "absent", "restarted", "healthy", "completed")
 RUNNING_STATES = ("started", "restarted", "healthy")
 
 # How a difference is fixed: in place through POST /containers/{id}/update, or by recreating.
@@ -31,12 +35,7 @@ RECREATE = "recreate"
 def _split_command(value, option):
     if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError as err:
-            raise ValueError("%s could not be split into words: %s" % (option, err)) from None
-    return [str(item) for item in value]
+    return as_words(value, option)
 
 
 def _normalise_cap(name):
@@ -89,6 +88,8 @@ def parse_ports(entries):
         container_ports = _port_range(match.group("container"), spec)
         host = match.group("host") or ""
         host_ports = _port_range(host, spec) if host else [None] * len(container_ports)
+        if len(container_ports) == 1 and len(host_ports) > 1:
+            host_ports = [host]  # one container port to a host range: the engine binds one free port of it
         if len(host_ports) != len(container_ports):
             raise ValueError("ports entry %r maps %d host ports to %d container ports"
                              % (spec, len(host_ports), len(container_ports)))
@@ -105,6 +106,29 @@ def _actual_ports(container):
     for key, items in ((container.get("HostConfig") or {}).get("PortBindings") or {}).items():
         result[key] = sorted([b.get("HostIp") or "", b.get("HostPort") or ""] for b in items or [])
     return result
+
+
+def _host_port_matches(wanted, actual):
+    """A wanted host range ('8000-8010') matches the range itself or any one port bound inside it."""
+    if wanted == actual or "-" not in wanted:
+        return wanted == actual
+    low, high = (int(x) for x in wanted.split("-", 1))
+    return actual.isdigit() and low <= int(actual) <= high
+
+
+def ports_equal(expected, actual):
+    if sorted(expected) != sorted(actual):
+        return False
+    for key, wanted in expected.items():
+        bound = list(actual[key])
+        if len(bound) != len(wanted):
+            return False
+        for ip, host in wanted:
+            match = next((b for b in bound if b[0] == ip and _host_port_matches(host, b[1])), None)
+            if match is None:
+                return False
+            bound.remove(match)
+    return True
 
 
 def _ports_body(bindings):
@@ -238,7 +262,7 @@ def parse_extra_hosts(value):
     if isinstance(value, dict):
         items = ["%s:%s" % (host, ip) for host, ip in value.items()]
     else:
-        items = [str(v) for v in value]
+        items = as_text_list(value, "extra_hosts")
     for item in items:
         if ":" not in item:
             raise ValueError("extra_hosts entry %r is not of the form host:ip" % item)
@@ -254,9 +278,8 @@ def parse_healthcheck(value):
     result = {}
     test = value.get("test")
     if test is not None:
-        if isinstance(test, str):
-            test = ["CMD-SHELL", test]
-        elif test and test[0] not in ("CMD", "CMD-SHELL", "NONE"):
+        test = ["CMD-SHELL", test] if isinstance(test, str) else as_text_list(test, "healthcheck.test")
+        if test and test[0] not in ("CMD", "CMD-SHELL", "NONE"):
             test = ["CMD"] + list(test)
         result["Test"] = [str(t) for t in test]
     for option, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
@@ -295,6 +318,193 @@ def image_reference(image):
         return image
     last = image.rsplit("/", 1)[-1]
     return image if ":" in last else image + ":latest"
+
+
+# --- the less common run options (issue 12) -------------------------------------------------------
+
+_CPU_LIST = re.compile(r"^[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*$")
+_MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
+_NAMESPACE_MODES = {
+    "pid_mode": ("host",),
+    "ipc_mode": ("none", "private", "shareable", "host"),
+    "userns_mode": ("host",),
+    "uts": ("host",),
+}
+
+
+def _int_in(option, minimum, maximum, also=()):
+    """A parser for a whole number within [minimum, maximum] (or one of `also`, like 0 for 'unset')."""
+    def parse(value):
+        number = parse_int(value, option)
+        if number in also:
+            return number
+        if not minimum <= number <= maximum:
+            extra = " (or %s)" % " or ".join(str(a) for a in also) if also else ""
+            raise ValueError("%s must be from %d to %d%s, got %r" % (option, minimum, maximum, extra, value))
+        return number
+    return parse
+
+
+def _cpu_list(option):
+    def parse(value):
+        text = str(value).replace(" ", "")
+        if not _CPU_LIST.match(text):
+            raise ValueError("%s must be a list of numbers and ranges like 0-2,4, got %r" % (option, value))
+        return text
+    return parse
+
+
+def _namespace_mode(option):
+    """pid_mode, ipc_mode, userns_mode, uts: one of the engine's modes, or container:NAME where it applies."""
+    def parse(value):
+        text = str(value).strip()
+        modes = _NAMESPACE_MODES[option]
+        if text in modes or (option in ("pid_mode", "ipc_mode") and text.startswith("container:")
+                             and len(text) > len("container:")):
+            return text
+        also = " or container:NAME" if option in ("pid_mode", "ipc_mode") else ""
+        raise ValueError("%s must be %s%s, got %r" % (option, " or ".join(modes), also, value))
+    return parse
+
+
+def parse_mac_address(value):
+    text = str(value).strip().lower().replace("-", ":")
+    if not _MAC.match(text):
+        raise ValueError("mac_address must look like 02:42:ac:11:00:02, got %r" % (value,))
+    return text
+
+
+def parse_memory_swap(value):
+    """Memory plus swap in bytes; -1 means unlimited swap."""
+    if str(value).strip() == "-1":
+        return -1
+    return parse_bytes(value, "memory_swap")
+
+
+def parse_exposed_ports(entries):
+    """['80', '53/udp', '8000-8001'] -> ['53/udp', '80/tcp', '8000/tcp', '8001/tcp']."""
+    result = set()
+    for entry in as_text_list(entries, "exposed_ports"):
+        port, _, proto = entry.strip().partition("/")
+        proto = proto or "tcp"
+        if proto not in ("tcp", "udp", "sctp") or not re.match(r"^[0-9]+(?:-[0-9]+)?$", port):
+            raise ValueError("exposed_ports entry %r is not of the form port[-port][/tcp|udp|sctp]" % entry)
+        result.update("%d/%s" % (number, proto) for number in _port_range(port, entry))
+    return sorted(result)
+
+
+def _throttle(option, rate_parser):
+    """device_read_bps & co: [{path, rate}] -> [{'Path': '/dev/vda', 'Rate': 1048576}] as the engine stores it."""
+    def parse(entries):
+        result = []
+        for entry in entries:
+            if not isinstance(entry, dict) or not str(entry.get("path") or "").startswith("/dev/"):
+                raise ValueError("every %s entry needs a device path under /dev and a rate, got %r" % (option, entry))
+            if entry.get("rate") is None:
+                raise ValueError("%s entry for %s needs a rate" % (option, entry["path"]))
+            result.append({"Path": entry["path"], "Rate": rate_parser(entry["rate"])})
+        return sorted(result, key=lambda d: d["Path"])
+    return parse
+
+
+def _iops(option):
+    return lambda value: parse_int(value, option + " rate", 0)
+
+
+def _device_request(item, where):
+    """One DeviceRequest as the engine stores it (empty driver, IDs and options kept as empty values)."""
+    count = item.get("count")
+    ids = as_text_list(item.get("device_ids") or [], where + ".device_ids")
+    if count is not None:
+        count = -1 if str(count).strip() == "all" else parse_int(count, where + ".count", -1)
+    if count and ids:
+        raise ValueError("%s: count and device_ids cannot both be set" % where)
+    capabilities = as_text_list(item.get("capabilities") or ["gpu"], where + ".capabilities")
+    return {"Driver": str(item.get("driver") or ""), "Count": count or 0, "DeviceIDs": ids,
+            "Capabilities": [sorted(capabilities)],
+            "Options": as_text_map(item.get("options") or {}, where + ".options")}
+
+
+def parse_gpus(value):
+    """`gpus` as docker run --gpus takes it: all, a count, or driver=,count=,device=,capabilities= fields."""
+    text = str(value).strip().replace('"', "")
+    if text == "all" or text.isdigit():
+        return [_device_request({"count": text}, "gpus")]
+    item, key = {}, None
+    for part in text.split(","):
+        name, sep, field = part.partition("=")
+        if sep:
+            key = name.strip()
+            if key not in ("driver", "count", "device", "capabilities", "options"):
+                raise ValueError("gpus: %r is not one of driver, count, device, capabilities, options" % key)
+            if key in ("device", "capabilities"):
+                item.setdefault(key, []).append(field.strip())
+            else:
+                item[key] = field.strip()
+        elif key in ("device", "capabilities") and part.strip():
+            item[key].append(part.strip())  # device=0,1 : the IDs after the first come without a key
+        else:
+            raise ValueError("gpus must be all, a count, or fields like count=2,capabilities=gpu or "
+                             "device=0,1; got %r" % (value,))
+    if "options" in item:
+        raise ValueError("gpus: options are only accepted in device_requests")
+    return [_device_request({"driver": item.get("driver"), "count": item.get("count"),
+                             "device_ids": item.get("device"), "capabilities": item.get("capabilities")}, "gpus")]
+
+
+def parse_device_requests(entries):
+    return [_device_request(item, "device_requests[%d]" % index) for index, item in enumerate(entries)]
+
+
+def _actual_device_requests(container):
+    result = []
+    for item in (container.get("HostConfig") or {}).get("DeviceRequests") or []:
+        result.append({"Driver": item.get("Driver") or "", "Count": item.get("Count") or 0,
+                       "DeviceIDs": list(item.get("DeviceIDs") or []),
+                       "Capabilities": [sorted(c) for c in item.get("Capabilities") or []],
+                       "Options": dict(item.get("Options") or {})})
+    return result
+
+
+def parse_platform(value):
+    text = str(value).strip().lower()
+    if not re.match(r"^[a-z0-9_]+(?:/[a-z0-9_]+){0,2}$", text):
+        raise ValueError("platform must look like linux, linux/amd64 or linux/arm64/v8, got %r" % (value,))
+    return text
+
+
+def _actual_platform(container):
+    """The engine stores only the OS of a container's platform; its architecture is the image's."""
+    return container.get("Platform") or "linux"
+
+
+def read_env_file(path, read_text):
+    """KEY=VALUE lines of an env_file on the managed host; blank lines and # comments are skipped."""
+    try:
+        text = read_text(path)
+    except (OSError, UnicodeError) as err:
+        raise ValueError("env_file %s cannot be read (%s): give a readable file on the managed host"
+                         % (path, getattr(err, "strerror", None) or err)) from None
+    result = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key.strip()):
+            raise ValueError("env_file %s line %d is not KEY=VALUE: %r" % (path, number, line))
+        result[key.strip()] = value
+    return result
+
+
+def _read_local_text(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+# --- comparisons ---------------------------------------------------------------------------------
+
+COMPARISON_MODES = ("strict", "ignore", "allow_more_present")
 
 
 # --- option table --------------------------------------------------------------------------------
@@ -349,12 +559,6 @@ def _restart_actual(container):
     return {"Name": policy.get("Name") or "no", "MaximumRetryCount": policy.get("MaximumRetryCount") or 0}
 
 
-def _compare_subset(desired, actual):
-    """Healthcheck: the engine merges unset keys from the image, so compare only what was set."""
-    actual = actual or {}
-    return all(actual.get(k) == v for k, v in desired.items())
-
-
 OPTIONS = [
     Option("env", "Config", "Env", lambda v: as_text_map(v, "env"),
            actual=lambda c: _env_dict((c.get("Config") or {}).get("Env")),
@@ -405,13 +609,78 @@ OPTIONS = [
     Option("memory", "HostConfig", "Memory", _parse_memory("memory"), mode=UPDATE),
     Option("memory_reservation", "HostConfig", "MemoryReservation", _parse_memory("memory_reservation"),
            mode=UPDATE),
-    Option("cpus", "HostConfig", "NanoCpus", lambda v: int(round(float(v) * 1e9)), mode=UPDATE),
+    Option("cpus", "HostConfig", "NanoCpus", parse_cpus, mode=UPDATE),
     Option("cpu_shares", "HostConfig", "CpuShares", int, mode=UPDATE),
     Option("pids_limit", "HostConfig", "PidsLimit", int, mode=UPDATE,
            actual=lambda c: (c.get("HostConfig") or {}).get("PidsLimit") or 0),
     Option("restart_policy", "HostConfig", "RestartPolicy", None, mode=UPDATE, actual=_restart_actual),
+    # Less common run options (issue 12); the cpu, cpuset, blkio weight and swap limits change in place.
+    Option("tty", "Config", "Tty", bool, actual=lambda c: bool((c.get("Config") or {}).get("Tty"))),
+    Option("interactive", "Config", "OpenStdin", bool,
+           actual=lambda c: bool((c.get("Config") or {}).get("OpenStdin"))),
+    Option("domainname", "Config", "Domainname", str),
+    Option("mac_address", "Config", "MacAddress", parse_mac_address,
+           actual=lambda c: ((c.get("Config") or {}).get("MacAddress") or "").lower()),
+    Option("exposed_ports", "Config", "ExposedPorts", parse_exposed_ports,
+           actual=lambda c: sorted((c.get("Config") or {}).get("ExposedPorts") or {}),
+           body=lambda v: {port: {} for port in v}),
+    Option("shm_size", "HostConfig", "ShmSize", _parse_memory("shm_size")),
+    Option("pid_mode", "HostConfig", "PidMode", _namespace_mode("pid_mode")),
+    Option("ipc_mode", "HostConfig", "IpcMode", _namespace_mode("ipc_mode")),
+    Option("userns_mode", "HostConfig", "UsernsMode", _namespace_mode("userns_mode")),
+    Option("uts", "HostConfig", "UTSMode", _namespace_mode("uts")),
+    Option("memory_swappiness", "HostConfig", "MemorySwappiness", _int_in("memory_swappiness", 0, 100)),
+    Option("oom_score_adj", "HostConfig", "OomScoreAdj", _int_in("oom_score_adj", -1000, 1000)),
+    Option("oom_killer", "HostConfig", "OomKillDisable", bool,
+           actual=lambda c: not (c.get("HostConfig") or {}).get("OomKillDisable"), body=lambda v: not v),
+    Option("groups", "HostConfig", "GroupAdd", lambda v: sorted(as_text_list(v, "groups")),
+           actual=lambda c: sorted((c.get("HostConfig") or {}).get("GroupAdd") or [])),
+    Option("dns_search", "HostConfig", "DnsSearch", lambda v: as_text_list(v, "dns_search"),
+           actual=lambda c: (c.get("HostConfig") or {}).get("DnsSearch") or []),
+    Option("dns_options", "HostConfig", "DnsOptions", lambda v: as_text_list(v, "dns_options"),
+           actual=lambda c: (c.get("HostConfig") or {}).get("DnsOptions") or []),
+    Option("publish_all_ports", "HostConfig", "PublishAllPorts", bool,
+           actual=lambda c: bool((c.get("HostConfig") or {}).get("PublishAllPorts"))),
+    Option("volumes_from", "HostConfig", "VolumesFrom", lambda v: as_text_list(v, "volumes_from"),
+           actual=lambda c: (c.get("HostConfig") or {}).get("VolumesFrom") or []),
+    Option("auto_remove", "HostConfig", "AutoRemove", bool,
+           actual=lambda c: bool((c.get("HostConfig") or {}).get("AutoRemove"))),
+    Option("runtime", "HostConfig", "Runtime", str),
+    Option("cgroup_parent", "HostConfig", "CgroupParent", str),
+    Option("storage_opt", "HostConfig", "StorageOpt", lambda v: as_text_map(v, "storage_opt"),
+           actual=lambda c: (c.get("HostConfig") or {}).get("StorageOpt") or {}),
+    Option("device_requests", "HostConfig", "DeviceRequests", parse_device_requests, actual=_actual_device_requests),
+    Option("gpus", "HostConfig", "DeviceRequests", parse_gpus, actual=_actual_device_requests),
+    Option("device_read_bps", "HostConfig", "BlkioDeviceReadBps",
+           _throttle("device_read_bps", _parse_memory("device_read_bps rate")),
+           actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceReadBps") or []),
+    Option("device_write_bps", "HostConfig", "BlkioDeviceWriteBps",
+           _throttle("device_write_bps", _parse_memory("device_write_bps rate")),
+           actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceWriteBps") or []),
+    Option("device_read_iops", "HostConfig", "BlkioDeviceReadIOps",
+           _throttle("device_read_iops", _iops("device_read_iops")),
+           actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceReadIOps") or []),
+    Option("device_write_iops", "HostConfig", "BlkioDeviceWriteIOps",
+           _throttle("device_write_iops", _iops("device_write_iops")),
+           actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceWriteIOps") or []),
+    Option("platform", None, None, parse_platform, actual=_actual_platform,
+           expected=lambda d, img: d.split("/", 1)[0]),
+    Option("memory_swap", "HostConfig", "MemorySwap", parse_memory_swap, mode=UPDATE),
+    Option("cpuset_cpus", "HostConfig", "CpusetCpus", _cpu_list("cpuset_cpus"), mode=UPDATE),
+    Option("cpuset_mems", "HostConfig", "CpusetMems", _cpu_list("cpuset_mems"), mode=UPDATE),
+    Option("cpu_period", "HostConfig", "CpuPeriod", _int_in("cpu_period", 1000, 1000000, also=(0,)), mode=UPDATE),
+    Option("cpu_quota", "HostConfig", "CpuQuota", _int_in("cpu_quota", 1000, INT64_MAX, also=(0, -1)),
+           mode=UPDATE),
+    Option("blkio_weight", "HostConfig", "BlkioWeight", _int_in("blkio_weight", 10, 1000, also=(0,)), mode=UPDATE),
 ]
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
+# Options holding lists or mappings: comparisons may allow_more_present for them (and for networks).
+COLLECTION_OPTIONS = frozenset([
+    "env", "labels", "ports", "mounts", "tmpfs", "cap_add", "cap_drop", "security_opt", "devices", "ulimits",
+    "sysctls", "dns", "extra_hosts", "log_options", "groups", "dns_search", "dns_options", "exposed_ports",
+    "volumes_from", "storage_opt", "device_requests", "gpus", "device_read_bps", "device_write_bps",
+    "device_read_iops", "device_write_iops", "networks",
+])
 
 
 # --- desired state ---------------------------------------------------------------------------------
@@ -435,17 +704,70 @@ def _check_conflicts(params, values):
         raise ValueError("cpu_shares must not be negative, got %r" % params.get("cpu_shares"))
     if params.get("restart_retries") and params.get("restart_policy") not in (None, "on-failure"):
         raise ValueError("restart_retries only applies to restart_policy on-failure")
-    if params.get("restart_policy") == "always" and params.get("auto_remove"):
-        raise ValueError("restart_policy always cannot be combined with auto_remove")
     if values.get("privileged") and params.get("cap_add"):
         # Not an engine error, but a sign of confusion worth stopping for.
         raise ValueError("privileged grants every capability already; drop cap_add or privileged")
 
 
-def desired_container(params):
-    """Validate the module parameters and return the desired state: {option: API value} + the rest."""
+def _desired_env(params, read_text):
+    """env_file's variables with env's on top (env wins), or None when neither is set."""
+    if params.get("env_file") is None:
+        return params.get("env")
+    return dict(read_env_file(params["env_file"], read_text), **as_text_map(params.get("env") or {}, "env"))
+
+
+def parse_comparisons(value):
+    """{option or '*': mode}; allow_more_present only for options that hold lists or mappings."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("comparisons must be a mapping of option name (or *) to %s, got %r"
+                         % (", ".join(COMPARISON_MODES), value))
+    result = {}
+    known = sorted(set(OPTIONS_BY_NAME) - {"platform"} | {"networks"})
+    for key, mode in value.items():
+        key = {"volumes": "mounts", "restart_retries": "restart_policy", "env_file": "env"}.get(key, key)
+        if key != "*" and key not in known:
+            raise ValueError("comparisons: %r is not an option that is compared; use * or one of %s"
+                             % (key, ", ".join(known)))
+        if mode not in COMPARISON_MODES:
+            raise ValueError("comparisons.%s must be %s, got %r" % (key, ", ".join(COMPARISON_MODES), mode))
+        if mode == "allow_more_present" and key != "*" and key not in COLLECTION_OPTIONS:
+            raise ValueError("comparisons.%s: allow_more_present applies only to list and mapping options (%s)"
+                             % (key, ", ".join(sorted(COLLECTION_OPTIONS))))
+        result[key] = mode
+    return result
+
+
+def comparison_mode(desired, name):
+    comparisons = desired.get("comparisons") or {}
+    mode = comparisons.get(name, comparisons.get("*", "strict"))
+    return "strict" if mode == "allow_more_present" and name not in COLLECTION_OPTIONS else mode
+
+
+def _check_new_conflicts(params, values):
+    if params.get("gpus") is not None and params.get("device_requests") is not None:
+        raise ValueError("gpus and device_requests both set the container's device requests; use one of them")
+    if values.get("cpus") and (values.get("cpu_period") or values.get("cpu_quota")):
+        raise ValueError("cpus cannot be combined with cpu_period or cpu_quota (the engine sets one or the other)")
+    swap, memory = values.get("memory_swap"), values.get("memory")
+    if swap is not None and not memory:
+        raise ValueError("memory_swap needs memory: the engine limits swap only together with memory")
+    if swap not in (None, -1, 0) and memory and swap < memory:
+        raise ValueError("memory_swap (%s) is memory plus swap, so it must not be smaller than memory (%s)"
+                         % (params.get("memory_swap"), params.get("memory")))
+    if values.get("auto_remove") and params.get("restart_policy") not in (None, "no"):
+        raise ValueError("auto_remove cannot be combined with restart_policy %s" % params["restart_policy"])
+
+
+def desired_container(params, read_text=_read_local_text):
+    """Validate the module parameters and return the desired state: {option: API value} + the rest.
+
+    `read_text(path)` reads env_file on the managed host (unit tests pass their own).
+    """
     if not params.get("name"):
         raise ValueError("name is required")
+    params = dict(params, env=_desired_env(params, read_text))
     values = {}
     for option in OPTIONS:
         if option.name == "mounts":
@@ -462,9 +784,9 @@ def desired_container(params):
         if raw is not None:
             values[option.name] = option.parse(raw)
     _check_conflicts(params, values)
+    _check_new_conflicts(params, values)
     state = params.get("state") or "started"
-    if state != "absent" and not params.get("image"):
-        raise ValueError("image is required unless state is absent")
+    # image may be left out for an existing container; plan_container fails if one must be created.
     return {
         "name": params["name"],
         "image": image_reference(params.get("image")),
@@ -472,38 +794,48 @@ def desired_container(params):
         "values": values,
         "networks": parse_networks(params.get("networks")),
         "recreate": params.get("recreate") or "auto",
+        "comparisons": parse_comparisons(params.get("comparisons")),
     }
 
 
-def carried_volumes(old_container):
-    """{target: volume name} of the anonymous volumes of a container about to be replaced.
+def carried_volumes(old_container, desired=None, image=None):
+    """{target: volume name} of the anonymous volumes a replacement of `old_container` mounts again.
 
-    The replacement mounts them again, as docker compose does, so a recreate neither loses
-    their data nor leaves them dangling.
+    As docker compose does, so a recreate neither loses their data nor leaves them dangling. When
+    the task declares its mounts, only the image's VOLUME paths and the anonymous volumes the task
+    declares are carried: one removed from the task is no longer mounted (the volume itself is kept).
     """
+    mounts = ((desired or {}).get("values") or {}).get("mounts")
+    keep = None
+    if mounts is not None:
+        keep = {m["target"] for m in mounts if m["type"] == "volume" and not m["source"]} | _image_volumes(image)
     return {m["Destination"]: m["Name"] for m in (old_container or {}).get("Mounts") or []
-            if m.get("Type") == "volume" and _ANONYMOUS_VOLUME.match(m.get("Name") or "")}
+            if m.get("Type") == "volume" and _ANONYMOUS_VOLUME.match(m.get("Name") or "")
+            and (keep is None or m["Destination"] in keep)}
 
 
-def create_body(desired, carried=None):
+def create_body(desired, carried=None, image=None):
     """The POST /containers/create document for the desired state.
 
     Only the first network goes in NetworkingConfig (API < 1.44 takes one); the rest are
     connected before the container starts. `carried` maps targets to anonymous volumes of a
-    replaced container that the new one takes over.
+    replaced container that the new one takes over. `image` overrides desired["image"] (a
+    recreate of a container whose task names no image keeps the image it runs).
     """
-    config = {"Image": desired["image"], "HostConfig": {}}
+    config = {"Image": image or desired["image"], "HostConfig": {}}
     for name, value in desired["values"].items():
         option = OPTIONS_BY_NAME[name]
         if name in ("log_driver", "log_options"):
             log = config["HostConfig"].setdefault("LogConfig", {"Type": "", "Config": {}})
             log["Type" if name == "log_driver" else "Config"] = value
             continue
+        if name == "platform":
+            continue  # a query parameter of the create call: create_params()
         target = config if option.section == "Config" else config["HostConfig"]
         target[option.key] = option.body_value(value)
     ports = desired["values"].get("ports")
     if ports:
-        config["ExposedPorts"] = {key: {} for key in ports}
+        config["ExposedPorts"] = dict({key: {} for key in ports}, **config.get("ExposedPorts", {}))
     if carried:
         _add_carried(config["HostConfig"], desired, carried)
     networks = desired["networks"]
@@ -512,6 +844,12 @@ def create_body(desired, carried=None):
         config["HostConfig"]["NetworkMode"] = first["name"]
         config["NetworkingConfig"] = {"EndpointsConfig": {first["name"]: endpoint_config(first)}}
     return config
+
+
+def create_params(desired):
+    """Query parameters of POST /containers/create besides the name."""
+    platform = desired["values"].get("platform")
+    return {"platform": platform} if platform else {}
 
 
 def _add_carried(host_config, desired, carried):
@@ -544,28 +882,74 @@ def endpoint_config(network):
 
 # --- comparison --------------------------------------------------------------------------------------
 
-def compare_options(desired, container, image):
-    """[(option, before, after, mode)] for every user-set option that differs from the container."""
+def _image_volumes(image):
+    return set(_image_config(image).get("Volumes") or {})
+
+
+def _declared_mounts_only(expected, actual, image):
+    """Anonymous volumes at the image's VOLUME paths (created by the engine, or carried) are not drift."""
+    declared = {m["target"] for m in expected}
+    image_volumes = _image_volumes(image)
+    return [m for m in actual if not (m["type"] == "volume" and not m["source"] and m["target"] not in declared
+                                      and m["target"] in image_volumes)]
+
+
+def _expected_command(desired, image):
+    """command [] means the image's CMD: the engine fills an empty Cmd in unless an entrypoint is set."""
+    if desired["values"].get("entrypoint"):
+        return []
+    return _image_config(image).get("Cmd") or []
+
+
+def compare_options(desired, container, image, network_mode_target=None):
+    """[(option, before, after, mode)] for every user-set option that differs from the container.
+
+    `network_mode_target` is the ID that `network_mode: container:NAME` resolves to: the engine
+    stores container:<ID>, so the name alone would always differ.
+    """
     differences = []
     for name, value in desired["values"].items():
+        mode = comparison_mode(desired, name)
+        if mode == "ignore":
+            continue
         option = OPTIONS_BY_NAME[name]
         actual = option.actual(container)
         expected = option.expected(value, image)
-        if name == "healthcheck":
-            same = _compare_subset(expected, actual)
+        if name in ("healthcheck", "log_options"):
+            # The engine merges the image's healthcheck and the daemon's log-opts in: compare what was set.
+            actual = {k: (actual or {}).get(k) for k in expected}
+        elif name == "command" and not expected:
+            expected = _expected_command(desired, image)
         elif name == "mounts":
-            # Anonymous volumes the user did not declare (the image's VOLUMEs, carried over) are not drift.
-            declared = {m["target"] for m in expected}
-            actual = [m for m in actual if m["source"] or m["type"] != "volume" or m["target"] in declared]
-            same = actual == expected
+            actual = _declared_mounts_only(expected, actual, image)
+        elif name == "network_mode" and expected.startswith("container:") and network_mode_target:
+            expected = "container:" + network_mode_target
+        elif name == "exposed_ports":
+            # The image's EXPOSE and the published ports are exposed too: only the rest is the task's own.
+            expected = sorted(set(expected) | set(_image_config(image).get("ExposedPorts") or {})
+                              | set(_actual_ports(container)))
+        if mode == "allow_more_present":
+            same = _contains(name, expected, actual)
         elif name == "restart_policy":
             same = actual["Name"] == expected["Name"] and (
                 expected["Name"] != "on-failure" or actual["MaximumRetryCount"] == expected["MaximumRetryCount"])
+        elif name == "ports":
+            same = ports_equal(expected, actual)
         else:
             same = actual == expected
         if not same:
             differences.append((name, actual, expected, option.mode))
     return differences
+
+
+def _contains(name, expected, actual):
+    """allow_more_present: everything the task lists is in the container; what else is there does not count."""
+    if name == "ports":
+        return all(key in actual and ports_equal({key: wanted}, {key: actual[key]}) for key, wanted in expected.items())
+    if isinstance(expected, dict):
+        actual = actual or {}
+        return all(key in actual and actual[key] == value for key, value in expected.items())
+    return all(item in (actual or []) for item in expected)
 
 
 def _actual_networks(container):
@@ -575,7 +959,8 @@ def _actual_networks(container):
 def compare_networks(desired, container):
     """Network actions that fix membership, aliases and static addresses without a recreate."""
     wanted = desired["networks"]
-    if wanted is None:
+    mode = comparison_mode(desired, "networks")
+    if wanted is None or mode == "ignore":
         return [], {}, {}
     actual = _actual_networks(container)
     short_id = (container.get("Id") or "")[:12]
@@ -596,8 +981,12 @@ def compare_networks(desired, container):
             actions.append({"action": "disconnect", "network": net["name"]})
             actions.append({"action": "connect", "network": net["name"], "endpoint": endpoint_config(net)})
     wanted_names = {n["name"] for n in wanted}
+    if not wanted:
+        # networks: [] means no user networks; the network the container was created on stays.
+        mode = (container.get("HostConfig") or {}).get("NetworkMode") or "default"
+        wanted_names = {"bridge" if mode == "default" else mode}
     for name in sorted(actual):
-        if name not in wanted_names:
+        if name not in wanted_names and mode != "allow_more_present":
             before[name] = {"attached": True}
             actions.append({"action": "disconnect", "network": name})
     return actions, before, after
@@ -620,15 +1009,16 @@ def update_body(desired):
     body = {}
     for name, value in desired["values"].items():
         option = OPTIONS_BY_NAME[name]
-        if option.mode == UPDATE:
+        if option.mode == UPDATE and comparison_mode(desired, name) != "ignore":
             body[option.key] = value
-    if "Memory" in body and body["Memory"]:
+    if body.get("Memory") and "MemorySwap" not in body:
         # Keep memory+swap at the engine's default ratio, or raising memory fails on the old swap limit.
         body["MemorySwap"] = body["Memory"] * 2
     return body
 
 
-def plan_container(desired, container, image, image_changed=False, force_restart=False):
+def plan_container(desired, container, image, image_changed=False, force_restart=False,
+                   network_mode_target=None):
     """The action list that takes `container` (inspect document or None) to `desired`.
 
     `image` is the inspect document of the desired image (None when it is still to be pulled in
@@ -636,6 +1026,9 @@ def plan_container(desired, container, image, image_changed=False, force_restart
     """
     plan = Plan("container", desired["name"])
     state = desired["state"]
+    if container is None and state != "absent" and not desired["image"]:
+        raise ValueError("container %s does not exist and image is not set: image is needed to create it"
+                         % desired["name"])
     if container is None:
         _plan_missing(plan, desired, state)
         return plan
@@ -649,7 +1042,7 @@ def plan_container(desired, container, image, image_changed=False, force_restart
     if image_changed or (image_id and container.get("Image") != image_id):
         recreate_reasons.append("image")
         plan.differ("image", container.get("Image"), image_id or "%s (to be pulled)" % desired["image"])
-    differences = compare_options(desired, container, image)
+    differences = compare_options(desired, container, image, network_mode_target)
     updates = {}
     for name, before, after, mode in differences:
         plan.differ(name, before, after)
@@ -666,11 +1059,13 @@ def plan_container(desired, container, image, image_changed=False, force_restart
 
     was_running = _is_running(container)
     if recreate_reasons:
-        run_after = state in RUNNING_STATES or (state == "present" and was_running)
+        run_after = state in RUNNING_STATES or state == "completed" or (state == "present" and was_running)
         plan.add("recreate", id=container["Id"], reasons=recreate_reasons, start=run_after,
                  was_running=was_running)
         if state == "healthy":
             plan.add("wait_healthy")
+        if state == "completed":
+            plan.add("wait_exit")
         _differ_state(plan, container, run_after)
         return plan
 
@@ -689,14 +1084,20 @@ def _plan_missing(plan, desired, state):
     if state == "absent":
         return
     plan.add("create")
-    plan.differ("state", "absent", "running" if state in RUNNING_STATES else "created")
-    if state in RUNNING_STATES:
+    plan.differ("state", "absent", "exited (0)" if state == "completed" else
+                "running" if state in RUNNING_STATES else "created")
+    if state in RUNNING_STATES or state == "completed":
         plan.add("start")
     if state == "healthy":
         plan.add("wait_healthy")
+    if state == "completed":
+        plan.add("wait_exit")
 
 
 def _plan_run_state(plan, container, state, was_running, force_restart):
+    if state == "completed":
+        _plan_completed(plan, container, was_running)
+        return
     if state in RUNNING_STATES and not was_running:
         plan.add("start", id=container["Id"])
         _differ_state(plan, container, True)
@@ -710,6 +1111,19 @@ def _plan_run_state(plan, container, state, was_running, force_restart):
         plan.add("wait_healthy")
 
 
+def _plan_completed(plan, container, was_running):
+    """A one-shot container: run once to a zero exit; one that exited 0 with this config is done."""
+    finished = (container.get("State") or {}).get("FinishedAt") or ""
+    exited_ok = not was_running and not finished.startswith("0001-") and \
+        (container.get("State") or {}).get("ExitCode") == 0 and bool(finished)
+    if exited_ok and not plan.changed:
+        return
+    if not was_running:
+        plan.add("start", id=container["Id"])
+        plan.differ("state", _status(container), "exited (0)")
+    plan.add("wait_exit")
+
+
 def _differ_state(plan, container, running):
     plan.differ("state", _status(container), "running" if running else "created")
 
@@ -717,6 +1131,54 @@ def _differ_state(plan, container, running):
 def _health(container):
     return (((container or {}).get("State") or {}).get("Health") or {}).get("Status")
 
+
+def plan_from_state(desired, state):
+    """The whole container plan from what ContainerResource.read() found (pure).
+
+    Adds the pull, fails when a network the plan needs does not exist, and puts the create
+    document in every create and recreate action, so apply only executes.
+    """
+    current, image = state.get("current"), state.get("image")
+    pull = state.get("pull")
+    # A pull predicted in check mode means an image we cannot inspect yet: assume it differs.
+    plan = plan_container(desired, current, image, image_changed=pull == "predicted",
+                          network_mode_target=state.get("network_mode_target"))
+    if desired["state"] == "absent":
+        return plan
+    mode = desired["values"].get("network_mode") or ""
+    if mode.startswith("container:") and not state.get("network_mode_target") and (
+            plan.has("create") or plan.has("recreate")):
+        raise ValueError("container %s: network_mode %s names a container that does not exist; create it first"
+                         % (desired["name"], mode))
+    _check_networks(plan, desired, state.get("networks") or {})
+    if pull:
+        plan.actions.insert(0, {"action": "pull", "image": desired["image"]})
+    # Without an image in the task a recreate keeps the image the container runs.
+    image_ref = None if desired["image"] else (current or {}).get("Image")
+    for action in plan.actions:
+        if action["action"] == "create":
+            action["body"] = create_body(desired)
+        elif action["action"] == "recreate":
+            action["body"] = create_body(desired, carried_volumes(current, desired, image), image_ref)
+        if action["action"] in ("create", "recreate"):
+            action["params"] = create_params(desired)
+            action["connect"] = [(n["name"], endpoint_config(n)) for n in (desired["networks"] or [])[1:]]
+    return plan
+
+
+def _check_networks(plan, desired, existing):
+    """Fail before any change (in check mode too) when a network the plan attaches to does not exist."""
+    wanted = [a["network"] for a in plan.actions if a["action"] == "connect"]
+    if plan.has("create") or plan.has("recreate"):
+        wanted = [n["name"] for n in desired["networks"] or []]
+    for name in wanted:
+        if not existing.get(name):
+            raise ValueError("container %s: network %s does not exist; create it first with berth.engine.network "
+                             "(or fix the name)" % (desired["name"], name))
+
+
+# One device's rate limit: device_read_bps rates are sizes like 10m, the iops ones whole numbers.
+_THROTTLE_SPEC = dict(path=dict(type="str", required=True), rate=dict(type="str", required=True))
 
 # The container module's options; the stack module validates each of its containers with the same spec.
 ARGUMENT_SPEC = dict(
@@ -783,4 +1245,47 @@ ARGUMENT_SPEC = dict(
     log_options=dict(type="dict"),
     cgroupns_mode=dict(type="str", choices=["host", "private"]),
     output_logs=dict(type="bool", default=False),
+    env_file=dict(type="path"),
+    shm_size=dict(type="str"),
+    tty=dict(type="bool"),
+    interactive=dict(type="bool"),
+    pid_mode=dict(type="str"),
+    ipc_mode=dict(type="str"),
+    userns_mode=dict(type="str"),
+    uts=dict(type="str"),
+    memory_swap=dict(type="str"),
+    memory_swappiness=dict(type="int"),
+    cpuset_cpus=dict(type="str"),
+    cpuset_mems=dict(type="str"),
+    cpu_period=dict(type="int"),
+    cpu_quota=dict(type="int"),
+    blkio_weight=dict(type="int"),
+    oom_score_adj=dict(type="int"),
+    oom_killer=dict(type="bool"),
+    groups=dict(type="list", elements="str"),
+    domainname=dict(type="str"),
+    mac_address=dict(type="str"),
+    dns_search=dict(type="list", elements="str"),
+    dns_options=dict(type="list", elements="str"),
+    publish_all_ports=dict(type="bool"),
+    exposed_ports=dict(type="list", elements="str"),
+    volumes_from=dict(type="list", elements="str"),
+    auto_remove=dict(type="bool"),
+    runtime=dict(type="str"),
+    platform=dict(type="str"),
+    gpus=dict(type="str"),
+    device_requests=dict(type="list", elements="dict", options=dict(
+        driver=dict(type="str"),
+        count=dict(type="int"),
+        device_ids=dict(type="list", elements="str"),
+        capabilities=dict(type="list", elements="str"),
+        options=dict(type="dict"),
+    )),
+    device_read_bps=dict(type="list", elements="dict", options=_THROTTLE_SPEC),
+    device_write_bps=dict(type="list", elements="dict", options=_THROTTLE_SPEC),
+    device_read_iops=dict(type="list", elements="dict", options=_THROTTLE_SPEC),
+    device_write_iops=dict(type="list", elements="dict", options=_THROTTLE_SPEC),
+    cgroup_parent=dict(type="str"),
+    storage_opt=dict(type="dict"),
+    comparisons=dict(type="dict"),
 )

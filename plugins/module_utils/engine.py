@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import ssl
 from urllib.error import HTTPError, URLError
@@ -41,7 +42,13 @@ class Conflict(EngineError):
     pass
 
 
+_API_VERSION_RE = re.compile(r"^[0-9]{1,3}\.[0-9]{1,3}$")
+
+
 def version_tuple(version):
+    """'1.43' -> (1, 43); ValueError naming api_version for anything else."""
+    if not _API_VERSION_RE.match(str(version)):
+        raise ValueError("api_version must be auto or an API version such as 1.43, got %r" % (version,))
     return tuple(int(part) for part in str(version).split("."))
 
 
@@ -73,11 +80,15 @@ def endpoint(*parts):
     return "".join("/" + quote_path(part) for part in parts)
 
 
-def collection(kind):
+def _collection_entry(kind):
     try:
-        return COLLECTIONS[kind][0]
-    except KeyError:
-        raise ValueError("unknown engine object kind %r" % kind) from None
+        return COLLECTIONS[kind]
+    except (KeyError, TypeError):
+        raise ValueError("unknown engine object kind %r (known: %s)" % (kind, ", ".join(sorted(COLLECTIONS)))) from None
+
+
+def collection(kind):
+    return _collection_entry(kind)[0]
 
 
 class EngineClient:
@@ -86,6 +97,13 @@ class EngineClient:
     def __init__(self, docker_host=None, tls=False, ca_path=None, client_cert=None, client_key=None,
                  validate_certs=True, timeout=60, api_version=None):
         self.docker_host = docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
+            raise EngineError("timeout must be a number of seconds from 1 to 86400, got %r" % (timeout,))
+        if api_version not in (None, "auto"):
+            try:
+                version_tuple(api_version)
+            except ValueError as err:
+                raise EngineError(str(err)) from None
         self.timeout = timeout
         self._unix_socket = None
         self._base_url = self._base_url_for(self.docker_host, tls)
@@ -315,12 +333,12 @@ class EngineClient:
 
     def inspect(self, kind, name):
         """The inspect document of one object, or None when there is none by that name or ID."""
-        plural, suffix = COLLECTIONS[kind]
+        plural, suffix = _collection_entry(kind)
         return self.get(endpoint(plural, name) + suffix, missing_ok=True)
 
     def listing(self, kind, filters=None, **params):
         """GET /<kind>s/json (containers, images) or /<kind>s (the others), with filters."""
-        plural, suffix = COLLECTIONS[kind]
+        plural, suffix = _collection_entry(kind)
         if filters:
             params["filters"] = filters
         return self.get(endpoint(plural) + ("/json" if suffix else ""), params) or []
@@ -342,6 +360,21 @@ class EngineClient:
     def disconnect(self, network, container, force=True):
         return self.act("network", network, "disconnect", body={"Container": container, "Force": force})
 
+    def raw(self, method, path, params=None, body=None, timeout=None, headers=None, raw_body=False):
+        """The whole body of a non-JSON reply (logs, exec output, archives) as bytes.
+
+        With raw_body, `body` is sent as it is (bytes, e.g. a tar archive) instead of as JSON.
+        """
+        return self._open(method, path, params, body, headers, timeout=timeout, raw_body=raw_body).read()
+
+    def head(self, path, params=None):
+        """The headers of a HEAD request as a dict, or None on 404."""
+        try:
+            response = self._open("HEAD", path, params)
+        except NotFound:
+            return None
+        return dict(response.headers.items()) if getattr(response, "headers", None) is not None else {}
+
     def logs(self, container_id, tail=200):
         """A container's stdout+stderr as text, demultiplexed when there is no TTY."""
         response = self._open("GET", endpoint("containers", container_id, "logs"),
@@ -358,14 +391,29 @@ class _EmptyResponse:
         return b""
 
 
-def demultiplex(data):
-    """Undo the engine's 8-byte frame headers on non-TTY log streams."""
+def frames(data):
+    """[(stream, bytes)] of a non-TTY attach/logs stream: 8-byte headers, 1 = stdout, 2 = stderr.
+
+    Bytes that do not follow the frame format (a TTY stream, a truncated tail) come as stream 1.
+    """
     out = []
     pos = 0
     while pos + 8 <= len(data) and data[pos] in (0, 1, 2) and data[pos + 1:pos + 4] == b"\x00\x00\x00":
         size = int.from_bytes(data[pos + 4:pos + 8], "big")
-        out.append(data[pos + 8:pos + 8 + size])
+        out.append((data[pos], data[pos + 8:pos + 8 + size]))
         pos += 8 + size
     if pos < len(data):
-        out.append(data[pos:])
-    return b"".join(out).decode("utf-8", "replace")
+        out.append((1, data[pos:]))
+    return out
+
+
+def demultiplex(data):
+    """Undo the engine's 8-byte frame headers on non-TTY log streams: stdout and stderr as one text."""
+    return b"".join(chunk for _, chunk in frames(data)).decode("utf-8", "replace")
+
+
+def split_streams(data):
+    """(stdout, stderr) texts of a non-TTY attach/logs stream."""
+    stdout = b"".join(chunk for stream, chunk in frames(data) if stream != 2)
+    stderr = b"".join(chunk for stream, chunk in frames(data) if stream == 2)
+    return stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")

@@ -1,11 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: Berth maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The thin part of the image resource: read, obtain (pull, build, load), tag, push, remove.
+"""The thin part of the image resource: read, then obtain (pull, build, load), tag, push, remove.
 
-converge_image() reads the engine, plans (image_plan), and unless in check mode applies. Builds,
-pulls and loads of an image that already existed count as a change only when they leave `name`
-on a different image ID: the classic builder's cache gives the same ID for the same input.
+read() gathers all the plan needs: the image `name` names, the tarball's image ID (load), the
+registry's digest for a forced pull and for pushes, the images the extra tags name, the users of
+an image to remove. The plan is made once from that (image_plan.plan_image_state).
+
+A pull, build or load only reveals the resulting image ID once it ran, so apply follows one rule:
+an action the plan marked provisional is dropped when it turns out to change nothing (an obtain
+step that left `name` on the same image ID, a tag that already names the result, a push of a
+digest the registry already holds), and the plan's actions and diff then say what was really done.
+The classic builder's cache gives the same image ID for the same input, so an unchanged rebuild
+reports no change.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import base64
 import json
 import os
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, quote_path
+from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, endpoint
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     OBTAIN_ACTIONS,
     build_params,
@@ -22,13 +29,14 @@ from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     desired_image,
     expected_image_id,
     plan_image,
-    plan_references,
+    plan_image_state,
     references,
     tarball_image_for,
     tarball_images,
 )
 from ansible_collections.berth.engine.plugins.module_utils.images import (
     auth_header,
+    credentials_hint,
     has_digest,
     inspect_image,
     pull_image,
@@ -36,50 +44,41 @@ from ansible_collections.berth.engine.plugins.module_utils.images import (
     remote_digest,
     split_reference,
 )
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 
 OUTPUT_LINES = 200  # build output kept for the result and for failure messages
 
 
-class ImageConverger:
-    def __init__(self, client, params, check_mode=False):
-        self.client = client
-        self.desired = desired_image(params)
-        self.check_mode = check_mode
-        self.output = []
+class ImageResource(Resource):
+    """The image `name` (and its extra tags) on the host, pushed when asked; or `name` removed."""
+
+    kind = "image"
+
+    def __init__(self, client, params, check_mode=False, cache=None):
+        self.output = []  # build output, for the result and for failure messages
+        super().__init__(client, params, check_mode, cache)
+
+    def desire(self, params):
+        return desired_image(params)
 
     # --- read + plan -----------------------------------------------------------------------
 
-    def converge(self, image=None, read=True):
+    def read(self, known=UNREAD):
+        """{'current', 'users' (absent), 'source_id', 'tag_ids', 'pushed'}: see plan_image_state."""
         desired = self.desired
-        if read:
-            image = inspect_image(self.client, desired["name"])
+        current = inspect_image(self.client, self.name) if known is UNREAD else known
+        state = {"current": current, "users": [], "source_id": None, "tag_ids": {}, "pushed": {}}
         if desired["state"] == "absent":
-            users = self._users(image) if image else []
-            plan = plan_image(desired, image, users=users)
-            if plan.actions and not self.check_mode:
-                self._remove(plan.actions[0], image)
-                return plan, None
-            return plan, image
-
-        plan = plan_image(desired, image, source_id=self._source_id(image))
-        if self.check_mode:
-            image_id = expected_image_id(plan, image)
-        else:
-            image = self._obtain(plan, image)
-            image_id = image["Id"]
-        tag_ids = {ref: (inspect_image(self.client, ref) or {}).get("Id") for ref in desired["tags"]}
-        pushed = self._pushed(image if image_id and image and image["Id"] == image_id else None)
-        plan_references(plan, desired, image_id, tag_ids, pushed)
-        if self.check_mode:
-            return plan, image
-        for action in plan.actions:
-            if action["action"] == "tag":
-                self._tag(image["Id"], action["reference"])
-            elif action["action"] == "push":
-                self._push(action["reference"])
-        if plan.has("push") or plan.has("tag"):
-            image = inspect_image(self.client, desired["name"])
-        return plan, image
+            state["users"] = self._users(current) if current else []
+            return state
+        state["source_id"] = self._source_id(current)
+        state["tag_ids"] = {ref: (inspect_image(self.client, ref) or {}).get("Id") for ref in desired["tags"]}
+        if desired["push"] and current is not None:
+            # Registry digests only matter when `name` stays on the current image (no obtain step).
+            obtain = plan_image(desired, current, state["source_id"])
+            if expected_image_id(obtain, current) == current["Id"]:
+                state["pushed"] = self._pushed(current)
+        return state
 
     def _source_id(self, image):
         """The image ID the source gives, when that is knowable without changing anything."""
@@ -87,27 +86,50 @@ class ImageConverger:
         if desired["source"] == "load":
             images = tarball_images(desired["load_path"])
             return tarball_image_for(images, desired["name"], desired["load_path"])["id"]
-        if desired["source"] == "pull" and image is not None and desired["force"] and self.check_mode:
+        if desired["source"] == "pull" and image is not None and desired["force"]:
+            # A forced pull of the digest the registry serves would change nothing.
             digest = remote_digest(self.client, desired["name"], desired["username"], desired["password"])
             if digest and has_digest(image, digest):
                 return image["Id"]
         return None
 
     def _pushed(self, image):
-        """{reference: True} for references the registry already holds with this image's digest."""
-        if not self.desired["push"] or image is None:
-            return {}
-        pushed = {}
-        for reference in references(self.desired):
-            digest = remote_digest(self.client, reference, self.desired["username"], self.desired["password"])
-            pushed[reference] = bool(digest and has_digest(image, digest))
-        return pushed
+        """{reference: whether the registry holds this image's digest under it}."""
+        return {ref: self._holds(ref, image) for ref in references(self.desired)}
+
+    def _holds(self, reference, image):
+        digest = remote_digest(self.client, reference, self.desired["username"], self.desired["password"])
+        return bool(digest and has_digest(image, digest))
 
     def _users(self, image):
-        summaries = self.client.get("/containers/json", {"all": True, "filters": {"ancestor": [image["Id"]]}}) or []
+        summaries = self.client.listing("container", {"ancestor": [image["Id"]]}, all=True)
         return [s for s in summaries if s.get("ImageID") == image["Id"]]
 
+    def plan(self, state):
+        return plan_image_state(self.desired, state)
+
     # --- apply -----------------------------------------------------------------------------
+
+    def apply(self, plan, state):
+        if self.desired["state"] == "absent":
+            self._remove(plan.actions[0], state["current"])
+            return None
+        image = self._obtain(plan, state["current"])
+        for action in list(plan.actions):
+            if action["action"] == "tag":
+                if action.get("provisional") and state["tag_ids"].get(action["reference"]) == image["Id"]:
+                    _drop(plan, action, "tags")
+                else:
+                    self._tag(image["Id"], action["reference"])
+                    _settle(plan, "tags", action["reference"], image["Id"])
+            elif action["action"] == "push":
+                if action.get("provisional") and self._holds(action["reference"], image):
+                    _drop(plan, action, "pushed")
+                else:
+                    self._push(action["reference"])
+        if plan.has("push") or plan.has("tag"):
+            image = inspect_image(self.client, self.name)
+        return image
 
     def _obtain(self, plan, image):
         """Run the plan's obtain action; drop it when the result is the image `name` already had."""
@@ -116,25 +138,27 @@ class ImageConverger:
             return image
         kind = action["action"]
         if kind == "pull":
-            desired = self.desired
-            try:
-                result = pull_image(self.client, desired["name"], desired["username"], desired["password"])
-            except EngineError as err:
-                raise EngineError(str(err) + _credentials_hint(str(err), desired["name"]),
-                                  err.status, err.daemon_message) from None
+            result = self._pull()
         elif kind == "build":
             result = self._build()
         else:
             result = self._load(action["expected_id"])
         if image is not None and result["Id"] == image["Id"]:
             plan.actions.remove(action)
-            plan.before.pop("id", None)
-            plan.after.pop("id", None)
-            plan.before.pop("state", None)
-            plan.after.pop("state", None)
+            for key in ("id", "state"):
+                plan.before.pop(key, None)
+                plan.after.pop(key, None)
         elif "id" in plan.after:
             plan.after["id"] = result["Id"]
         return result
+
+    def _pull(self):
+        desired = self.desired
+        try:
+            return pull_image(self.client, desired["name"], desired["username"], desired["password"])
+        except EngineError as err:
+            raise EngineError(str(err) + credentials_hint(str(err), desired["name"], desired["username"]),
+                              err.status, err.daemon_message) from None
 
     def _build(self):
         desired = self.desired
@@ -153,7 +177,7 @@ class ImageConverger:
         headers = {"Content-Type": "application/x-tar", "Content-Length": str(size)}
         headers.update(_registry_config(desired))
         try:
-            self.client.stream("POST", "/build", build_params(desired, dockerfile_name), body=archive,
+            self.client.stream("POST", endpoint("build"), build_params(desired, dockerfile_name), body=archive,
                                raw_body=True, headers=headers, on_event=collect)
         except EngineError as err:
             tail = "\n".join(self.output[-20:])
@@ -173,7 +197,7 @@ class ImageConverger:
         headers = {"Content-Type": "application/x-tar", "Content-Length": str(os.path.getsize(path))}
         with open(path, "rb") as handle:
             try:
-                self.client.stream("POST", "/images/load", {"quiet": True}, body=handle, raw_body=True,
+                self.client.stream("POST", endpoint("images", "load"), {"quiet": True}, body=handle, raw_body=True,
                                    headers=headers)
             except EngineError as err:
                 raise EngineError("loading %s failed: %s" % (path, err.daemon_message or err),
@@ -188,7 +212,7 @@ class ImageConverger:
 
     def _tag(self, image_id, reference):
         repo, tag = split_reference(reference)
-        self.client.post("/images/%s/tag" % quote_path(image_id), {"repo": repo, "tag": tag})
+        self.client.act("image", image_id, "tag", {"repo": repo, "tag": tag})
 
     def _push(self, reference):
         repo, tag = split_reference(reference)
@@ -196,17 +220,17 @@ class ImageConverger:
         headers = auth_header(reference, desired["username"], desired["password"]) or {
             "X-Registry-Auth": base64.urlsafe_b64encode(b"{}").decode("ascii")}
         try:
-            self.client.stream("POST", "/images/%s/push" % quote_path(repo), {"tag": tag}, headers=headers)
+            self.client.stream("POST", endpoint("images", repo, "push"), {"tag": tag}, headers=headers)
         except EngineError as err:
             message = err.daemon_message or str(err)
             raise EngineError("pushing image %s failed: %s%s"
-                              % (reference, message, _credentials_hint(message, reference)),
+                              % (reference, message, credentials_hint(message, reference, desired["username"])),
                               err.status, err.daemon_message) from None
 
     def _remove(self, action, image):
         name = action["reference"]
         try:
-            self.client.delete("/images/%s" % quote_path(name), {"force": action["force"]}, missing_ok=True)
+            self.client.remove("image", name, {"force": action["force"]})
         except Conflict as err:
             users = _names(self._users(image))
             raise EngineError("image %s cannot be removed: %s%s" % (
@@ -215,14 +239,18 @@ class ImageConverger:
                 if users else ""), err.status, err.daemon_message) from None
 
 
-def _credentials_hint(message, reference):
-    if "no basic auth credentials" in message.lower():
-        return " (the registry %s wants credentials: set registry_username and registry_password)" % (
-            registry_of(reference))
-    if any(word in message.lower() for word in ("unauthorized", "authentication required", "denied")):
-        return (" (the registry %s refused the credentials: check registry_username and registry_password)"
-                % registry_of(reference))
-    return ""
+def _drop(plan, action, key):
+    """Take a provisional action that changed nothing out of the plan, and out of its diff."""
+    plan.actions.remove(action)
+    for side in (plan.before, plan.after):
+        side.get(key, {}).pop(action["reference"], None)
+        if key in side and not side[key]:
+            del side[key]
+
+
+def _settle(plan, key, reference, value):
+    if reference in plan.after.get(key, {}):
+        plan.after[key][reference] = value
 
 
 def _names(summaries):
@@ -235,8 +263,3 @@ def _registry_config(desired):
         return {}
     config = {registry_of(desired["name"]): {"username": desired["username"], "password": desired["password"] or ""}}
     return {"X-Registry-Config": base64.urlsafe_b64encode(json.dumps(config).encode("utf-8")).decode("ascii")}
-
-
-def converge_image(client, params, check_mode=False, actual=None, read=True):
-    """Plan, and apply unless check_mode. Returns (plan, image inspect document or None)."""
-    return ImageConverger(client, params, check_mode).converge(actual, read=read)

@@ -7,9 +7,11 @@ Nothing here talks to the engine. Build contexts and `docker save` tarballs are 
 local file system (the managed node), which is what lets check mode know a tarball's image ID
 without loading it.
 
-The plan comes in two steps because a build or pull only reveals the new image ID once it ran:
-plan_image() decides how `name` is obtained (or removed), plan_references() then adds the tags
-and pushes for the image ID that `name` points at (None in check mode when it is not known yet).
+A build or pull only reveals the new image ID once it ran, so the plan is made once, from what
+the read knew: plan_image() decides how `name` is obtained (or removed), plan_references() adds
+the tags and pushes for the image ID `name` will point at. When that ID is not known yet, those
+actions (and an obtain step of an image already there) are marked provisional: apply drops each
+that turns out to change nothing, so the reported actions are what was really done.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 import tarfile
 import tempfile
 
+from ansible_collections.berth.engine.plugins.module_utils.images import is_image_id
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 
 SOURCES = ("pull", "build", "load", "local")
@@ -258,12 +261,12 @@ def tarball_image_for(images, reference, path):
 def desired_image(params):
     """Validate the module parameters into the desired state."""
     state = params.get("state") or "present"
-    name = normalise_reference(params.get("name"))
     build = params.get("build")
     load_path = params.get("load_path")
     source = params.get("source")
     if source is None:
         source = "build" if build else "load" if load_path else "pull"
+    name = _desired_name(params.get("name"), state, source)
     if state == "present":
         if source == "build" and not (build and build.get("path")):
             raise ValueError("source build needs build.path, the context directory")
@@ -277,6 +280,10 @@ def desired_image(params):
         raise ValueError("name %s is a digest reference; a built or loaded image needs a tag" % name)
     tags = []
     for tag in params.get("tag") or []:
+        if is_image_id(tag):
+            raise ValueError("tag %s is an image ID, not a name: tags must be name:tag references such as "
+                             "registry.example.com/app:1.2 (to tag an image by its ID, set name to the ID with "
+                             "source: local)" % tag)
         reference = normalise_reference(tag, "tag")
         if "@" in reference:
             raise ValueError("tag %s is a digest reference; tags must be name:tag" % tag)
@@ -306,6 +313,19 @@ def desired_image(params):
         "username": params.get("registry_username"),
         "password": params.get("registry_password"),
     }
+
+
+def _desired_name(name, state, source):
+    """`name` normalised; an image ID names an image already on the host, so it only goes with local."""
+    if not is_image_id(name):
+        return normalise_reference(name)
+    if state == "present" and source == "pull":
+        raise ValueError("name %s is an image ID, which names a local image and cannot be pulled: use a "
+                         "name:tag reference, or source: local for an image already on the host" % name)
+    if state == "present" and source != "local":
+        raise ValueError("name %s is an image ID; a built or loaded image needs a name:tag reference" % name)
+    name = str(name).strip().lower()
+    return name if name.startswith("sha256:") else "sha256:" + name
 
 
 def build_params(desired, dockerfile_name):
@@ -343,7 +363,8 @@ def plan_image(desired, image, source_id=None, users=None):
     if desired["state"] == "absent":
         if image is None:
             return plan
-        others = [t for t in image.get("RepoTags") or [] if t != name]
+        # Removing by image ID removes the image itself, whatever names it has.
+        others = [] if is_image_id(name) else [t for t in image.get("RepoTags") or [] if t != name]
         if users and not others and not desired["force"]:
             raise ValueError(
                 "image %s is used by container(s) %s: remove them first (berth.engine.container state=absent) "
@@ -419,7 +440,7 @@ def plan_references(plan, desired, image_id, tag_ids, pushed):
     for reference in desired["tags"]:
         current = tag_ids.get(reference)
         if image_id is None or current != image_id:
-            plan.add("tag", reference=reference, source=desired["name"])
+            plan.add("tag", reference=reference, source=desired["name"], provisional=image_id is None)
             tags_before[reference] = current
             tags_after[reference] = image_id or UNKNOWN_ID % "image"
     if tags_after:
@@ -428,11 +449,24 @@ def plan_references(plan, desired, image_id, tag_ids, pushed):
         push_before, push_after = {}, {}
         for reference in references(desired):
             if image_id is None or not pushed.get(reference):
-                plan.add("push", reference=reference)
+                # Without the registry's answer for this very image, apply asks again after the obtain step.
+                plan.add("push", reference=reference, provisional=reference not in pushed)
                 push_before[reference] = "not pushed"
                 push_after[reference] = "pushed"
         if push_after:
             plan.differ("pushed", push_before, push_after)
+    return plan
+
+
+def plan_image_state(desired, state):
+    """The whole plan from what ImageResource.read gathered (see there for the keys of `state`)."""
+    current = state["current"]
+    plan = plan_image(desired, current, state.get("source_id"), state.get("users"))
+    if desired["state"] == "present":
+        image_id = expected_image_id(plan, current)
+        # The registry digests read are those of the current image: they say nothing about another one.
+        pushed = (state.get("pushed") or {}) if image_id and image_id == _image_id(current) else {}
+        plan_references(plan, desired, image_id, state.get("tag_ids") or {}, pushed)
     return plan
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, quote_path
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
 
 
 def split_reference(reference):
@@ -38,15 +39,27 @@ def auth_header(reference, username, password):
     return {"X-Registry-Auth": encoded}
 
 
+# An image ID as the engine prints it: sha256:<64 hex>, or the bare 64 hex digits.
+_IMAGE_ID_RE = re.compile(r"^(?:sha256:)?[0-9a-fA-F]{64}$")
+
+
+def is_image_id(value):
+    """Whether `value` is a full image ID (which names a local image and can never be pulled)."""
+    return bool(_IMAGE_ID_RE.match(str(value or "").strip()))
+
+
 def inspect_image(client, reference):
-    return client.get("/images/%s/json" % quote_path(reference), missing_ok=True)
+    return client.inspect("image", reference)
 
 
 def pull_image(client, reference, username=None, password=None, timeout=None):
     """Pull to the end of the stream; returns the pulled image's inspect document."""
+    if is_image_id(reference):
+        raise EngineError("image %s is an image ID, which names a local image and cannot be pulled: build or load "
+                          "that image first, or use a name:tag reference" % reference)
     name, tag = split_reference(reference)
     try:
-        client.stream("POST", "/images/create", {"fromImage": name, "tag": tag},
+        client.stream("POST", endpoint("images", "create"), {"fromImage": name, "tag": tag},
                       headers=auth_header(reference, username, password), timeout=timeout)
     except EngineError as err:
         raise EngineError("pulling image %s failed: %s" % (reference, err), err.status, err.daemon_message) from None
@@ -59,11 +72,27 @@ def pull_image(client, reference, username=None, password=None, timeout=None):
 def remote_digest(client, reference, username=None, password=None):
     """The registry's digest for a reference, without pulling (for exact check mode); None if unknown."""
     try:
-        info = client.get("/distribution/%s/json" % quote_path(reference),
+        info = client.get(endpoint("distribution", reference, "json"),
                           headers=auth_header(reference, username, password))
     except EngineError:
         return None
     return ((info or {}).get("Descriptor") or {}).get("digest")
+
+
+def credentials_hint(message, reference, username=None):
+    """A sentence to append to a failed pull or push when the registry asked for or refused credentials."""
+    text = (message or "").lower()
+    registry = registry_of(reference)
+    if "no basic auth credentials" in text or (_refused(text) and not username):
+        return " (the registry %s wants credentials: set registry_username and registry_password)" % registry
+    if _refused(text):
+        return (" (the registry %s refused the credentials: check registry_username and registry_password)"
+                % registry)
+    return ""
+
+
+def _refused(text):
+    return any(word in text for word in ("unauthorized", "authentication required", "denied"))
 
 
 def has_digest(image, digest):

@@ -10,20 +10,25 @@ settings. If the new network cannot be created the old one is brought back.
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, quote_path
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import (
     attached_from_list,
     compare_network,
     desired_network,
     fit_endpoints,
+    kept_containers,
     plan_network,
     previous_body,
 )
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
 
 
 def inspect_network(client, name):
     """The network called exactly `name` (the engine also matches ID prefixes: those do not count)."""
-    network = client.get("/networks/%s" % quote_path(name), missing_ok=True)
+    return _exactly(client.inspect("network", name), name)
+
+
+def _exactly(network, name):
     if network and network.get("Name") != name:
         return None
     return network
@@ -31,8 +36,7 @@ def inspect_network(client, name):
 
 def attached_containers(client, network):
     """Containers attached to the network, stopped ones included ({name, id, running})."""
-    summaries = client.get("/containers/json", {
-        "all": True, "filters": {"network": [network["Name"], network["Id"]]}}) or []
+    summaries = client.listing("container", {"network": [network["Name"], network["Id"]]}, all=True)
     return attached_from_list(summaries, network)
 
 
@@ -40,7 +44,7 @@ def _resolve_connected(client, entries):
     """Container names as the engine knows them; a missing container fails (in check mode too)."""
     names = []
     for entry in entries:
-        container = client.get("/containers/%s/json" % quote_path(entry), missing_ok=True)
+        container = client.inspect("container", entry)
         if container is None:
             raise EngineError("container %s (in connected) does not exist; create it first or fix the name" % entry)
         names.append(container["Name"].lstrip("/"))
@@ -65,107 +69,106 @@ def saved_endpoint(container, network_name):
     return config
 
 
-class NetworkConverger:
-    def __init__(self, client, params, check_mode=False):
-        self.client = client
-        self.desired = desired_network(params)
-        self.check_mode = check_mode
+class NetworkResource(Resource):
+    """One network; a drift recreates it and reconnects the containers that stay attached."""
 
-    def plan(self, actual=None, read=True):
+    kind = "network"
+
+    def desire(self, params):
+        return desired_network(params)
+
+    def read(self, known=UNREAD):
+        """The network, who is attached, `connected` resolved, and for a drift the endpoints and other networks."""
         desired = self.desired
-        if read:
-            actual = inspect_network(self.client, desired["name"])
-        attached = None
-        if actual is not None and (desired["state"] == "absent" or desired["connected"] is not None
-                                   or compare_network(desired, actual)):
-            attached = attached_containers(self.client, actual)
-        if desired["connected"] and desired["state"] == "present":
-            desired["connected"] = _resolve_connected(self.client, desired["connected"])
-        plan = plan_network(desired, actual, attached)
-        for action in plan.actions:
-            if action["action"] == "recreate":
-                # Read now, in check mode too, so the prediction includes the addresses that cannot stay.
-                action["saved"] = self._endpoints(actual, attached, action["reconnect"])
-                action["endpoints"], warnings = fit_endpoints(action["body"], action["saved"])
-                plan.warnings.extend(warnings)
-        return plan, actual
+        current = inspect_network(self.client, self.name) if known is UNREAD else _exactly(known, self.name)
+        state = {"current": current, "attached": [], "connected": desired["connected"], "endpoints": {},
+                 "networks": []}
+        present = desired["state"] == "present"
+        if present and desired["connected"]:
+            state["connected"] = _resolve_connected(self.client, desired["connected"])
+        if current is None:
+            return state
+        drift = present and bool(compare_network(desired, current))
+        if not present or desired["connected"] is not None or drift:
+            state["attached"] = attached_containers(self.client, current)
+        if drift:
+            names = [a["name"] for a in state["attached"]]
+            keep = kept_containers(desired, names, state["connected"])
+            state["endpoints"] = self._endpoints(current, state["attached"], keep)
+            state["networks"] = self.client.listing("network")
+        return state
 
     def _endpoints(self, network, attached, names):
-        """{container name: EndpointConfig as attached now} for the containers to reconnect."""
+        """{container name: EndpointConfig as attached now} for the containers a recreate reconnects."""
         endpoints = {}
-        for entry in attached or []:
+        for entry in attached:
             if entry["name"] in names:
-                container = self.client.get("/containers/%s/json" % quote_path(entry["id"]), missing_ok=True)
+                container = self.client.inspect("container", entry["id"])
                 if container is not None:
                     endpoints[entry["name"]] = saved_endpoint(container, network["Name"])
         return endpoints
 
-    def apply(self, plan, actual):
-        name = self.desired["name"]
-        network_id = actual["Id"] if actual else None
+    def plan(self, state):
+        return plan_network(self.desired, state["current"], state["attached"], state["connected"],
+                            state["endpoints"], state["networks"])
+
+    def apply(self, plan, state):
+        current = state["current"]
+        network_id = current["Id"] if current else None
         for action in plan.actions:
             kind = action["action"]
             if kind == "create":
                 network_id = self._create(action["body"])
             elif kind == "connect":
-                self._connect(network_id, action["container"], {})
+                self.client.connect(network_id, action["container"])
             elif kind == "disconnect":
-                self._disconnect(network_id, action["container"])
+                self.client.disconnect(network_id, action["container"])
             elif kind == "recreate":
-                network_id = self._recreate(actual, action)
+                network_id = self._recreate(current, action)
             elif kind == "remove":
                 for container in action["disconnect"]:
-                    self._disconnect(network_id, container)
+                    self.client.disconnect(network_id, container)
                 self._delete(network_id)
                 return None
-        return inspect_network(self.client, name)
+        return inspect_network(self.client, self.name)
 
     def _create(self, body):
         try:
-            return self.client.post("/networks/create", body=body)["Id"]
+            return self.client.create("network", body)["Id"]
         except EngineError as err:
             raise EngineError("creating network %s failed: %s" % (body["Name"], err.daemon_message or err),
                               err.status, err.daemon_message) from None
 
-    def _connect(self, network_id, container, endpoint):
-        self.client.post("/networks/%s/connect" % quote_path(network_id),
-                         body={"Container": container, "EndpointConfig": endpoint})
-
-    def _disconnect(self, network_id, container):
-        self.client.post("/networks/%s/disconnect" % quote_path(network_id),
-                         body={"Container": container, "Force": True})
-
     def _delete(self, network_id):
         try:
-            self.client.delete("/networks/%s" % quote_path(network_id), missing_ok=True)
+            self.client.remove("network", network_id)
         except EngineError as err:
-            raise EngineError("removing network %s failed: %s" % (self.desired["name"], err.daemon_message or err),
+            raise EngineError("removing network %s failed: %s" % (self.name, err.daemon_message or err),
                               err.status, err.daemon_message) from None
 
     def _recreate(self, old, action):
-        name = self.desired["name"]
-        for entry in attached_containers(self.client, old):
-            self._disconnect(old["Id"], entry["id"])
+        for container in action["reconnect"]:
+            self.client.disconnect(old["Id"], container)
         self._delete(old["Id"])
         try:
             network_id = self._create(action["body"])
         except EngineError as err:
             restored = self._restore(old, action["saved"])
-            raise EngineError("recreating network %s failed: %s. %s" % (name, err, restored),
+            raise EngineError("recreating network %s failed: %s. %s" % (self.name, err, restored),
                               err.status, err.daemon_message) from None
         failures = self._reconnect(network_id, action["endpoints"])
         if failures:
             raise EngineError(
                 "network %s was recreated but these containers could not be reconnected and are now detached "
                 "from it: %s. Fix their network settings (berth.engine.container networks) and run again."
-                % (name, "; ".join(failures)))
+                % (self.name, "; ".join(failures)))
         return network_id
 
-    def _reconnect(self, network_id, saved):
+    def _reconnect(self, network_id, endpoints):
         failures = []
-        for container, endpoint in saved.items():
+        for container, endpoint in endpoints.items():
             try:
-                self._connect(network_id, container, endpoint)
+                self.client.connect(network_id, container, endpoint)
             except EngineError as err:
                 failures.append("%s (%s)" % (container, err.daemon_message or err))
         return failures
@@ -173,7 +176,7 @@ class NetworkConverger:
     def _restore(self, old, saved):
         body = previous_body(old)
         try:
-            network_id = self.client.post("/networks/create", body=body)["Id"]
+            network_id = self.client.create("network", body)["Id"]
         except EngineError as err:
             return ("Restoring the previous network failed too (%s); containers %s are detached."
                     % (err.daemon_message or err, ", ".join(saved) or "none"))
@@ -184,9 +187,6 @@ class NetworkConverger:
 
 
 def converge_network(client, params, check_mode=False, actual=None, read=True):
-    """Plan, and apply unless check_mode. Returns (plan, network inspect document or None)."""
-    converger = NetworkConverger(client, params, check_mode)
-    plan, actual = converger.plan(actual, read=read)
-    if check_mode or not plan.actions:
-        return plan, actual
-    return plan, converger.apply(plan, actual)
+    """For callers not yet on resource.converge: returns (plan, network inspect document or None)."""
+    plan, _, document = converge(NetworkResource(client, params, check_mode), UNREAD if read else actual)
+    return plan, document

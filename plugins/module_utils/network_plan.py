@@ -15,22 +15,55 @@ import ipaddress
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 
 PREDEFINED = ("bridge", "host", "none")
+UNSET = object()
 # Settings compared as "the keys the user gave have these values": the engine or other tools may add keys.
 SUBSET_KEYS = ("options", "labels", "ipam_options")
 
 
-def _interface(value, option):
+# The smallest subnets the engine can use: a gateway plus at least one container address
+# (the engine reserves more of a tiny IPv6 subnet and refuses /126 and smaller).
+MAX_PREFIX = {4: 30, 6: 125}
+
+
+def _network(value, option):
+    """A subnet or range with an explicit prefix length and no host bits, as the engine needs it."""
+    text = str(value).strip()
+    if "/" not in text:
+        problem = "has no prefix length" if _is_address(text) else "is not an address with prefix length"
+        raise ValueError("%s %r %s: give a subnet such as 172.28.0.0/16 or fd00:28::/64" % (option, value, problem))
     try:
-        return str(ipaddress.ip_interface(str(value).strip()))
+        network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise ValueError("%s %r is not an address with prefix length such as 172.28.0.0/16" % (option, value)) from None
+    if ipaddress.ip_interface(text).ip != network.network_address:
+        raise ValueError("%s %r has host bits set: did you mean %s?" % (option, value, network))
+    return network
+
+
+def _is_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _address(value, option):
     try:
-        return str(ipaddress.ip_address(str(value).strip()))
+        return ipaddress.ip_address(str(value).strip())
     except ValueError:
         raise ValueError("%s %r is not an IP address" % (option, value)) from None
+
+
+def _address_in(value, option, subnet):
+    """An address that must lie inside `subnet`, normalised (IPv6 compressed)."""
+    address = _address(value, option)
+    if address.version != subnet.version:
+        raise ValueError("%s %s is an IPv%d address in the IPv%d subnet %s"
+                         % (option, address, address.version, subnet.version, subnet))
+    if address not in subnet:
+        raise ValueError("%s %s is outside subnet %s" % (option, address, subnet))
+    return str(address)
 
 
 def _ipam_entry(entry, index):
@@ -38,22 +71,37 @@ def _ipam_entry(entry, index):
     where = "ipam.config[%d]" % index
     if not entry.get("subnet"):
         raise ValueError("%s needs a subnet such as 172.28.0.0/16" % where)
-    subnet = _interface(entry["subnet"], where + ".subnet")
-    network = ipaddress.ip_interface(subnet).network
+    network = _network(entry["subnet"], where + ".subnet")
+    if network.prefixlen > MAX_PREFIX[network.version]:
+        raise ValueError("%s.subnet %r is too small: the engine needs room for a gateway and containers "
+                         "(at most /%d for IPv%d)" % (where, entry["subnet"], MAX_PREFIX[network.version],
+                                                      network.version))
+    subnet = str(network)
     result = {"subnet": subnet}
     if entry.get("gateway"):
-        result["gateway"] = _address(entry["gateway"], where + ".gateway")
-        if ipaddress.ip_address(result["gateway"]) not in network:
-            raise ValueError("%s.gateway %s is outside subnet %s" % (where, result["gateway"], subnet))
+        result["gateway"] = _address_in(entry["gateway"], where + ".gateway", network)
+        if ipaddress.ip_address(result["gateway"]) == network.network_address:
+            raise ValueError("%s.gateway %s is the subnet's network address; use a host address such as %s"
+                             % (where, result["gateway"], network[1]))
     if entry.get("ip_range"):
-        result["ip_range"] = _interface(entry["ip_range"], where + ".ip_range")
-        ip_range = ipaddress.ip_interface(result["ip_range"]).network
+        ip_range = _network(entry["ip_range"], where + ".ip_range")
         if ip_range.version != network.version or not ip_range.subnet_of(network):
-            raise ValueError("%s.ip_range %s is outside subnet %s" % (where, result["ip_range"], subnet))
+            raise ValueError("%s.ip_range %s is outside subnet %s" % (where, ip_range, subnet))
+        result["ip_range"] = str(ip_range)
     if entry.get("aux_addresses") is not None:
         aux = as_text_map(entry["aux_addresses"], where + ".aux_addresses")
-        result["aux_addresses"] = {k: _address(v, "%s.aux_addresses.%s" % (where, k)) for k, v in aux.items()}
+        result["aux_addresses"] = {k: _address_in(v, "%s.aux_addresses.%s" % (where, k), network)
+                                   for k, v in aux.items()}
     return result
+
+
+def _check_ip_versions(config):
+    """A v6 subnet on a network whose IPv6 the task switches off can never work."""
+    if config.get("enable_ipv6") is False:
+        for index, entry in enumerate(config.get("ipam_config") or []):
+            if ipaddress.ip_network(entry["subnet"]).version == 6:
+                raise ValueError("ipam.config[%d].subnet %s is IPv6 but enable_ipv6 is false: set enable_ipv6: "
+                                 "true or drop that subnet" % (index, entry["subnet"]))
 
 
 def desired_network(params):
@@ -83,6 +131,7 @@ def desired_network(params):
         if len(set(subnets)) != len(subnets):
             raise ValueError("ipam.config lists a subnet twice")
         config["ipam_config"] = sorted(entries, key=lambda e: e["subnet"])
+    _check_ip_versions(config)
     connected = params.get("connected")
     if connected is not None:
         connected = list(dict.fromkeys(str(c) for c in connected))
@@ -138,8 +187,18 @@ def actual_config(network):
     }
 
 
+def _ip_version(subnet):
+    try:
+        return ipaddress.ip_network(subnet or "", strict=False).version
+    except ValueError:
+        return None
+
+
 def _same_ipam_config(wanted, actual):
-    by_subnet = {entry.get("subnet"): entry for entry in actual}
+    # The engine gives every network an IPv4 pool (and, when asked for IPv6 without a subnet, an IPv6
+    # one): a pool of an IP version the task declares no subnet of is the engine's choice, not a drift.
+    versions = {_ip_version(entry["subnet"]) for entry in wanted}
+    by_subnet = {entry.get("subnet"): entry for entry in actual if _ip_version(entry.get("subnet")) in versions}
     if set(by_subnet) != {entry["subnet"] for entry in wanted}:
         return False
     for entry in wanted:
@@ -219,6 +278,9 @@ def network_body(desired, previous=None):
             merged[key] = {**(base.get(key) or {}), **value}
         else:
             merged[key] = value
+    if config.get("enable_ipv6") is False and "ipam_config" not in config:
+        # IPv6 switched off: the old network's IPv6 pools do not come along.
+        merged["ipam_config"] = [e for e in merged.get("ipam_config") or [] if _ip_version(e.get("subnet")) != 6]
     body = {
         "Name": desired["name"],
         "CheckDuplicate": True,
@@ -288,35 +350,49 @@ def _view(desired_config):
     return view
 
 
-def plan_network(desired, actual, attached=None):
+def kept_containers(desired, names, connected):
+    """Which of the attached `names` stay attached (and so are reconnected by a recreate)."""
+    if connected is None or desired["appends"]:
+        return list(names)
+    return [n for n in names if n in connected]
+
+
+def overlapping_networks(body, networks):
+    """'name (subnet)' of the other networks whose pools overlap the subnets of `body`."""
+    wanted = [ipaddress.ip_network(e["Subnet"], strict=False) for e in body["IPAM"]["Config"]]
+    clashes = []
+    for network in networks or []:
+        if network.get("Name") == body["Name"]:
+            continue
+        for entry in (network.get("IPAM") or {}).get("Config") or []:
+            try:
+                pool = ipaddress.ip_network(entry.get("Subnet") or "", strict=False)
+            except ValueError:
+                continue
+            if any(pool.version == w.version and pool.overlaps(w) for w in wanted):
+                clashes.append("%s (%s)" % (network.get("Name"), pool))
+    return sorted(clashes)
+
+
+def plan_network(desired, actual, attached=None, connected=UNSET, endpoints=None, networks=None):
     """The actions that take `actual` (network inspect document or None) to `desired`.
 
     `attached` lists the containers connected to the network ({name, id, running}), stopped ones
-    included; without it the inspect document's running containers are used. Names in
-    desired['connected'] are compared with attached names as they are.
+    included; without it the inspect document's running containers are used. `connected` is
+    desired['connected'] with names resolved as the engine knows them. `endpoints` holds the
+    EndpointConfig of each container a recreate reconnects, and `networks` the engine's other
+    networks (their pools must not overlap the new one); both are read only when there is a drift.
     """
     name = desired["name"]
     plan = Plan("network", name)
     if attached is None:
         attached = attached_from_inspect(actual)
     names = sorted(a["name"] for a in attached)
-    connected = desired["connected"]
+    if connected is UNSET:
+        connected = desired["connected"]
 
     if desired["state"] == "absent":
-        if actual is None:
-            return plan
-        if name in PREDEFINED:
-            raise ValueError("network %s is predefined by the engine and cannot be removed" % name)
-        if names and not desired["force"]:
-            raise ValueError(
-                "network %s cannot be removed: container(s) %s are attached to it. Remove or disconnect them "
-                "first, or set force: true to disconnect them and remove the network" % (name, ", ".join(names)))
-        plan.add("remove", id=actual["Id"], disconnect=names)
-        plan.differ("state", "present", "absent")
-        if names:
-            plan.differ("connected", names, [])
-        return plan
-
+        return _plan_absent(plan, desired, actual, names)
     if actual is None:
         plan.add("create", body=network_body(desired))
         plan.differ("state", "absent", "present")
@@ -327,25 +403,72 @@ def plan_network(desired, actual, attached=None):
             plan.differ("connected", [], sorted(connected))
         return plan
 
-    keep = names if connected is None or desired["appends"] else [n for n in names if n in connected]
+    keep = kept_containers(desired, names, connected)
     drop = [n for n in names if n not in keep]
     add = [c for c in connected or [] if c not in names]
     for container in drop:
         plan.add("disconnect", container=container)
     differences = compare_network(desired, actual)
     if differences:
-        if name in PREDEFINED:
-            raise ValueError("network %s is predefined by the engine and cannot be recreated; it differs in %s"
-                             % (name, ", ".join(d[0] for d in differences)))
-        for key, before, after in differences:
-            plan.differ(key, before, after)
-        plan.add("recreate", id=actual["Id"], reasons=[d[0] for d in differences],
-                 body=network_body(desired, actual), reconnect=keep)
+        _plan_recreate(plan, desired, actual, differences, keep, endpoints or {}, networks)
     for container in add:
         plan.add("connect", container=container)
     if add or drop:
         plan.differ("connected", names, sorted(keep + add))
     return plan
+
+
+def _plan_absent(plan, desired, actual, names):
+    name = desired["name"]
+    if actual is None:
+        return plan
+    if name in PREDEFINED:
+        raise ValueError("network %s is predefined by the engine and cannot be removed" % name)
+    if names and not desired["force"]:
+        raise ValueError(
+            "network %s cannot be removed: container(s) %s are attached to it. Remove or disconnect them "
+            "first, or set force: true to disconnect them and remove the network" % (name, ", ".join(names)))
+    plan.add("remove", id=actual["Id"], disconnect=names)
+    plan.differ("state", "present", "absent")
+    if names:
+        plan.differ("connected", names, [])
+    return plan
+
+
+def _plan_recreate(plan, desired, actual, differences, keep, endpoints, networks):
+    """A recreate, planned only once its replacement is known to be valid (nothing is removed before)."""
+    name = desired["name"]
+    if name in PREDEFINED:
+        raise ValueError("network %s is predefined by the engine and cannot be recreated; it differs in %s"
+                         % (name, ", ".join(d[0] for d in differences)))
+    body = network_body(desired, actual)
+    _check_body(body)
+    clashes = overlapping_networks(body, networks)
+    if clashes:
+        raise ValueError("network %s cannot be recreated: its subnets overlap network(s) %s, so the engine would "
+                         "refuse the new network after the old one is gone. Nothing was changed; choose another "
+                         "subnet" % (name, ", ".join(clashes)))
+    for key, before, after in differences:
+        plan.differ(key, before, after)
+    saved = {container: endpoints[container] for container in keep if container in endpoints}
+    fitted, warnings = fit_endpoints(body, saved)
+    plan.warnings.extend(warnings)
+    plan.add("recreate", id=actual["Id"], reasons=[d[0] for d in differences], body=body, reconnect=keep,
+             saved=saved, endpoints=fitted)
+
+
+def _check_body(body):
+    """What the engine would refuse in a recreate's body, found before the old network is removed.
+
+    Each user-given value was validated by desired_network; the old network's own values were
+    accepted by the engine. What remains is their combination, such as IPv6 switched on for a
+    network that has no IPv6 subnet (the engine has no IPv6 pool of its own by default).
+    """
+    versions = {_ip_version(e.get("Subnet")) for e in body["IPAM"]["Config"]}
+    if body["EnableIPv6"] and 6 not in versions:
+        raise ValueError("network %s cannot be recreated with enable_ipv6 true but no IPv6 subnet: the engine would "
+                         "refuse it after the old network is gone. Nothing was changed; add an IPv6 subnet to "
+                         "ipam.config" % body["Name"])
 
 
 ARGUMENT_SPEC = dict(

@@ -1,237 +1,416 @@
 # -*- coding: utf-8 -*-
 # Copyright: Berth maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Converge a named set of networks, volumes and containers in one task.
+"""Converge a named set of images, networks, volumes and containers in one task, on the one contract.
 
-Reads the engine once (a labelled list, then inspects), plans every item with the same plan code
-as the single-resource modules, then applies with a bounded pool of workers: networks and volumes
-first, containers in depends_on order. One item's failure is reported by name and does not stop
-the others (except the containers that depend on it).
+Every item is a Resource (resource.py) built from its entry: read (with `known` from the stack's
+one listing of each kind), planned, and applied by a bounded pool of workers: networks and volumes
+first (images to build or pull before them), containers in depends_on waves. A Compose document is
+translated into the same entries first (compose.py), so it is planned by the same rules. One item's
+failure is reported by name and does not stop the others (except the containers that depend on it).
+The pure parts (validation of the declared set, waves, prune selection, results) are functions at the
+bottom, unit-tested without a daemon.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import os
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import Converger
+from ansible_collections.berth.engine.plugins.module_utils.common import validate_params
+from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, load_project
+from ansible_collections.berth.engine.plugins.module_utils.container_engine import (
+    ContainerResource,
+    converge_container,
+)
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
     ARGUMENT_SPEC as CONTAINER_SPEC,
 )
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import desired_container
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, quote_path
-from ansible_collections.berth.engine.plugins.module_utils.network_engine import converge_network
+from ansible_collections.berth.engine.plugins.module_utils.container_plan import image_reference
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.image_engine import ImageResource
+from ansible_collections.berth.engine.plugins.module_utils.image_plan import ARGUMENT_SPEC as IMAGE_SPEC
+from ansible_collections.berth.engine.plugins.module_utils.images import inspect_image
+from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import ARGUMENT_SPEC as NETWORK_SPEC
-from ansible_collections.berth.engine.plugins.module_utils.volume_engine import converge_volume
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, converge
+from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import ARGUMENT_SPEC as VOLUME_SPEC
 
 OWNER_LABEL = "io.berth.stack"
-KINDS = ("networks", "volumes", "containers")
+KINDS = ("images", "networks", "volumes", "containers")
+LOCK_DIR = "/run/berth"
+# Options of a container entry whose values never appear in results, diffs or messages.
+SECRET_OPTIONS = sorted(name for name, spec in CONTAINER_SPEC.items() if spec.get("no_log"))
+MASK = "********"
+
+# A container entry: the container module's options plus depends_on (also the stack module's suboptions,
+# so that ansible-core masks the no_log ones wherever they show up).
+CONTAINER_ENTRY_SPEC = dict(CONTAINER_SPEC, depends_on=dict(type="list", elements="str", default=[]))
+
+# (kind, argument spec of one entry, Resource class): the one table the stack loops over.
+RESOURCES = (
+    ("images", IMAGE_SPEC, ImageResource),
+    ("networks", NETWORK_SPEC, NetworkResource),
+    ("volumes", VOLUME_SPEC, VolumeResource),
+    ("containers", CONTAINER_ENTRY_SPEC, ContainerResource),
+)
 
 
 class ItemError(Exception):
     pass
 
 
-def _validate(kind, spec, entry, extra=None):
-    """Validate one entry with the single-resource module's own argument spec."""
-    spec = dict(spec)
-    spec.update(extra or {})
-    result = ArgumentSpecValidator(spec).validate(entry)
-    if result.error_messages:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        raise ItemError("%s entry %s: %s" % (kind, name or repr(entry), "; ".join(result.error_messages)))
-    return result.validated_parameters
-
-
 class Stack:
     def __init__(self, client, params, check_mode):
         self.client = client
+        params = with_compose(params)
         self.name = params["name"]
         self.params = params
         self.check_mode = check_mode
         self.parallel = max(1, params["parallel"])
-        self.cache = {}
+        self.cache = {}  # shared by the items: an image is resolved, a network looked up, once per run
         self.results = {kind: {} for kind in KINDS}
         self.diffs = []
         self.warnings = []
+        self.secrets = secret_values(params.get("containers") or [])
 
     # --- declared items ------------------------------------------------------------------------------
 
-    def _declared(self, kind, spec, extra=None):
-        items = []
-        for entry in self.params.get(kind) or []:
-            item = _validate(kind, spec, entry, extra)
+    def declared(self):
+        """{kind: [Resource]} for every entry; any bad entry stops the run before anything changes."""
+        items = {}
+        for kind, spec, cls in RESOURCES:
+            entries = [validate_entry(kind, spec, entry) for entry in self.params.get(kind) or []]
+            twice = duplicate_names(e["name"] for e in entries)
+            if twice:
+                raise ItemError("%s declared twice in %s: %s" % (kind[:-1], kind, ", ".join(twice)))
             if kind == "containers":
-                item["labels"] = dict(item.get("labels") or {}, **{OWNER_LABEL: self.name})
-            for option in ("docker_host", "tls", "ca_path", "client_cert", "client_key", "validate_certs",
-                           "timeout", "api_version"):
-                item.pop(option, None)
-            items.append(item)
-        names = [i["name"] for i in items]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ItemError("%s declared twice in %s: %s" % (kind[:-1], kind, ", ".join(twice)))
+                check_depends_on(entries)
+                for entry in entries:
+                    entry["labels"] = dict(entry.get("labels") or {}, **{OWNER_LABEL: self.name})
+            items[kind] = [self._resource(kind, cls, entry) for entry in entries]
         return items
 
-    def declared(self):
-        containers = self._declared("containers", CONTAINER_SPEC,
-                                    {"depends_on": dict(type="list", elements="str", default=[])})
-        known = {c["name"] for c in containers}
-        for container in containers:
-            try:
-                desired_container(container)  # bad input stops the run before anything changes
-            except ValueError as err:
-                raise ItemError("container %s: %s" % (container["name"], err)) from None
-            unknown = [d for d in container["depends_on"] if d not in known]
-            if unknown:
-                raise ItemError("container %s depends_on %s, which this stack does not declare"
-                                % (container["name"], ", ".join(unknown)))
-        return self._declared("networks", NETWORK_SPEC), self._declared("volumes", VOLUME_SPEC), containers
+    def _resource(self, kind, cls, entry):
+        try:
+            resource = cls(self.client, entry, self.check_mode, self.cache)
+        except ValueError as err:
+            raise ItemError("%s %s: %s" % (kind[:-1], entry["name"], err)) from None
+        resource.entry = entry
+        resource.depends_on = entry.get("depends_on") or []
+        return resource
+
+    def _labelled(self, resource):
+        """The same network or volume, labelled as this stack's: used only when the stack creates it.
+
+        Labels of an existing network or volume cannot change in place, and adopting one must not
+        recreate it (or refuse, for a volume).
+        """
+        entry = dict(resource.entry, labels=dict(resource.entry.get("labels") or {}, **{OWNER_LABEL: self.name}))
+        return type(resource)(self.client, entry, self.check_mode, self.cache)
 
     # --- reading -------------------------------------------------------------------------------------
 
-    def _owned(self, path, list_key=None):
-        found = self.client.get(path, {"all": True, "filters": {"label": ["%s=%s" % (OWNER_LABEL, self.name)]}})
-        if list_key:
-            found = found.get(list_key) or []
-        return found or []
-
-    def read_containers(self, declared):
-        """One list of all containers (names to IDs), then one inspect per declared or owned container."""
-        listing = self.client.get("/containers/json", {"all": True})
+    def read_known(self, items):
+        """{kind: {name: document or None}} from one listing per kind (plus one inspect per container)."""
+        networks = {n["Name"]: n for n in self.client.listing("network")}
+        volumes = {v["Name"]: v for v in (self.client.listing("volume") or {}).get("Volumes") or []}
         by_name = {}
-        for entry in listing:
+        for entry in self.client.listing("container", all=True):
             for name in entry.get("Names") or []:
                 by_name[name.lstrip("/")] = entry
-        wanted = {c["name"] for c in declared}
-        owned = {n for n, e in by_name.items() if (e.get("Labels") or {}).get(OWNER_LABEL) == self.name}
-        present = sorted(n for n in wanted | owned if n in by_name)
+        wanted = {r.name for r in items["containers"]}
+        present = sorted(n for n in wanted if n in by_name)
         with ThreadPoolExecutor(self.parallel) as pool:
-            documents = pool.map(lambda n: self.client.get("/containers/%s/json" % by_name[n]["Id"],
-                                                           missing_ok=True), present)
-            inspects = dict(zip(present, documents))
-        return inspects, sorted(owned - wanted)
+            documents = dict(zip(present, pool.map(
+                lambda n: self.client.inspect("container", by_name[n]["Id"]), present)))
+        owned = {
+            "containers": [n for n, e in by_name.items() if _owned(e, self.name)],
+            "networks": [n for n, e in networks.items() if _owned(e, self.name)],
+            "volumes": [n for n, e in volumes.items() if _owned(e, self.name)],
+        }
+        known = {
+            "images": {r.name: UNREAD for r in items["images"]},
+            "networks": {r.name: networks.get(r.name) for r in items["networks"]},
+            "volumes": {r.name: volumes.get(r.name) for r in items["volumes"]},
+            "containers": {n: documents.get(n) for n in wanted},
+        }
+        return known, owned
 
     # --- running items -------------------------------------------------------------------------------
 
     def _record(self, kind, name, plan=None, error=None):
-        entry = {"changed": bool(plan and plan.changed), "actions": plan.action_names() if plan else []}
-        if error is not None:
-            entry.update(failed=True, msg=str(error))
-        self.results[kind][name] = entry
-        if plan is not None and plan.changed:
-            self.diffs.append(plan.diff())
+        entry = item_result(plan, error)
+        self.results[kind][name] = scrub(entry, self.secrets)
         if plan is not None:
-            self.warnings.extend(plan.warnings)
+            if plan.changed:
+                self.diffs.append(scrub(plan.diff(), self.secrets))
+            self.warnings.extend(scrub(plan.warnings, self.secrets))
         return error is None
 
-    def _run_simple(self, kind, converge, items):
-        def one(item):
-            try:
-                # Label only what the stack creates: labels of an existing network or volume cannot
-                # change in place, and adopting one must not recreate it (or refuse, for a volume).
-                path = "/%s/%s" % (kind, quote_path(item["name"]))
-                actual = self.client.get(path, missing_ok=True)
-                if actual is None:
-                    item = dict(item, labels=dict(item.get("labels") or {}, **{OWNER_LABEL: self.name}))
-                plan, _ = converge(self.client, item, self.check_mode, actual=actual, read=False)
-                return self._record(kind, item["name"], plan)
-            except (EngineError, ValueError) as err:
-                return self._record(kind, item["name"], error=err)
+    def _converge_one(self, kind, resource, known):
+        try:
+            if kind == "containers":
+                plan, _, _ = converge_container(resource, known)
+            else:
+                plan, _, _ = converge(self._labelled(resource) if known is None else resource, known)
+            return self._record(kind, resource.name, plan)
+        except (EngineError, ValueError) as err:
+            return self._record(kind, resource.name, error=err)
+
+    def _run_parallel(self, kind, resources, known):
         with ThreadPoolExecutor(self.parallel) as pool:
-            list(pool.map(one, items))
+            return list(pool.map(lambda r: self._converge_one(kind, r, known.get(r.name)), resources))
 
-    def _run_containers(self, containers, inspects):
-        """Plan and apply containers in waves: a container goes once all it depends on succeeded."""
-        pending = {c["name"]: c for c in containers}
-        done, failed = set(), set()
-
-        def one(item):
-            name = item["name"]
-            try:
-                converger = Converger(self.client, item, self.check_mode, self.cache)
-                plan, container = converger.plan(inspects.get(name), read=False)
-                if plan.actions and not self.check_mode:
-                    converger.apply(plan, container)
-                return self._record("containers", name, plan)
-            except (EngineError, ValueError) as err:
-                return self._record("containers", name, error=err)
-
-        with ThreadPoolExecutor(self.parallel) as pool:
-            while pending:
-                blocked = [n for n, c in pending.items() if set(c["depends_on"]) & failed]
-                for name in blocked:
+    def _run_containers(self, containers, known):
+        """Containers in depends_on waves; one whose dependency failed is not converged."""
+        by_name = {r.name: r for r in containers}
+        failed = set()
+        for wave in depends_on_waves({r.name: r.depends_on for r in containers}):
+            ready = []
+            for name in wave:
+                blockers = sorted(set(by_name[name].depends_on) & failed)
+                if blockers:
                     failed.add(name)
                     self._record("containers", name, error=ItemError(
-                        "not converged: it depends on %s, which failed"
-                        % ", ".join(sorted(set(pending[name]["depends_on"]) & failed))))
-                    del pending[name]
-                ready = [c for c in pending.values() if set(c["depends_on"]) <= done]
-                if not ready:
-                    if pending:
-                        raise ItemError("depends_on has a cycle among: %s" % ", ".join(sorted(pending)))
-                    break
-                for item, succeeded in zip(ready, pool.map(one, ready)):
-                    (done if succeeded else failed).add(item["name"])
-                    del pending[item["name"]]
+                        "not converged: it depends on %s, which failed" % ", ".join(blockers)))
+                else:
+                    ready.append(by_name[name])
+            for resource, succeeded in zip(ready, self._run_parallel("containers", ready, known)):
+                if not succeeded:
+                    failed.add(resource.name)
+
+    def _count_on_images(self, images):
+        """Check mode: a container may run an image the stack builds in this run; it is not there yet."""
+        for image in images:
+            if image.desired.get("state", "present") != "present":
+                continue
+            for reference in {image.name, image_reference(image.name)}:
+                for pull in ("missing", "never"):
+                    key = ("image", reference, pull)
+                    if inspect_image(self.client, reference) is None:
+                        self.cache[key] = (None, "predicted")
 
     # --- pruning -------------------------------------------------------------------------------------
 
-    def _prune(self, kind, names, remove):
+    def _prune(self, kind, names):
         for name in names:
             try:
                 if not self.check_mode:
-                    remove(name)
+                    params = {"force": True, "v": False} if kind == "containers" else None
+                    self.client.remove(kind[:-1], name, params)
                 self.results[kind][name] = {"changed": True, "actions": ["prune"]}
                 self.diffs.append({"before": {"state": "present"}, "after": {"state": "absent"},
                                    "before_header": "%s %s (engine)" % (kind[:-1], name),
                                    "after_header": "%s %s (pruned)" % (kind[:-1], name)})
             except EngineError as err:
                 self.results[kind][name] = {"changed": False, "actions": ["prune"], "failed": True,
-                                            "msg": str(err)}
-
-    def _remove_container(self, name):
-        self.client.delete("/containers/%s" % quote_path(name), {"force": True, "v": False}, missing_ok=True)
-
-    def _remove_network(self, name):
-        self.client.delete("/networks/%s" % quote_path(name), missing_ok=True)
-
-    def _remove_volume(self, name):
-        self.client.delete("/volumes/%s" % quote_path(name), missing_ok=True)
+                                            "msg": scrub(str(err), self.secrets)}
 
     # --- the whole run -------------------------------------------------------------------------------
 
     def converge(self):
-        networks, volumes, containers = self.declared()
-        inspects, stale_containers = self.read_containers(containers)
-        self._run_simple("networks", converge_network, networks)
-        self._run_simple("volumes", converge_volume, volumes)
-        self._run_containers(containers, inspects)
-        if self.params["prune"]:
-            self._prune("containers", stale_containers, self._remove_container)
-            declared_networks = {n["name"] for n in networks}
-            stale = sorted(n["Name"] for n in self._owned("/networks") if n["Name"] not in declared_networks)
-            self._prune("networks", stale, self._remove_network)
-            if self.params["prune_volumes"]:
-                declared_volumes = {v["name"] for v in volumes}
-                stale = sorted(v["Name"] for v in self._owned("/volumes", "Volumes")
-                               if v["Name"] not in declared_volumes)
-                self._prune("volumes", stale, self._remove_volume)
-        return self.result()
+        items = self.declared()
+        with stack_lock(self.name, self.params.get("lock_timeout"), skip=self.check_mode):
+            known, owned = self.read_known(items)
+            self._run_parallel("images", items["images"], known["images"])
+            if self.check_mode:
+                self._count_on_images(items["images"])
+            self._run_parallel("networks", items["networks"], known["networks"])
+            for network in items["networks"]:
+                # The containers may use the stack's networks: in check mode they are only planned.
+                self.cache[("network", network.name)] = network.desired["state"] == "present" and not (
+                    self.results["networks"][network.name].get("failed"))
+            self._run_parallel("volumes", items["volumes"], known["volumes"])
+            self._run_containers(items["containers"], known["containers"])
+            declared = {kind: [r.name for r in items[kind]] for kind in KINDS}
+            for kind in ("containers", "networks", "volumes"):  # containers first: what is in use cannot go
+                self._prune(kind, prune_selection(kind, declared[kind], owned[kind], self.params["prune"],
+                                                  self.params["prune_volumes"]))
+        counts = {kind: len(self.params.get(kind) or []) for kind in KINDS}
+        return build_result(self.results, counts)
 
-    def result(self):
-        failures = ["%s %s: %s" % (kind[:-1], name, item["msg"])
-                    for kind in KINDS for name, item in sorted(self.results[kind].items()) if item.get("failed")]
-        result = dict(self.results)
-        result["changed"] = any(item["changed"] for kind in KINDS for item in self.results[kind].values())
-        result["failures"] = failures
-        result["summary"] = {kind: {"declared": len(self.params.get(kind) or []),
-                                    "changed": sorted(n for n, i in self.results[kind].items() if i["changed"])}
-                             for kind in KINDS}
-        return result
+
+def with_compose(params, read_text=None):
+    """The stack's parameters with the Compose project's entries added to the declared ones."""
+    if not params.get("compose"):
+        if not params.get("name"):
+            raise ItemError("stack: name is required (or give a Compose file, whose project name it takes)")
+        return params
+    documents = params["compose"] if isinstance(params["compose"], list) else [params["compose"]]
+    directory = params.get("project_directory") or os.getcwd()
+    try:
+        project = load_project(documents, name=params.get("name"), directory=directory,
+                               environ=params.get("compose_env") or {}, profiles=params.get("profiles"),
+                               read_text=read_text or _read_text,
+                               config_files=",".join(params.get("compose_files") or []))
+    except ComposeError as err:
+        raise ItemError("compose: %s" % err) from None
+    merged = dict(params, name=project["name"])
+    for kind in KINDS:
+        merged[kind] = list(params.get(kind) or []) + project[kind]
+    return merged
+
+
+def _read_text(path):
+    """A file on the managed host (env_file, .env), or None when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise ItemError("compose: cannot read %s: %s" % (path, err.strerror)) from None
+
+
+def _owned(entry, stack_name):
+    return ((entry or {}).get("Labels") or {}).get(OWNER_LABEL) == stack_name
+
+
+# --- the lock: one converge of a stack at a time on a host -------------------------------------------
+
+class stack_lock:
+    """An exclusive fcntl lock on /run/berth/stack-<name>.lock, waited for up to `timeout` seconds."""
+
+    def __init__(self, name, timeout=None, skip=False, directory=LOCK_DIR):
+        self.path = os.path.join(directory, "stack-%s.lock" % re.sub(r"[^A-Za-z0-9_.-]", "_", name))
+        self.name = name
+        self.timeout = 600 if timeout is None else timeout
+        self.skip = skip
+        self.handle = None
+
+    def __enter__(self):
+        if self.skip:  # check mode changes nothing, so it need not wait for a run that does
+            return self
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.handle = open(self.path, "a")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except OSError as err:
+                if err.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+            if time.monotonic() >= deadline:
+                self.handle.close()
+                raise ItemError("stack %s: another run is converging this stack on this host and still holds %s "
+                                "after %ss (lock_timeout); let it finish, or raise lock_timeout"
+                                % (self.name, self.path, self.timeout))
+            time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+        return False
+
+
+# --- pure parts ----------------------------------------------------------------------------------
+
+def validate_entry(kind, spec, entry):
+    """One entry validated with the single-resource module's own argument spec."""
+    if not isinstance(entry, dict):
+        raise ItemError("%s entry %r is not a mapping" % (kind, entry))
+    # Unset options arrive as None when the stack module has validated the entry already (containers).
+    try:  # validate_params: AnsibleModule's validation and Berth's own checks, never a crash on odd input
+        return validate_params(spec, _without_none(entry))
+    except ValueError as err:
+        raise ItemError("%s entry %s: %s" % (kind, entry.get("name") or repr(entry), err)) from None
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def duplicate_names(names):
+    names = list(names)
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+def check_depends_on(containers):
+    """Unknown names and cycles in depends_on fail before anything changes."""
+    known = {c["name"] for c in containers}
+    for container in containers:
+        unknown = [d for d in container.get("depends_on") or [] if d not in known]
+        if unknown:
+            raise ItemError("container %s depends_on %s, which this stack does not declare"
+                            % (container["name"], ", ".join(unknown)))
+    depends_on_waves({c["name"]: c.get("depends_on") or [] for c in containers})
+
+
+def depends_on_waves(depends_on):
+    """[[names], ...]: each wave depends only on earlier ones; a cycle raises ItemError naming it."""
+    pending = {name: set(deps) for name, deps in depends_on.items()}
+    done, waves = set(), []
+    while pending:
+        wave = sorted(n for n, deps in pending.items() if deps <= done)
+        if not wave:
+            raise ItemError("depends_on has a cycle among: %s" % ", ".join(sorted(pending)))
+        waves.append(wave)
+        done.update(wave)
+        for name in wave:
+            del pending[name]
+    return waves
+
+
+def prune_selection(kind, declared, owned, prune, prune_volumes):
+    """What pruning removes: this stack's undeclared containers and networks; volumes only with prune_volumes."""
+    if not prune or (kind == "volumes" and not prune_volumes):
+        return []
+    return sorted(set(owned) - set(declared))
+
+
+def item_result(plan=None, error=None):
+    entry = {"changed": bool(plan and plan.changed), "actions": plan.action_names() if plan else []}
+    if error is not None:
+        entry.update(failed=True, msg=str(error))
+    return entry
+
+
+def build_result(results, declared_counts):
+    """The module result: per-item entries, changed, one line per failure, and a summary per kind."""
+    results = {kind: results.get(kind) or {} for kind in KINDS}
+    failures = ["%s %s: %s" % (kind[:-1], name, item["msg"])
+                for kind in KINDS for name, item in sorted(results[kind].items()) if item.get("failed")]
+    result = {kind: dict(results[kind]) for kind in KINDS}
+    result["changed"] = any(item["changed"] for kind in KINDS for item in results[kind].values())
+    result["failures"] = failures
+    result["summary"] = {kind: {"declared": declared_counts.get(kind, 0),
+                                "changed": sorted(n for n, i in results[kind].items() if i["changed"])}
+                         for kind in KINDS}
+    return result
+
+
+def secret_values(containers):
+    """The values of the no_log options of the container entries (to keep them out of the results)."""
+    return sorted({str(entry[option]) for entry in containers if isinstance(entry, dict)
+                   for option in SECRET_OPTIONS if entry.get(option)}, key=len, reverse=True)
+
+
+def scrub(value, secrets):
+    """`value` with every secret string replaced by a mask, at any depth."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, secrets) for v in value]
+    return value
 
 
 def describe_failures(name, failures):

@@ -1,61 +1,77 @@
 # -*- coding: utf-8 -*-
 # Copyright: Berth maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The thin part of the volume resource: read the volume, check who uses it, execute a plan."""
+"""The thin part of the volume resource: read the volume and who uses it, execute a plan."""
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, quote_path
-from ansible_collections.berth.engine.plugins.module_utils.volume_plan import desired_volume, plan_volume
+from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
+from ansible_collections.berth.engine.plugins.module_utils.volume_plan import (
+    compare_volume,
+    desired_volume,
+    in_use_message,
+    plan_volume,
+    volume_users_from_list,
+)
 
 
 def inspect_volume(client, name):
-    return client.get("/volumes/%s" % quote_path(name), missing_ok=True)
+    return client.inspect("volume", name)
 
 
 def volume_users(client, name):
-    """Names of the containers (running or not) that mount the volume."""
-    summaries = client.get("/containers/json", {"all": True, "filters": {"volume": [name]}}) or []
-    users = []
-    for summary in summaries:
-        if any(m.get("Name") == name for m in summary.get("Mounts") or []):
-            state = summary.get("State") or "?"
-            users.append("%s (%s)" % ((summary.get("Names") or ["/" + summary["Id"][:12]])[0].lstrip("/"), state))
-    return sorted(users)
+    """Names of the containers (running or not) that mount the volume, as 'name (state)'."""
+    return volume_users_from_list(client.listing("container", {"volume": [name]}, all=True), name)
 
 
-def _in_use_error(name, users, doing):
-    return EngineError("volume %s cannot be %s: it is in use by container(s) %s. Remove those containers first "
-                       "(berth.engine.container state=absent); the engine never removes a volume in use"
-                       % (name, doing, ", ".join(users)))
+class VolumeResource(Resource):
+    """One named volume. A difference is an error unless recreate=options_changed; data is never lost by surprise."""
+
+    kind = "volume"
+
+    def desire(self, params):
+        return desired_volume(params)
+
+    def read(self, known=UNREAD):
+        """{'current': inspect document or None, 'users': containers mounting it (read when it could be removed)}."""
+        current = inspect_volume(self.client, self.name) if known is UNREAD else known
+        state = {"current": current, "users": []}
+        desired = self.desired
+        if current is not None and (desired["state"] == "absent" or (
+                desired["recreate"] == "options_changed" and compare_volume(desired, current))):
+            state["users"] = volume_users(self.client, self.name)
+        return state
+
+    def plan(self, state):
+        return plan_volume(self.desired, state["current"], state["users"])
+
+    def apply(self, plan, state):
+        for action in plan.actions:
+            if action["action"] in ("remove", "recreate"):
+                self._remove(action["action"])
+            if action["action"] in ("create", "recreate"):
+                self._create(action["body"])
+        if plan.has("remove"):
+            return None
+        return inspect_volume(self.client, self.name)
+
+    def _remove(self, doing):
+        try:
+            self.client.remove("volume", self.name)
+        except Conflict:  # a container started using it since it was read
+            users = volume_users(self.client, self.name) or ["?"]
+            raise EngineError(in_use_message(self.name, users, doing + "d")) from None
+
+    def _create(self, body):
+        try:
+            self.client.create("volume", body)
+        except EngineError as err:
+            raise EngineError("creating volume %s failed: %s" % (self.name, err.daemon_message or err),
+                              err.status, err.daemon_message) from None
 
 
 def converge_volume(client, params, check_mode=False, actual=None, read=True):
-    """Plan, and apply unless check_mode. Returns (plan, volume inspect document or None)."""
-    desired = desired_volume(params)
-    name = desired["name"]
-    if read:
-        actual = inspect_volume(client, name)
-    plan = plan_volume(desired, actual)
-    destructive = plan.has("remove") or plan.has("recreate")
-    if destructive:
-        users = volume_users(client, name)
-        if users:
-            raise _in_use_error(name, users, "removed" if plan.has("remove") else "recreated")
-    if check_mode or not plan.actions:
-        return plan, actual
-    for action in plan.actions:
-        if action["action"] in ("remove", "recreate"):
-            try:
-                client.delete("/volumes/%s" % quote_path(name), missing_ok=True)
-            except Conflict:  # a container started using it since we looked
-                raise _in_use_error(name, volume_users(client, name) or ["?"], "removed") from None
-        if action["action"] in ("create", "recreate"):
-            try:
-                client.post("/volumes/create", body=action["body"])
-            except EngineError as err:
-                raise EngineError("creating volume %s failed: %s" % (name, err.daemon_message or err),
-                                  err.status, err.daemon_message) from None
-    if plan.has("remove"):
-        return plan, None
-    return plan, inspect_volume(client, name)
+    """For callers not yet on resource.converge: returns (plan, volume inspect document or None)."""
+    plan, _, document = converge(VolumeResource(client, params, check_mode), UNREAD if read else actual)
+    return plan, document

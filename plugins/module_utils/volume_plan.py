@@ -57,16 +57,34 @@ def volume_body(desired):
             "DriverOpts": dict(config.get("driver_opts") or {}), "Labels": dict(config.get("labels") or {})}
 
 
-def plan_volume(desired, actual):
+def volume_users_from_list(summaries, name):
+    """'name (state)' of each container summary (GET /containers/json) that mounts volume `name`."""
+    users = []
+    for summary in summaries or []:
+        if any(m.get("Name") == name for m in summary.get("Mounts") or []):
+            container = (summary.get("Names") or ["/" + summary["Id"][:12]])[0].lstrip("/")
+            users.append("%s (%s)" % (container, summary.get("State") or "?"))
+    return sorted(users)
+
+
+def in_use_message(name, users, doing):
+    return ("volume %s cannot be %s: it is in use by container(s) %s. Remove those containers first "
+            "(berth.engine.container state=absent); the engine never removes a volume in use"
+            % (name, doing, ", ".join(users)))
+
+
+def plan_volume(desired, actual, users=()):
     """The actions that take `actual` (volume inspect document or None) to `desired`.
 
     Raises ValueError on a difference unless desired['recreate'] is options_changed: the data stays.
-    Whether containers use the volume (which blocks remove and recreate) is checked by the engine part.
+    `users` are the containers that mount the volume ('name (state)'); they block remove and recreate.
     """
     name = desired["name"]
     plan = Plan("volume", name)
     if desired["state"] == "absent":
         if actual is not None:
+            if users:
+                raise ValueError(in_use_message(name, users, "removed"))
             plan.add("remove")
             plan.differ("state", "present", "absent")
         return plan
@@ -85,6 +103,8 @@ def plan_volume(desired, actual):
             "(its data is lost), or make the task match the volume. Differences: %s"
             % (name, ", ".join(d[0] for d in differences),
                "; ".join("%s is %r, the task wants %r" % d for d in differences)))
+    if users:
+        raise ValueError(in_use_message(name, users, "recreated"))
     for key, before, after in differences:
         plan.differ(key, before, after)
     plan.add("recreate", reasons=[d[0] for d in differences], body=volume_body(desired))

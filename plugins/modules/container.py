@@ -20,8 +20,11 @@ description:
     the new container is removed, the old one gets its name back and is started again, and the task fails
     saying so. The old container is removed only after success; its anonymous volumes are kept.
   - Check mode reports exactly the actions a real run would take; diff mode shows what differs.
+  - When another run changes the container between this run's read and its apply (it created the name first,
+    or renamed the old container aside), this run reads and plans again, once, instead of failing.
 extends_documentation_fragment:
   - berth.engine.engine
+  - berth.engine.attributes
 options:
   name:
     description: Container name.
@@ -30,7 +33,8 @@ options:
   image:
     description:
       - Image reference, for example C(registry.example.com/app:1.4). Without a tag C(:latest) is meant.
-      - Required unless O(state=absent).
+      - Needed only when the container may have to be created; without it an existing container keeps
+        the image it runs (also across a recreate), and a missing one fails saying the image is needed.
     type: str
   state:
     description:
@@ -38,9 +42,11 @@ options:
       - C(started) it exists and runs. C(stopped) it exists and does not run. C(absent) it does not exist.
       - C(restarted) like C(started), and restarted if this run did not already (re)start it.
       - C(healthy) like C(started), then wait until its health check passes (O(healthy_timeout)).
+      - C(completed) a one-shot job (a migration, an init step) run to its exit; the task fails with the output when
+        it exits non-zero. One that already exited 0 with the same settings is not run again.
     type: str
     default: started
-    choices: [present, started, stopped, absent, restarted, healthy]
+    choices: [present, started, stopped, absent, restarted, healthy, completed]
   pull:
     description:
       - C(missing) pulls the image only when the host does not have it.
@@ -64,7 +70,9 @@ options:
     description: Password or token for O(registry_username).
     type: str
   command:
-    description: Command (arguments to the entrypoint), as a list or a string split like a shell would.
+    description:
+      - Command (arguments to the entrypoint), as a list or a string split like a shell would.
+      - An empty list means the image's own command, as the engine fills it in.
     type: raw
   entrypoint:
     description: Entrypoint, as a list or a string split like a shell would.
@@ -78,11 +86,16 @@ options:
   ports:
     description:
       - Published ports as C([ip:][host_port:]container_port[/tcp|udp|sctp]). Ranges like C(8000-8001:80-81).
+      - A host range to one container port, like C(127.0.0.1:8000-8010:80), lets the engine bind one free port
+        of the range; any port bound inside the range counts as matching.
       - Without a host port the engine picks one. IPv6 addresses go in brackets, C([::1]:8080:80).
     type: list
     elements: str
   mounts:
-    description: Mounts, each a bind mount, a named or anonymous volume, or a tmpfs.
+    description:
+      - Mounts, each a bind mount, a named or anonymous volume, or a tmpfs.
+      - With O(mounts) or O(volumes) set, the container mounts exactly these (plus the image's own VOLUME paths).
+        An anonymous volume removed from the task is unmounted by a recreate; the volume itself is kept.
     type: list
     elements: dict
     suboptions:
@@ -117,6 +130,8 @@ options:
       - Networks to attach, in order. When set, the container is attached to exactly these networks;
         membership, aliases and static addresses are fixed in place without a recreate.
       - Static addresses and aliases are kept when the container is recreated.
+      - An empty list means no user networks; the container stays on the network it was created on
+        (the default bridge).
     type: list
     elements: dict
     suboptions:
@@ -168,7 +183,7 @@ options:
         type: bool
         default: false
   healthy_timeout:
-    description: Seconds to wait for O(state=healthy).
+    description: Seconds to wait for O(state=healthy), or for a O(state=completed) container to exit.
     type: int
     default: 60
   user:
@@ -246,7 +261,9 @@ options:
     description: Logging driver.
     type: str
   log_options:
-    description: Logging driver options.
+    description:
+      - Logging driver options. Only the keys given are compared, against the effective values (the engine
+        adds the daemon's C(log-opts) to the container's).
     type: dict
   cgroupns_mode:
     description: Cgroup namespace mode.
@@ -256,13 +273,191 @@ options:
     description: Return the container's recent output in RV(logs).
     type: bool
     default: false
+  env_file:
+    description:
+      - A file on the managed host with C(KEY=VALUE) lines (blank lines and C(#) comments skipped), merged under
+        O(env) (a variable in both takes the O(env) value). Compared as part of O(env).
+    type: path
+  shm_size:
+    description: Size of C(/dev/shm), like C(256m); compared in bytes. Changing it recreates the container.
+    type: str
+  tty:
+    description: Allocate a pseudo-TTY (C(docker run -t)).
+    type: bool
+  interactive:
+    description: Keep stdin open (C(docker run -i)).
+    type: bool
+  pid_mode:
+    description: PID namespace, C(host) or C(container:NAME).
+    type: str
+  ipc_mode:
+    description: IPC namespace, C(none), C(private), C(shareable), C(host) or C(container:NAME).
+    type: str
+  userns_mode:
+    description: User namespace, C(host) to opt out of the daemon's user namespace remapping.
+    type: str
+  uts:
+    description: UTS namespace, C(host).
+    type: str
+  memory_swap:
+    description:
+      - Memory plus swap, like C(1g), or C(-1) for unlimited swap; needs O(memory). Changes in place.
+      - Without it a change of O(memory) sets it to twice the memory, as the engine does at create.
+    type: str
+  memory_swappiness:
+    description: Swappiness of the container's memory, 0 to 100 (cgroup v1 hosts; cgroup v2 ignores it).
+    type: int
+  cpuset_cpus:
+    description: CPUs the container may use, like C(0-2,4); changes in place.
+    type: str
+  cpuset_mems:
+    description: Memory nodes the container may use, like C(0,1); changes in place.
+    type: str
+  cpu_period:
+    description: CFS period in microseconds, 1000 to 1000000 (0 for the default); changes in place. Not with O(cpus).
+    type: int
+  cpu_quota:
+    description: CFS quota in microseconds per O(cpu_period), at least 1000 (0 or -1 for none); changes in place.
+    type: int
+  blkio_weight:
+    description:
+      - Relative block IO weight, 10 to 1000 (0 for the default); changes in place.
+      - Needs a host with block IO weight support (the BFQ scheduler); elsewhere the engine discards it, and every
+        run reports a change.
+    type: int
+  oom_score_adj:
+    description: OOM score adjustment, -1000 to 1000.
+    type: int
+  oom_killer:
+    description: C(false) keeps the kernel's OOM killer away from the container (the engine's C(OomKillDisable)).
+    type: bool
+  groups:
+    description: Additional groups the container's process runs with.
+    type: list
+    elements: str
+  domainname:
+    description: Container NIS domain name.
+    type: str
+  mac_address:
+    description: MAC address of the container on its first network, like C(02:42:ac:11:00:02); compared lower-case.
+    type: str
+  dns_search:
+    description: DNS search domains.
+    type: list
+    elements: str
+  dns_options:
+    description: DNS resolver options, like C(ndots:2).
+    type: list
+    elements: str
+  publish_all_ports:
+    description: Publish every exposed port on a random host port.
+    type: bool
+  exposed_ports:
+    description:
+      - Ports to expose without publishing them, as C(port[-port][/tcp|udp|sctp]). The image's exposed ports and
+        the published O(ports) are exposed too and never count as a difference.
+    type: list
+    elements: str
+  volumes_from:
+    description: Containers whose volumes to mount, as C(NAME[:ro|rw]).
+    type: list
+    elements: str
+  auto_remove:
+    description:
+      - The engine removes the container when it stops. Not with O(restart_policy). Such a container cannot be
+        stopped aside for a safe recreate, so a recreate that fails cannot roll back.
+    type: bool
+  runtime:
+    description: OCI runtime, like C(runc) or a runtime configured in the daemon (C(berth_daemon_config.runtimes)).
+    type: str
+  platform:
+    description:
+      - Platform of the image to create the container from, like C(linux/amd64) (the create call's C(platform)).
+      - The engine keeps only the OS; the architecture is the image's, so a different image is a recreate anyway.
+    type: str
+  gpus:
+    description:
+      - GPUs as C(docker run --gpus) takes them, C(all), a count like C(2), or fields like C(device=0,1) or
+        C(count=2,capabilities=compute,utility) (C(driver=nvidia) optional).
+      - Needs the NVIDIA container runtime on the host, configured through the runtime role's
+        C(berth_daemon_config.runtimes); without it the container is created, but fails to start.
+      - The long form is O(device_requests); only one of the two may be set.
+    type: str
+  device_requests:
+    description:
+      - Device requests to device drivers (GPUs), the long form of O(gpus); see O(gpus) for what the host needs.
+    type: list
+    elements: dict
+    suboptions:
+      driver:
+        description: Device driver, like C(nvidia); empty picks the one that offers the capabilities.
+        type: str
+      count:
+        description: Number of devices, -1 for all. Not with O(device_requests[].device_ids).
+        type: int
+      device_ids:
+        description: IDs (or UUIDs) of the devices.
+        type: list
+        elements: str
+      capabilities:
+        description: Capabilities the devices must have, all of them; C([gpu]) when not set.
+        type: list
+        elements: str
+      options:
+        description: Driver options.
+        type: dict
+  device_read_bps:
+    description: Read rate limits per block device; the rate is bytes per second like C(10m).
+    type: list
+    elements: dict
+    suboptions: &throttle
+      path:
+        description: Block device on the host, like C(/dev/sda).
+        type: str
+        required: true
+      rate:
+        description: The limit.
+        type: str
+        required: true
+  device_write_bps:
+    description: Write rate limits per block device; the rate is bytes per second like C(10m).
+    type: list
+    elements: dict
+    suboptions: *throttle
+  device_read_iops:
+    description: Read limits per block device in IO operations per second (a whole number).
+    type: list
+    elements: dict
+    suboptions: *throttle
+  device_write_iops:
+    description: Write limits per block device in IO operations per second (a whole number).
+    type: list
+    elements: dict
+    suboptions: *throttle
+  cgroup_parent:
+    description: Parent cgroup of the container.
+    type: str
+  storage_opt:
+    description: Storage driver options, like C(size=10G) (overlay2 on xfs with pquota only).
+    type: dict
+  comparisons:
+    description:
+      - For containers that other tools change too, how each option is compared. Keys are option names
+        (O(volumes) counts as O(mounts), O(env_file) as O(env)), O(networks), or C(*) for all of them.
+      - C(strict) (the default) the container must match what the task sets. C(ignore) the option is never
+        compared (it is still used when the container is created).
+      - C(allow_more_present), for lists and mappings (O(env), O(labels), O(ports), O(mounts), O(networks),
+        O(cap_add), O(dns), O(extra_hosts) ...), entries in the container that the task does not list are not
+        a difference; with C(*) the other options stay C(strict).
+      - Options that are not set are never compared, whatever this says.
+    type: dict
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
 author:
-  - Berth maintainers
+  - Berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -320,7 +515,10 @@ logs:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import converge_container  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.container_engine import (  # noqa: E402
+    ContainerResource,
+    converge_container,
+)
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import ARGUMENT_SPEC  # noqa: E402
 
 
@@ -328,7 +526,8 @@ def main():
     module = engine_module(ARGUMENT_SPEC)
 
     def converge(client):
-        plan, container, converger = converge_container(client, module.params, module.check_mode)
+        resource = ContainerResource(client, module.params, module.check_mode)
+        plan, _, container = converge_container(resource)
         result = plan_result(module, plan, "container", container)
         if module.params["output_logs"] and container and not module.check_mode:
             result["logs"] = client.logs(container["Id"]).splitlines()

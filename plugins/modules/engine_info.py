@@ -16,6 +16,7 @@ description:
   - Never changes anything.
 extends_documentation_fragment:
   - berth.engine.engine
+  - berth.engine.attributes
 options:
   containers:
     description: List containers in RV(containers).
@@ -59,7 +60,7 @@ attributes:
     support: full
     details: There is never a difference to show.
 author:
-  - Berth maintainers
+  - Berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: host_prereqs
-short_description: Check whether a host can run the container engine, without changing it
+short_description: Check whether a host can run the container engine, and fix kernel modules and sysctls
 version_added: "0.1.0"
 description:
   - Gathers the kernel facts the container engine depends on and returns them
@@ -24,11 +24,19 @@ description:
     present; the filesystem under the data root and its d_type support (xfs
     needs ftype=1); the bridge and forwarding sysctls; kernel modules;
     iptables/nft; user namespaces; whether PID 1 is systemd; whether the host
-    is itself a container; which bootloader tooling exists.
-  - Never changes anything, so it always reports C(changed=false). The
-    C(berth.engine.prereqs) role acts on its problems.
+    is itself a container; which bootloader tooling exists; the kernel
+    features swarm needs (IPVS, VXLAN, ESP/XFRM/GCM).
+  - Without O(fix) it never changes anything and reports C(changed=false).
+    With O(fix=true) it loads the missing O(kernel_modules), sets the
+    O(sysctls) that differ, persists both (O(modules_load_file),
+    O(sysctl_file), written atomically), and checks the host again only when
+    a module or sysctl changed. What cannot be fixed here (no module support,
+    a read-only /proc/sys in a container) is listed in RV(notes).
+  - Every name that becomes a path or a command argument is validated before
+    anything is read.
+  - The C(berth.engine.prereqs) role acts on the problems that remain.
 author:
-  - Berth maintainers
+  - Berth maintainers (!UNKNOWN)
 options:
   data_root:
     description:
@@ -46,12 +54,16 @@ options:
     description:
       - Kernel modules whose function must be present (loaded, built in, or
         visible through what they provide).
+      - Names are letters, digits, C(_) and C(-) (not first).
     type: list
     elements: str
     default: [overlay, br_netfilter]
   sysctls:
     description:
       - Sysctls to read and compare, as name to wanted value.
+      - Names are dotted words of letters, digits, C(_) and C(-)
+        (C(net.ipv4.ip_forward)); C(/) and empty parts are refused. Values
+        are numbers or single-line strings.
     type: dict
     default:
       net.ipv4.ip_forward: "1"
@@ -73,15 +85,34 @@ options:
   kernel_config_path:
     description:
       - Read the kernel config from this file (plain or gzip) instead of
-        /proc/config.gz or /boot/config-RELEASE.
+        /proc/config.gz or /boot/config-RELEASE. An absolute path.
     type: path
+  fix:
+    description:
+      - Load the missing kernel modules, set the sysctls that differ and
+        persist both. C(changed) only when something changed.
+    type: bool
+    default: false
+  modules_load_file:
+    description:
+      - With O(fix=true), the file listing O(kernel_modules) for
+        systemd-modules-load or kmod at boot. Not written when
+        O(kernel_modules) is empty.
+    type: path
+    default: /etc/modules-load.d/berth.conf
+  sysctl_file:
+    description:
+      - With O(fix=true), the file persisting O(sysctls). Not written when
+        O(sysctls) is empty.
+    type: path
+    default: /etc/sysctl.d/90-berth.conf
 attributes:
   check_mode:
     support: full
-    description: The module never changes anything; check mode returns the same facts.
+    description: Reports the fixes O(fix=true) would make, and the facts as they are.
   diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to diff.
+    support: full
+    description: The persisted files' before and after, and the live sysctl values that change.
 notes:
   - Runs without root, but some facts (PID 1's environment, xfs_info) need
     root to be complete.
@@ -105,6 +136,17 @@ EXAMPLES = r"""
   berth.engine.host_prereqs:
     data_root: /srv/docker
     extra_kernel_options: [CONFIG_VXLAN]
+
+- name: Load, set and persist the modules and sysctls the engine needs
+  berth.engine.host_prereqs:
+    fix: true
+    sysctls:
+      net.ipv4.ip_forward: 1
+      vm.max_map_count: 262144
+
+- name: Does this kernel carry the swarm routing mesh?
+  ansible.builtin.debug:
+    msg: "{{ prereqs.swarm.routing_mesh }}"
 """
 
 RETURN = r"""
@@ -203,9 +245,56 @@ sysctls:
   type: dict
   sample: {"net.ipv4.ip_forward": "1"}
 kernel_modules:
-  description: Per requested module, whether it is loaded, built in, available, and the evidence.
+  description: >-
+    Per requested module, whether it is loaded, built in, available, installed under /lib/modules
+    (so modprobe can load it), and the evidence.
   returned: always
   type: dict
+swarm:
+  description: The kernel features swarm needs, from the kernel config, /proc/modules, modules.builtin and modules.dep.
+  returned: always
+  type: dict
+  contains:
+    options:
+      description: >-
+        Per option (CONFIG_IP_VS, CONFIG_IP_VS_NFCT, CONFIG_IP_VS_PROTO_TCP, CONFIG_IP_VS_PROTO_UDP, CONFIG_IP_VS_RR,
+        CONFIG_VXLAN, CONFIG_INET_ESP, CONFIG_XFRM_USER, CONFIG_CRYPTO_GCM) its status (C(builtin), C(module),
+        C(missing), or C(unknown) without a readable config), the module providing it and whether that is loaded.
+      type: dict
+    routing_mesh:
+      description: The IPVS family is there (ingress routing mesh); null when unknown.
+      type: bool
+    vip:
+      description: IP_VS is there (service virtual IPs); null when unknown.
+      type: bool
+    overlay:
+      description: VXLAN is there (overlay networks); null when unknown.
+      type: bool
+    encrypted_overlay:
+      description: INET_ESP, XFRM_USER and CRYPTO_GCM are there (encrypted overlay networks); null when unknown.
+      type: bool
+  sample:
+    options:
+      CONFIG_IP_VS: {status: missing, module: ip_vs, loaded: false}
+      CONFIG_VXLAN: {status: builtin, module: vxlan, loaded: false}
+    routing_mesh: false
+    vip: false
+    overlay: true
+    encrypted_overlay: false
+actions:
+  description: >-
+    With O(fix=true), what was done (in check mode, what would be done), in order - C(load_module),
+    C(set_sysctl), C(write_file).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"action": "set_sysctl", "name": "net.ipv4.ip_forward", "value": "1", "before": "0"}]
+notes:
+  description: With O(fix=true), what could not be fixed on this host and why.
+  returned: always
+  type: list
+  elements: str
+  sample: ["sysctl net.bridge.bridge-nf-call-iptables: cannot be set here, /proc/sys is read-only"]
 firewall:
   description: Paths of iptables, ip6tables and nft (null when absent) and the iptables backend.
   returned: always
@@ -262,218 +351,62 @@ summary:
   sample: {"error": 0, "warning": 1, "info": 2, "error_ids": []}
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.engine.plugins.module_utils import prereqs as pr
+from ansible_collections.berth.engine.plugins.module_utils.host_facts import Host, HostError, HostPrereqs
+from ansible_collections.berth.engine.plugins.module_utils.resource import converge
 
-
-def _read(path, binary=False):
-    try:
-        with open(path, "rb" if binary else "r") as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def _sysctl_path(name):
-    return os.path.join("/proc/sys", *name.split("."))
-
-
-def _nearest_existing(path):
-    path = os.path.abspath(path)
-    while not os.path.exists(path) and path != "/":
-        path = os.path.dirname(path)
-    return os.path.realpath(path)
-
-
-def gather(module):
-    p = module.params
-    release = os.uname()[2]
-    facts = {}
-
-    # Kernel and its config
-    cmdline = (_read("/proc/cmdline") or "").strip()
-    params = pr.parse_cmdline(cmdline)
-    candidates = (
-        [p["kernel_config_path"]] if p["kernel_config_path"] else ["/proc/config.gz", "/boot/config-%s" % release]
-    )
-    config_text, config_source = None, None
-    for cand in candidates:
-        data = _read(cand, binary=True)
-        if data:
-            try:
-                config_text = pr.read_kernel_config_bytes(data)
-                config_source = cand
-                break
-            except (OSError, EOFError):
-                continue
-
-    # Mounts and cgroups
-    mounts = pr.parse_mounts(_read("/proc/self/mountinfo") or _read("/proc/mounts") or "")
-    layout = pr.cgroup_layout(mounts)
-    if layout["v2_mountpoint"]:
-        layout = pr.cgroup_layout(mounts, _read(os.path.join(layout["v2_mountpoint"], "cgroup.controllers")) or "")
-
-    required = pr.required_kernel_options(layout["mode"], p["storage_driver"], p["extra_kernel_options"])
-    config = pr.parse_kernel_config(config_text) if config_text else {}
-    missing = [list(x) for x in pr.missing_kernel_options(config, required)] if config_text else []
-
-    proc_modules = _read("/proc/modules")
-    facts["kernel"] = {
-        "release": release,
-        "version": os.uname()[3],
-        "cmdline": cmdline,
-        "cgroup_v2_param": params.get(pr.CGROUP_V2_PARAM),
-        "config_source": config_source,
-        "config_readable": config_text is not None,
-        "missing_options": missing,
-        "modules_supported": proc_modules is not None,
-    }
-    facts["cgroup"] = layout
-
-    # Sysctls
-    current = {}
-    for name in p["sysctls"]:
-        value = _read(_sysctl_path(name))
-        current[name] = value.strip() if value is not None else None
-    facts["sysctls"] = current
-
-    # Kernel modules
-    filesystems = pr.parse_filesystems(_read("/proc/filesystems"))
-    loaded = pr.parse_proc_modules(proc_modules)
-    builtin = pr.parse_modules_builtin(_read("/lib/modules/%s/modules.builtin" % release))
-    try:
-        sysfs = os.listdir("/sys/module")
-    except OSError:
-        sysfs = []
-    present = [n for n in ("net.bridge.bridge-nf-call-iptables",) if os.path.exists(_sysctl_path(n))]
-    facts["kernel_modules"] = dict(
-        (m, pr.module_status(m, loaded, builtin, sysfs, filesystems, present)) for m in p["kernel_modules"]
-    )
-
-    # Storage
-    data_root = p["data_root"]
-    checked = _nearest_existing(data_root)
-    mnt = pr.mount_for_path(mounts, checked) or {}
-    fstype = mnt.get("fstype")
-    xfs_ftype = None
-    if fstype == "xfs":
-        xfs_info = module.get_bin_path("xfs_info")
-        if xfs_info:
-            rc, out, err = module.run_command([xfs_info, mnt["mountpoint"]])
-            if rc == 0:
-                xfs_ftype = pr.parse_xfs_ftype(out)
-    overlay_loadable = any(
-        os.path.exists("/lib/modules/%s/kernel/fs/overlayfs/overlay.ko%s" % (release, ext))
-        for ext in ("", ".xz", ".zst", ".gz")
-    )
-    facts["storage"] = {
-        "data_root": data_root,
-        "data_root_exists": os.path.exists(data_root),
-        "path_checked": checked,
-        "mountpoint": mnt.get("mountpoint"),
-        "fstype": fstype,
-        "source": mnt.get("source"),
-        "xfs_ftype": xfs_ftype,
-        "d_type": pr.dtype_support(fstype, xfs_ftype),
-        "overlay_supported": "overlay" in filesystems or overlay_loadable,
-    }
-
-    # Firewall tools
-    iptables = module.get_bin_path("iptables")
-    backend = None
-    if iptables:
-        rc, out, err = module.run_command([iptables, "--version"])
-        if "nf_tables" in out:
-            backend = "nf_tables"
-        elif "legacy" in out or rc == 0:
-            backend = "legacy"
-    facts["firewall"] = {
-        "iptables": iptables,
-        "ip6tables": module.get_bin_path("ip6tables"),
-        "nft": module.get_bin_path("nft"),
-        "iptables_backend": backend,
-    }
-
-    # User namespaces
-    max_userns = _read("/proc/sys/user/max_user_namespaces")
-    unpriv = _read("/proc/sys/kernel/unprivileged_userns_clone")
-    max_userns = int(max_userns) if max_userns and max_userns.strip().isdigit() else None
-    facts["userns"] = {
-        "supported": bool(max_userns) and os.path.exists("/proc/self/ns/user"),
-        "max_user_namespaces": max_userns,
-        "unprivileged_userns_clone": int(unpriv) if unpriv and unpriv.strip().isdigit() else None,
-    }
-
-    # Init system
-    pid1 = (_read("/proc/1/comm") or "").strip() or None
-    facts["init"] = {"pid1": pid1, "systemd": os.path.isdir("/run/systemd/system")}
-
-    # Container detection
-    environ = _read("/proc/1/environ")
-    pid1_env = None
-    if environ is not None:
-        pid1_env = dict(kv.split("=", 1) for kv in environ.split("\0") if "=" in kv)
-    detect_virt = None
-    sdv = module.get_bin_path("systemd-detect-virt")
-    if sdv:
-        rc, out, err = module.run_command([sdv, "--container"])
-        detect_virt = out.strip() or "none"
-    facts["container"] = pr.detect_container(
-        dockerenv=os.path.exists("/.dockerenv"),
-        containerenv=os.path.exists("/run/.containerenv"),
-        pid1_cgroup_text=_read("/proc/1/cgroup"),
-        pid1_environ=pid1_env,
-        detect_virt=detect_virt,
-    )
-
-    # Bootloader tooling
-    paths = (
-        "/boot/grub/grub.cfg",
-        "/boot/grub2/grub.cfg",
-        "/boot/loader/entries",
-        "/usr/sbin/grubby",
-        "/sbin/grubby",
-        "/usr/sbin/update-grub",
-        "/usr/sbin/grub-mkconfig",
-        "/etc/default/grub",
-    )
-    exists = dict((x, os.path.exists(x)) for x in paths)
-    facts["bootloader"] = {
-        "type": pr.bootloader_kind(exists),
-        "grub_defaults": exists["/etc/default/grub"],
-    }
-    return facts
+ARGUMENT_SPEC = dict(
+    data_root=dict(type="path", default="/var/lib/docker"),
+    storage_driver=dict(type="str", default="overlay2"),
+    kernel_modules=dict(type="list", elements="str", default=["overlay", "br_netfilter"]),
+    sysctls=dict(type="dict", default=dict(pr.DEFAULT_SYSCTLS)),
+    cgroup_v2=dict(type="bool", default=True),
+    extra_kernel_options=dict(type="list", elements="str", default=[]),
+    kernel_config_path=dict(type="path"),
+    fix=dict(type="bool", default=False),
+    modules_load_file=dict(type="path", default=pr.MODULES_LOAD_FILE),
+    sysctl_file=dict(type="path", default=pr.SYSCTL_FILE),
+)
+# Fixes that change the running kernel: only after one of these are the facts read again.
+LIVE_ACTIONS = ("load_module", "set_sysctl")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            data_root=dict(type="path", default="/var/lib/docker"),
-            storage_driver=dict(type="str", default="overlay2"),
-            kernel_modules=dict(type="list", elements="str", default=["overlay", "br_netfilter"]),
-            sysctls=dict(type="dict", default=dict(pr.DEFAULT_SYSCTLS)),
-            cgroup_v2=dict(type="bool", default=True),
-            extra_kernel_options=dict(type="list", elements="str", default=[]),
-            kernel_config_path=dict(type="path"),
-        ),
-        supports_check_mode=True,
-    )
-    sysctls = dict((k, str(v)) for k, v in module.params["sysctls"].items())
-    module.params["sysctls"] = sysctls
-    facts = gather(module)
-    problems = pr.evaluate(
-        facts,
-        want_cgroup_v2=module.params["cgroup_v2"],
-        storage_driver=module.params["storage_driver"],
-        sysctls=sysctls,
-        kernel_modules=module.params["kernel_modules"],
-    )
-    order = dict((s, i) for i, s in enumerate(pr.SEVERITIES))
-    problems.sort(key=lambda x: order[x["severity"]])
-    module.exit_json(changed=False, problems=problems, summary=pr.summarize(problems), **facts)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    host = Host(run=module.run_command, which=module.get_bin_path)
+    # fail_json outside the except blocks: inside one, ansible-core attaches the handled exception as a traceback.
+    failure = None
+    try:
+        resource = HostPrereqs(host, module.params, module.check_mode)
+    except ValueError as err:
+        failure = "host_prereqs: %s. Nothing was read or changed." % err
+    if failure:
+        module.fail_json(msg=failure)
+    try:
+        plan, state, result = converge(resource)
+    except HostError as err:
+        failure = ("host_prereqs could not persist a fix: %s. Make the directory writable or choose "
+                   "another modules_load_file/sysctl_file." % err)
+    if failure:
+        module.fail_json(msg=failure)
+    facts = state["facts"]
+    done = plan.actions if module.check_mode else result["done"]
+    if any(a["action"] in LIVE_ACTIONS for a in result["done"]):
+        facts = host.gather(resource.desired)
+    desired = resource.desired
+    problems = pr.sort_problems(pr.evaluate(facts, want_cgroup_v2=desired["cgroup_v2"],
+                                            storage_driver=desired["storage_driver"],
+                                            sysctls=desired["sysctls"], kernel_modules=desired["kernel_modules"]))
+    extra = {"diff": plan.diffs()} if module._diff and done else {}
+    module.exit_json(changed=bool(done), actions=[_public(a) for a in done], notes=plan.warnings + result["notes"],
+                     problems=problems, summary=pr.summarize(problems), **dict(facts, **extra))
+
+
+def _public(action):
+    """An action without the file content (the diff shows that)."""
+    return dict((k, v) for k, v in action.items() if k != "content")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,21 @@ description:
     different image ID, or a push sent an image the registry did not hold.
   - A build uses the engine's classic builder, whose cache gives the same image ID for the same context,
     Dockerfile and options; so a forced rebuild of an unchanged context reports no change.
+  - >-
+    The task is planned once, from what is on the host and in the registry before it runs. A pull, build or load
+    only reveals the resulting image ID once it ran, so the plan then lists every step that may be needed (for example
+    C(build) followed by C(tag) for each O(tag)), and a step that turns out to change nothing is skipped and left
+    out of RV(actions) - a rebuild or pull that gives the image ID O(name) already had, a tag that already names the
+    result, a push of a digest the registry already holds. So RV(actions) and the diff say what was really done.
+  - An image ID (C(sha256:...) or 64 hex digits) names an image already on the host, so it is accepted as O(name)
+    only with O(source=local) or O(state=absent), and never as a O(tag).
   - Check mode changes nothing and predicts the change. Loads are predicted exactly (the tarball's image ID is
     read from its C(manifest.json)); forced pulls compare the registry's digest without pulling; pushes compare
     the registry's digest with the image's. A build that would run (image missing, or O(force=true)) is always
     reported as a change, because its result cannot be known without building.
 extends_documentation_fragment:
   - berth.engine.engine
+  - berth.engine.attributes
 options:
   name:
     description:
@@ -115,7 +124,7 @@ notes:
   - O(timeout) also bounds how long a pull, push, build or load may stay silent; raise it for builds with long
     steps that print nothing.
 author:
-  - Berth maintainers
+  - Berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -180,22 +189,23 @@ build_output:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.image_engine import ImageConverger  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.image_engine import ImageResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
 
 
 def main():
     module = engine_module(ARGUMENT_SPEC)
 
-    def converge(client):
-        converger = ImageConverger(client, module.params, module.check_mode)
-        plan, image = converger.converge()
-        result = plan_result(module, plan, "image", image)
-        if converger.output:
-            result["build_output"] = converger.output
+    def body(client):
+        image = ImageResource(client, module.params, module.check_mode)
+        plan, _, document = converge(image)
+        result = plan_result(module, plan, "image", document)
+        if image.output:
+            result["build_output"] = image.output
         return result
 
-    run(module, converge)
+    run(module, body)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,12 @@ description:
     containers are attached to it (O(connected)).
   - Only the settings you give are compared. For O(driver_options), O(labels) and O(ipam.options) only the keys you
     list are compared (the engine and other tools may add their own). For O(ipam.config) the set of subnets must
-    match, and within each entry the gateway, IP range and auxiliary addresses you give.
+    match, and within each entry the gateway, IP range and auxiliary addresses you give. Pools of an IP version you
+    give no subnet of are not compared, such as the IPv4 pool the engine adds to an IPv6 network.
+  - Every subnet, IP range, gateway and auxiliary address is validated before anything changes (a subnet needs its
+    prefix length and no host bits; the others must lie inside it, in the same IP version). A recreate is refused,
+    with nothing changed, when the engine would refuse the new network, for example when its subnets overlap another
+    network or IPv6 is switched on without an IPv6 subnet.
   - A network cannot change in place, so any difference recreates it. Every container attached before (running or
     stopped) is disconnected, the network is removed and created again, and the containers are reconnected with
     their aliases and static IP addresses. Settings you do not give are taken over from the old network (its driver
@@ -27,6 +32,7 @@ description:
   - Check mode reports exactly the actions a real run would take; diff mode shows what differs.
 extends_documentation_fragment:
   - berth.engine.engine
+  - berth.engine.attributes
 options:
   name:
     description: Network name.
@@ -116,7 +122,7 @@ attributes:
   diff_mode:
     support: full
 author:
-  - Berth maintainers
+  - Berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -169,18 +175,19 @@ actions:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.network_engine import converge_network  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
 
 
 def main():
     module = engine_module(ARGUMENT_SPEC)
 
-    def converge(client):
-        plan, network = converge_network(client, module.params, module.check_mode)
+    def body(client):
+        plan, _, network = converge(NetworkResource(client, module.params, module.check_mode))
         return plan_result(module, plan, "network", network)
 
-    run(module, converge)
+    run(module, body)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ description:
     diff mode shows what differs.
 extends_documentation_fragment:
   - berth.engine.engine
+  - berth.engine.attributes
 options:
   name:
     description: Volume name.
@@ -54,7 +55,7 @@ attributes:
   diff_mode:
     support: full
 author:
-  - Berth maintainers
+  - Berth maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -93,18 +94,19 @@ actions:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.volume_engine import converge_volume  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import ARGUMENT_SPEC  # noqa: E402
 
 
 def main():
     module = engine_module(ARGUMENT_SPEC)
 
-    def converge(client):
-        plan, volume = converge_volume(client, module.params, module.check_mode)
+    def body(client):
+        plan, _, volume = converge(VolumeResource(client, module.params, module.check_mode))
         return plan_result(module, plan, "volume", volume)
 
-    run(module, converge)
+    run(module, body)
 
 
 if __name__ == "__main__":

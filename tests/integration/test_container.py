@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import urllib.request
 
 import docker
@@ -204,3 +205,126 @@ def test_recreate_keeps_anonymous_volume_data(docker_client, web):
     assert [m["Name"] for m in second.attrs["Mounts"] if m["Destination"] == "/data"] == [volume]
     assert second.exec_run(["cat", "/data/marker"]).output.decode().strip() == "kept"
     assert not ok(dict(web, env={"APP_MODE": "changed"}))["changed"], "a carried volume is not drift"
+
+
+# --- bugs users hit: each rerun must agree with the first run ----------------------------------------
+
+def test_log_options_merged_by_the_daemon_are_not_drift(docker_client, unique_name, cleanup, test_images):
+    # The engine merges daemon.json's log-opts (and any the task does not list) into LogConfig.Config.
+    cleanup.container(unique_name)
+    docker_client.containers.run(test_images.busybox, name=unique_name, detach=True, log_config=docker.types.LogConfig(
+        type="json-file", config={"max-size": "5m", "max-file": "2"}))
+    before = docker_client.containers.get(unique_name)
+    assert before.attrs["HostConfig"]["LogConfig"]["Config"] == {"max-size": "5m", "max-file": "2"}
+    args = {"name": unique_name, "image": test_images.busybox, "log_options": {"max-size": "5m"}}
+    assert not ok(args)["changed"]
+    assert docker_client.containers.get(unique_name).id == before.id
+    assert ok(dict(args, log_options={"max-size": "6m"}, stop_timeout=1))["actions"] == ["recreate"]
+    assert docker_client.containers.get(unique_name).attrs["HostConfig"]["LogConfig"]["Config"]["max-size"] == "6m"
+
+
+def test_network_mode_of_another_container_is_idempotent(docker_client, web, make_name, cleanup, test_images):
+    ok(web)
+    side = make_name("side")
+    cleanup.container(side)
+    args = {"name": side, "image": test_images.busybox, "network_mode": "container:" + web["name"], "stop_timeout": 1}
+    assert ok(args)["actions"] == ["create", "start"]
+    seen = docker_client.containers.get(side)
+    assert seen.attrs["HostConfig"]["NetworkMode"] == "container:" + docker_client.containers.get(web["name"]).id
+    assert not ok(args)["changed"]
+    assert docker_client.containers.get(side).id == seen.id
+    msg = fails(dict(args, name=make_name("orphan"), network_mode="container:" + make_name("nobody")))
+    assert "names a container that does not exist" in msg
+
+
+def test_empty_networks_mean_the_default_bridge_on_every_run(docker_client, web):
+    args = dict(web, networks=[])
+    assert ok(args)["actions"] == ["create", "start"]
+    assert list(docker_client.containers.get(web["name"]).attrs["NetworkSettings"]["Networks"]) == ["bridge"]
+    again = ok(args)
+    assert not again["changed"], again["actions"]
+    assert list(docker_client.containers.get(web["name"]).attrs["NetworkSettings"]["Networks"]) == ["bridge"]
+
+
+def test_empty_command_is_the_image_command(docker_client, web):
+    args = dict(web, command=[])
+    ok(args)
+    first = docker_client.containers.get(web["name"])
+    assert first.attrs["Config"]["Cmd"] == first.image.attrs["Config"]["Cmd"]
+    assert not ok(args)["changed"]
+    assert docker_client.containers.get(web["name"]).id == first.id
+
+
+def test_host_port_range_to_one_port(docker_client, web):
+    low = random.randint(20000, 60000)
+    args = dict(web, ports=["127.0.0.1:%d-%d:8080" % (low, low + 20)])
+    ok(args)
+    bound = docker_client.containers.get(web["name"]).attrs["NetworkSettings"]["Ports"]["8080/tcp"]
+    assert len(bound) == 1 and low <= int(bound[0]["HostPort"]) <= low + 20
+    assert not ok(args)["changed"]
+    elsewhere = dict(web, ports=["127.0.0.1:%d-%d:8080" % (low + 30, low + 40)])
+    assert ok(elsewhere)["actions"] == ["recreate"]
+    bound = docker_client.containers.get(web["name"]).attrs["NetworkSettings"]["Ports"]["8080/tcp"]
+    assert low + 30 <= int(bound[0]["HostPort"]) <= low + 40
+
+
+def test_anonymous_volume_dropped_from_the_task_is_unmounted_not_deleted(docker_client, web, cleanup):
+    ok(dict(web, volumes=["/cache"]))
+    first = docker_client.containers.get(web["name"])
+    cache = [m["Name"] for m in first.attrs["Mounts"] if m["Destination"] == "/cache"][0]
+    cleanup.volume(cache)
+    data = [m["Name"] for m in first.attrs["Mounts"] if m["Destination"] == "/data"][0]
+    assert not ok(dict(web, volumes=["/cache"]))["changed"]
+    dropped = ok(dict(web, volumes=[]))
+    assert dropped["actions"] == ["recreate"], "removing the volume from the task is a change"
+    second = docker_client.containers.get(web["name"])
+    assert "/cache" not in [m["Destination"] for m in second.attrs["Mounts"]]
+    assert [m["Name"] for m in second.attrs["Mounts"] if m["Destination"] == "/data"] == [data], "image VOLUME kept"
+    docker_client.volumes.get(cache)  # the data is kept
+    assert not ok(dict(web, volumes=[]))["changed"]
+
+
+def test_image_is_only_needed_to_create(docker_client, web):
+    ok(web)
+    name = web["name"]
+    first = docker_client.containers.get(name)
+    assert ok({"name": name, "state": "stopped", "stop_timeout": 1})["actions"] == ["stop"]
+    assert ok({"name": name, "state": "started"})["actions"] == ["start"]
+    assert ok({"name": name, "state": "restarted", "stop_timeout": 1})["actions"] == ["restart"]
+    assert docker_client.containers.get(name).id == first.id
+    recreated = ok({"name": name, "env": {"ONLY": "this"}, "stop_timeout": 1})
+    assert recreated["actions"] == ["recreate"]
+    assert docker_client.containers.get(name).image.id == first.image.id, "a recreate keeps the image it runs"
+    assert ok({"name": name, "state": "absent"})["actions"] == ["remove"]
+    msg = fails({"name": name, "state": "started"})
+    assert "container %s does not exist and image is not set: image is needed to create it" % name in msg
+
+
+def test_concurrent_creates_of_one_container_both_succeed(docker_client, web):
+    # Both runs plan a create; the one that loses the name conflict re-reads and re-plans instead of failing.
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(converge(web))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r["failed"] for r in results] == [False, False], [r["msg"] for r in results]
+    assert [c.name for c in docker_client.containers.list(all=True) if c.name.startswith(web["name"])] == [
+        web["name"]]
+    assert docker_client.containers.get(web["name"]).status == "running"
+
+
+def test_wrong_registry_password_says_which_registry_and_user(unique_name, cleanup, docker_client, test_images,
+                                                              local_registry):
+    ref = "%s/%s:1" % (local_registry.host, unique_name)
+    docker_client.images.get(test_images.busybox).tag(ref)
+    docker_client.images.push(ref, auth_config={"username": local_registry.username,
+                                                "password": local_registry.password})
+    docker_client.images.remove(ref)
+    cleanup.image(ref)
+    cleanup.container(unique_name)
+    msg = fails({"name": unique_name, "image": ref, "registry_username": local_registry.username,
+                 "registry_password": "wrong-" + unique_name})
+    assert local_registry.host in msg and local_registry.username in msg
+    assert "registry_username and registry_password" in msg
+    assert "wrong-" + unique_name not in msg

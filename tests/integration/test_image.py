@@ -228,3 +228,41 @@ def test_absent_image_in_use_fails_unless_forced(docker_client, unique_name, mak
 ])
 def test_bad_inputs_fail_clearly(args, message):
     assert message in fails(args)
+
+
+def test_forced_rebuild_with_tags_reports_only_what_it_did(docker_client, unique_name, make_name, cleanup, context):
+    ref = cleanup.image(unique_name + ":1")
+    extra = cleanup.image(make_name("extra") + ":1")
+    args = {"name": ref, "tag": [extra], "force": True, "build": {"path": str(context)}}
+    first = ok(args, diff=True)
+    assert first["actions"] == ["build", "tag"]
+    built = image_id(docker_client, ref)
+    assert built and image_id(docker_client, extra) == built
+    assert first["diff"]["after"]["tags"] == {extra: built}
+
+    # The plan cannot know a build's result: it lists build and tag, and a real run drops both (same ID).
+    assert ok(args, check=True)["actions"] == ["build", "tag"]
+    again = ok(args, diff=True)
+    assert not again["changed"] and again["actions"] == [] and again["diff"]["after"] == {}
+    assert image_id(docker_client, extra) == built
+
+    (context / "app.txt").write_text("v2 %s\n" % unique_name)
+    changed = ok(args)
+    assert changed["actions"] == ["build", "tag"]
+    assert image_id(docker_client, extra) == image_id(docker_client, ref) != built
+
+
+def test_image_ids_are_refused_as_tags_and_for_pulls(docker_client, unique_name, cleanup, test_images):
+    busybox = image_id(docker_client, test_images.busybox)
+    for tag in (busybox, busybox.split(":", 1)[1]):
+        for check in (True, False):
+            msg = fails({"name": test_images.busybox, "source": "local", "tag": [tag]}, check=check)
+            assert "tag %s is an image ID, not a name" % tag in msg
+    for name in (busybox, busybox.split(":", 1)[1]):
+        msg = fails({"name": name})
+        assert "name %s is an image ID, which names a local image and cannot be pulled" % name in msg
+
+    # An ID with source local names the image on the host: it can be tagged by ID.
+    ref = cleanup.image(unique_name + ":by-id")
+    tagged = ok({"name": busybox.split(":", 1)[1], "source": "local", "tag": [ref]})
+    assert tagged["actions"] == ["tag"] and image_id(docker_client, ref) == busybox

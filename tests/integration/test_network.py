@@ -200,8 +200,16 @@ def test_failed_recreate_restores_network_and_unfit_static_ips_turn_dynamic(dock
     docker_client.networks.create(taken, ipam=docker.types.IPAMConfig(
         pool_configs=[docker.types.IPAMPool(subnet=str(taken_subnet))]))
 
-    # The new subnet overlaps another network: creating it fails, the old network comes back.
-    msg = fails(dict(net["args"], ipam={"config": [{"subnet": str(taken_subnet)}]}))
+    # The new subnet overlaps another network: known before anything is removed, so nothing changes.
+    before = docker_client.networks.get(net["name"]).id
+    for check in (True, False):
+        msg = fails(dict(net["args"], ipam={"config": [{"subnet": str(taken_subnet)}]}), check=check)
+        assert "network %s cannot be recreated: its subnets overlap network(s) %s (%s)" % (
+            net["name"], taken, taken_subnet) in msg and "Nothing was changed" in msg
+    assert docker_client.networks.get(net["name"]).id == before
+
+    # The engine refuses the new network (a bridge name Linux cannot hold): the old one comes back, reconnected.
+    msg = fails(dict(net["args"], driver_options={"com.docker.network.bridge.name": "berth-name-too-long-for-linux"}))
     assert "recreating network %s failed" % net["name"] in msg
     assert "previous network was restored and its containers reconnected" in msg
     restored = docker_client.networks.get(net["name"])
@@ -220,3 +228,53 @@ def test_failed_recreate_restores_network_and_unfit_static_ips_turn_dynamic(dock
     assert docker_client.networks.get(net["name"]).attrs["IPAM"]["Config"][0]["Subnet"] == str(taken_subnet)
     endpoint = docker_client.containers.get(web.name).attrs["NetworkSettings"]["Networks"][net["name"]]
     assert ipaddress.ip_address(endpoint["IPAddress"]) in taken_subnet and "api" in endpoint["Aliases"]
+
+
+def free_v6_subnet(docker_client):
+    """A ULA /64 that no network on this engine uses."""
+    used = {pool.get("Subnet") for network in docker_client.networks.list()
+            for pool in (network.attrs.get("IPAM") or {}).get("Config") or []}
+    while True:
+        candidate = ipaddress.ip_network("fd%02x:%x:%x:%x::/64" % (
+            random.randint(0, 255), random.randint(1, 0xffff), random.randint(1, 0xffff), random.randint(1, 0xffff)))
+        if str(candidate) not in used:
+            return candidate
+
+
+def test_ipv6_only_network_is_not_recreated_for_the_engines_ipv4_pool(docker_client, unique_name, cleanup):
+    cleanup.network(unique_name)
+    subnet = free_v6_subnet(docker_client)
+    args = {"name": unique_name, "enable_ipv6": True, "ipam": {"config": [{"subnet": str(subnet)}]}}
+    assert ok(args)["actions"] == ["create"]
+    created = docker_client.networks.get(unique_name)
+    versions = sorted(ipaddress.ip_network(p["Subnet"]).version for p in created.attrs["IPAM"]["Config"])
+    assert versions == [4, 6], "the engine adds an IPv4 pool of its own"
+    for check in (True, False):
+        again = ok(args, check=check)
+        assert not again["changed"] and again["actions"] == []
+    assert docker_client.networks.get(unique_name).id == created.id
+
+
+@pytest.mark.parametrize("subnet, message", [
+    ("fdd1:acc:252:7ce1::", "ipam.config[0].subnet 'fdd1:acc:252:7ce1::' has no prefix length"),
+    ("fd00:1::1/64", "ipam.config[0].subnet 'fd00:1::1/64' has host bits set: did you mean fd00:1::/64?"),
+])
+def test_invalid_subnet_fails_before_the_network_is_touched(docker_client, net, make_name, cleanup, test_images,
+                                                            subnet, message):
+    ok(net["args"])
+    before = docker_client.networks.get(net["name"])
+    web = sleeper(docker_client, cleanup, make_name("web"), test_images.busybox, net["name"])
+    bad = dict(net["args"], enable_ipv6=True, ipam={"config": [{"subnet": subnet}]})
+    for check in (True, False):
+        assert message in fails(bad, check=check)
+    after = docker_client.networks.get(net["name"])
+    assert after.id == before.id, "the network was neither removed nor restored under a new ID"
+    assert net["name"] in docker_client.containers.get(web.name).attrs["NetworkSettings"]["Networks"]
+
+
+def test_ipv6_switched_on_without_an_ipv6_subnet_fails_before_removing(docker_client, net):
+    ok(net["args"])
+    before = docker_client.networks.get(net["name"]).id
+    msg = fails({"name": net["name"], "enable_ipv6": True})
+    assert "network %s cannot be recreated with enable_ipv6 true but no IPv6 subnet" % net["name"] in msg
+    assert docker_client.networks.get(net["name"]).id == before

@@ -1,10 +1,14 @@
 """berth.engine.stack against the real engine, observed through the Docker SDK."""
 from __future__ import annotations
 
+import json
+import threading
+
 import docker
 import pytest
+import yaml
 
-from tests.support.ansible import module_helpers
+from tests.support.ansible import module_helpers, run_playbook
 
 MODULE = "berth.engine.stack"
 
@@ -121,3 +125,87 @@ def test_bad_entry_is_rejected_before_anything_changes(docker_client, app):
     result = stack(app)
     assert result["failed"] and "nobody" in result["msg"]
     assert owned(docker_client, app["name"]) == []
+
+
+def _pushed_image(docker_client, local_registry, test_images, cleanup, repository):
+    ref = "%s/%s:1" % (local_registry.host, repository)
+    docker_client.images.get(test_images.busybox).tag(ref)
+    docker_client.images.push(ref, auth_config={"username": local_registry.username,
+                                                "password": local_registry.password})
+    docker_client.images.remove(ref)
+    cleanup.image(ref)
+    return ref
+
+
+def test_registry_password_never_shows_at_vvv_diff(docker_client, make_name, cleanup, test_images, local_registry):
+    name = make_name("c")
+    cleanup.container(name)
+    ref = _pushed_image(docker_client, local_registry, test_images, cleanup, make_name("img"))
+    secret = local_registry.password
+    play = yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "stack with a secret", "register": "out", "berth.engine.stack": {
+            "name": make_name("stack"), "containers": [
+                {"name": name, "image": ref, "registry_username": local_registry.username,
+                 "registry_password": secret, "stop_timeout": 1, "env": {"MODE": "first"}}]}},
+        {"name": "show it", "ansible.builtin.debug": {"var": "out"}},
+    ]}])
+    run = run_playbook(play, diff=True, extra_env={"ANSIBLE_VERBOSITY": "3"})
+    assert not run.failed, run.describe()
+    assert docker_client.containers.get(name).status == "running", "the pull with the password worked"
+    result = run.task("stack with a secret")
+    assert result["changed"]
+    everything = run.stdout + run.stderr + json.dumps(run.tasks)
+    assert "ESTABLISH" in everything, "the output is really -vvv"
+    assert secret not in everything
+    assert secret not in json.dumps(docker_client.containers.get(name).attrs)
+
+
+def test_two_concurrent_runs_of_one_stack_both_succeed(docker_client, make_name, cleanup, test_images):
+    names = [make_name("c%d" % i) for i in range(10)]
+    for name in names:
+        cleanup.container(name)
+    stack_name = make_name("stack")
+    play = yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "the stack", "berth.engine.stack": {"name": stack_name, "parallel": 4, "containers": [
+            {"name": n, "image": test_images.busybox, "stop_timeout": 1, "env": {"INDEX": str(i)}}
+            for i, n in enumerate(names)]}}]}])
+    runs = []
+    threads = [threading.Thread(target=lambda: runs.append(run_playbook(play))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for run in runs:
+        assert not run.failed, run.describe()
+        assert not run.exceptions
+        assert "the engine answered" not in run.stdout
+    assert sorted(r.task("the stack")["changed"] for r in runs) == [False, True], "the second waited, then had nothing"
+    assert owned(docker_client, stack_name) == sorted(names)
+    everything = [c.name for c in docker_client.containers.list(all=True) if c.name.startswith(make_name())]
+    assert sorted(everything) == sorted(names), "no duplicates or containers left aside"
+
+
+def test_wrong_registry_password_in_a_stack_gives_the_hint(docker_client, make_name, cleanup, test_images,
+                                                          local_registry):
+    name = make_name("c")
+    cleanup.container(name)
+    ref = _pushed_image(docker_client, local_registry, test_images, cleanup, make_name("img"))
+    result = stack({"name": make_name("stack"), "containers": [
+        {"name": name, "image": ref, "registry_username": local_registry.username,
+         "registry_password": "wrong-" + name}]})
+    assert result["failed"]
+    item = result["containers"][name]
+    for text in (result["msg"], item["msg"]):
+        assert local_registry.host in text and local_registry.username in text
+        assert "registry_username and registry_password" in text
+    assert "wrong-" + name not in json.dumps({k: v for k, v in result.items() if not k.startswith("_")})
+
+
+def test_check_mode_of_a_new_stack_counts_on_its_own_networks(docker_client, app):
+    predicted = ok(app, check=True)
+    assert predicted["networks"][app["networks"][0]["name"]]["actions"] == ["create"]
+    assert {n: i["actions"] for n, i in predicted["containers"].items()} == {
+        c["name"]: ["create", "start"] for c in app["containers"]}
+    assert owned(docker_client, app["name"]) == []
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.networks.get(app["networks"][0]["name"])

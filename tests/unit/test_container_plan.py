@@ -2,17 +2,28 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 import pytest
 
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
+    carried_volumes,
     create_body,
     desired_container,
     parse_mounts,
     parse_ports,
     plan_container,
+    plan_from_state,
     update_body,
 )
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(name):
+    """Inspect documents captured from a real engine (see the fixture names for what they hold)."""
+    return json.loads((FIXTURES / name).read_text())
 
 IMAGE = {
     "Id": "sha256:img1",
@@ -84,7 +95,6 @@ def test_volumes_short_form_becomes_mounts():
     ({"network_mode": "host", "ports": ["80"]}, "network_mode host"),
     ({"network_mode": "host", "networks": [{"name": "x"}]}, "network_mode host"),
     ({"restart_policy": "always", "restart_retries": 3}, "restart_retries"),
-    ({"image": None}, "image is required"),
     ({"healthcheck": {"interval": "soon"}}, "healthcheck.interval"),
     ({"cpus": -1}, "cpus must not be negative"),
 ])
@@ -213,3 +223,106 @@ def test_carried_anonymous_volumes_are_not_drift():
     container = container_from(desired)
     container["HostConfig"]["Mounts"] = body["HostConfig"]["Mounts"]
     assert plan_container(desired, container, IMAGE).actions == []
+
+
+# --- documents captured from the engine ---------------------------------------------------------
+# container_web.json: berth-test/busybox created with log max-size=5m (the daemon adds max-file=3),
+# ports 127.0.0.1:8000-8010:8080 (bound 8002), an anonymous volume at /cache (the image has VOLUME /data).
+# container_network_mode.json: network_mode container:<ID of that container>.
+
+def web_params(**overrides):
+    base = dict(image="berth-test/busybox", ports=["127.0.0.1:8000-8010:8080"], volumes=["/cache"],
+                log_options={"max-size": "5m"}, stop_signal="TERM")
+    base.update(overrides)
+    return params(**base)
+
+
+def test_log_options_compare_only_the_keys_set_against_effective_values():
+    web, image = fixture("container_web.json"), fixture("container_image.json")
+    assert web["HostConfig"]["LogConfig"]["Config"] == {"max-file": "3", "max-size": "5m"}
+    assert plan_container(desired_container(web_params()), web, image).actions == []
+    plan = plan_container(desired_container(web_params(log_options={"max-size": "6m"})), web, image)
+    assert plan.action_names() == ["recreate"]
+    assert plan.before["log_options"] == {"max-size": "5m"} and plan.after["log_options"] == {"max-size": "6m"}
+
+
+def test_host_port_range_to_one_port_is_accepted_and_the_bound_port_counts():
+    assert parse_ports(["127.0.0.1:8000-8010:80"]) == {"80/tcp": [["127.0.0.1", "8000-8010"]]}
+    body = create_body(desired_container(params(ports=["127.0.0.1:8000-8010:80"])))
+    assert body["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8000-8010"}]}
+    web, image = fixture("container_web.json"), fixture("container_image.json")
+    assert plan_container(desired_container(web_params()), web, image).actions == []
+    concrete = copy.deepcopy(web)  # as if created with the one port the engine picked
+    concrete["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostPort"] = "8002"
+    assert plan_container(desired_container(web_params()), concrete, image).actions == []
+    outside = desired_container(web_params(ports=["127.0.0.1:9000-9010:8080"]))
+    assert plan_container(outside, concrete, image).action_names() == ["recreate"]
+
+
+def test_network_mode_container_name_resolves_to_the_stored_id():
+    side, image = fixture("container_network_mode.json"), fixture("container_image.json")
+    target = side["HostConfig"]["NetworkMode"].split(":", 1)[1]
+    desired = desired_container(params(image="berth-test/busybox", network_mode="container:web", state="present"))
+    assert plan_container(desired, side, image, network_mode_target=target).actions == []
+    assert plan_container(desired, side, image, network_mode_target="f" * 64).action_names() == ["recreate"]
+    state = {"current": None, "image": image, "network_mode_target": None}
+    with pytest.raises(ValueError, match="network_mode container:web names a container that does not exist"):
+        plan_from_state(desired, state)
+
+
+def test_empty_networks_keep_the_default_bridge_and_drop_user_networks():
+    web, image = fixture("container_web.json"), fixture("container_image.json")
+    assert list(web["NetworkSettings"]["Networks"]) == ["bridge"]
+    desired = desired_container(web_params(networks=[]))
+    assert plan_from_state(desired, {"current": None, "image": image}).action_names() == ["create", "start"]
+    assert "NetworkingConfig" not in create_body(desired)
+    assert plan_container(desired, web, image).actions == []
+    joined = copy.deepcopy(web)
+    joined["NetworkSettings"]["Networks"]["extra"] = {"Aliases": None}
+    assert [(a["action"], a["network"]) for a in plan_container(desired, joined, image).actions] == [
+        ("disconnect", "extra")]
+
+
+def test_empty_command_means_the_image_command():
+    web, image = fixture("container_web.json"), fixture("container_image.json")
+    assert plan_container(desired_container(web_params(command=[])), web, image).actions == []
+    assert plan_container(desired_container(web_params(command=["true"])), web, image).action_names() == [
+        "recreate"]
+
+
+def test_anonymous_volume_removed_from_the_task_recreates_without_it():
+    web, image = fixture("container_web.json"), fixture("container_image.json")
+    assert plan_container(desired_container(web_params(volumes=["/cache"])), web, image).actions == []
+    dropped = desired_container(web_params(volumes=[]))
+    plan = plan_from_state(dropped, {"current": web, "image": image})
+    assert plan.action_names() == ["recreate"] and plan.before["mounts"][0]["target"] == "/cache"
+    carried = {m["Target"]: m.get("Source") for m in plan.actions[0]["body"]["HostConfig"]["Mounts"]}
+    assert list(carried) == ["/data"], "the image's VOLUME is carried, the dropped /cache is not"
+    everything = carried_volumes(web)
+    assert sorted(everything) == ["/cache", "/data"], "without mounts in the task all are carried, as before"
+
+
+def test_image_is_needed_only_to_create():
+    web, image = fixture("container_web.json"), fixture("container_image.json")
+    for state in ("started", "present", "healthy", "restarted", "stopped"):
+        with pytest.raises(ValueError, match="container web does not exist and image is not set"):
+            plan_container(desired_container(params(image=None, state=state)), None, None)
+    assert plan_container(desired_container(params(image=None, state="absent")), None, None).actions == []
+    assert plan_container(desired_container(params(image=None, state="stopped")), web, image).action_names() == [
+        "stop"]
+    recreate = plan_from_state(desired_container(params(image=None, env={"NEW": "1"})),
+                               {"current": web, "image": image})
+    assert recreate.action_names() == ["recreate"]
+    assert recreate.actions[0]["body"]["Image"] == web["Image"], "a recreate keeps the image it runs"
+
+
+def test_plan_from_state_adds_the_pull_and_checks_networks():
+    image = fixture("container_image.json")
+    desired = desired_container(params(networks=[{"name": "front"}, {"name": "back", "aliases": ["b"]}]))
+    with pytest.raises(ValueError, match="network back does not exist"):
+        plan_from_state(desired, {"current": None, "image": image, "networks": {"front": True}})
+    plan = plan_from_state(desired, {"current": None, "image": None, "pull": "predicted",
+                                     "networks": {"front": True, "back": True}})
+    assert plan.action_names() == ["pull", "create", "start"]
+    assert plan.actions[1]["connect"] == [("back", {"Aliases": ["b"]})]
+    assert plan.actions[1]["body"]["HostConfig"]["NetworkMode"] == "front"

@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import tarfile
 
 import pytest
@@ -20,6 +21,7 @@ from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     normalise_reference,
     parse_dockerignore,
     plan_image,
+    plan_image_state,
     plan_references,
     tarball_image_for,
     tarball_images,
@@ -330,10 +332,85 @@ def test_references_nothing_to_do_and_absent_ignores_them():
 
 
 def test_registry_errors_get_a_credentials_hint():
-    from ansible_collections.berth.engine.plugins.module_utils.image_engine import _credentials_hint
+    from ansible_collections.berth.engine.plugins.module_utils.images import credentials_hint
 
-    assert "wants credentials: set registry_username" in _credentials_hint(
-        'Head "http://reg:5000/v2/x/manifests/1": no basic auth credentials', "reg:5000/x:1")
-    refused = _credentials_hint("unauthorized: authentication required", "reg:5000/x:1")
+    assert "wants credentials: set registry_username" in credentials_hint(
+        'Head "http://reg:5000/v2/x/manifests/1": no basic auth credentials', "reg:5000/x:1", None)
+    refused = credentials_hint("unauthorized: authentication required", "reg:5000/x:1", "deploy")
     assert "registry reg:5000 refused the credentials" in refused
-    assert _credentials_hint("manifest unknown", "reg:5000/x:1") == ""
+    anonymous = credentials_hint("unauthorized: authentication required", "reg:5000/x:1", None)
+    assert "registry reg:5000 wants credentials" in anonymous
+    assert credentials_hint("manifest unknown", "reg:5000/x:1", "deploy") == ""
+
+
+# --- bug 9: image IDs are not references ---------------------------------------------------------
+
+@pytest.mark.parametrize("image_id", ["sha256:" + "c" * 64, "c" * 64])
+def test_an_image_id_as_tag_is_refused(image_id):
+    with pytest.raises(ValueError, match="tag %s is an image ID" % image_id):
+        desired_image(params(name="app:1", source="local", tag=[image_id]))
+
+
+@pytest.mark.parametrize("image_id", ["sha256:" + "c" * 64, "c" * 64])
+def test_an_image_id_cannot_be_pulled_built_or_loaded(image_id):
+    with pytest.raises(ValueError, match="name %s is an image ID.*cannot be pulled" % image_id):
+        desired_image(params(name=image_id))
+    with pytest.raises(ValueError, match="name %s is an image ID" % image_id):
+        desired_image(params(name=image_id, build={"path": "/tmp"}))
+
+
+def test_an_image_id_names_a_local_image():
+    assert desired_image(params(name="c" * 64, source="local"))["name"] == "sha256:" + "c" * 64
+    assert desired_image(params(name="sha256:" + "c" * 64, state="absent"))["name"] == "sha256:" + "c" * 64
+
+
+# --- the one plan from the state ImageResource.read gathers (image captured from the engine) -------
+
+def busybox():
+    with open(os.path.join(os.path.dirname(__file__), "fixtures", "image_busybox.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def image_state(**overrides):
+    state = {"current": busybox(), "users": [], "source_id": None, "tag_ids": {}, "pushed": {}}
+    state.update(overrides)
+    return state
+
+
+def test_a_forced_build_lists_the_tags_as_provisional():
+    desired = desired_image(params(name="berth-test/busybox:latest", build={"path": "/ctx"}, force=True,
+                                   tag=["berth-test/busybox:extra"]))
+    current = busybox()["Id"]
+    plan = plan_image_state(desired, image_state(tag_ids={"berth-test/busybox:extra": current}))
+    assert plan.action_names() == ["build", "tag"]
+    assert [a["provisional"] for a in plan.actions] == [True, True]
+    assert plan.diff()["after"]["tags"] == {"berth-test/busybox:extra": "(known after the image)"}
+
+
+def test_a_local_image_plans_exact_tags_and_pushes_from_the_registry_digests():
+    current = busybox()["Id"]
+    desired = desired_image(params(name="berth-test/busybox:latest", source="local", push=True,
+                                   tag=["reg:5000/busybox:1"]))
+    held = {"berth-test/busybox:latest": True, "reg:5000/busybox:1": False}
+    plan = plan_image_state(desired, image_state(tag_ids={"reg:5000/busybox:1": current}, pushed=held))
+    assert [(a["action"], a["reference"], a["provisional"]) for a in plan.actions] == [
+        ("push", "reg:5000/busybox:1", False)]
+
+
+def test_registry_digests_of_the_current_image_say_nothing_about_a_loaded_one():
+    desired = desired_image(params(name="berth-test/busybox:latest", load_path="/x.tar", push=True))
+    plan = plan_image_state(desired, image_state(source_id=NEW, pushed={"berth-test/busybox:latest": True}))
+    assert plan.action_names() == ["load", "push"] and plan.actions[1]["provisional"] is True
+
+
+def test_apply_drops_a_provisional_action_from_the_actions_and_the_diff():
+    from ansible_collections.berth.engine.plugins.module_utils.image_engine import _drop
+    from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
+
+    plan = Plan("image", "app:1")
+    kept, dropped = plan.add("tag", reference="app:2"), plan.add("tag", reference="app:3")
+    plan.differ("tags", {"app:2": None, "app:3": None}, {"app:2": "?", "app:3": "?"})
+    _drop(plan, dropped, "tags")
+    assert plan.actions == [kept] and plan.after == {"tags": {"app:2": "?"}}
+    _drop(plan, kept, "tags")
+    assert plan.actions == [] and plan.before == {} and plan.after == {} and not plan.changed

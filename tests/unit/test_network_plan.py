@@ -1,6 +1,9 @@
 """Unit tests for the pure network plan (no daemon)."""
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import (
@@ -16,6 +19,7 @@ from ansible_collections.berth.engine.plugins.module_utils.network_plan import (
 )
 
 NET_ID = "f" * 64
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 
 def params(**overrides):
@@ -256,3 +260,115 @@ def test_fit_endpoints_keeps_what_fits_and_orders_static_addresses_first():
 def test_fit_endpoints_without_user_subnets_drops_static_addresses():
     fitted, warnings = fit_endpoints(network_body(desired()), {"web": {"IPAMConfig": {"IPv4Address": "10.5.0.9"}}})
     assert fitted == {"web": {}} and len(warnings) == 1
+
+
+# --- bug 5: the engine's IPv4 pool on an IPv6-only network -------------------------------------
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name + ".json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+IPV6_ONLY = {"config": [{"subnet": "fd00:b1:0:1::/64", "gateway": "fd00:b1:0:1::1"}]}
+
+
+def test_engine_added_ipv4_pool_is_no_difference_when_the_task_declares_none():
+    # Captured from Docker 20.10: `enable_ipv6` with only a v6 subnet, and the engine added 172.31.0.0/16.
+    network = fixture("network_ipv6_only")
+    assert [e["Subnet"] for e in network["IPAM"]["Config"]][0].startswith("172.")
+    assert compare_network(desired(enable_ipv6=True, ipam=IPV6_ONLY), network) == []
+    assert plan_network(desired(enable_ipv6=True, ipam=IPV6_ONLY), network, []).actions == []
+
+
+def test_a_declared_ipv4_pool_is_still_compared_on_a_dual_stack_network():
+    network = fixture("network_ipv6_only")
+    other_v4 = {"config": IPV6_ONLY["config"] + [{"subnet": "10.9.0.0/24"}]}
+    assert [d[0] for d in compare_network(desired(ipam=other_v4), network)] == ["ipam_config"]
+    same = {"config": IPV6_ONLY["config"] + [{"subnet": "172.31.0.0/16"}]}
+    assert compare_network(desired(ipam=same), network) == []
+    assert [d[0] for d in compare_network(desired(ipam={"config": [{"subnet": "fd00:b2::/64"}]}), network)] == [
+        "ipam_config"]
+
+
+# --- bug 6: every address is validated before anything changes ---------------------------------
+
+@pytest.mark.parametrize("entry, message", [
+    ({"subnet": "fdd1:acc:252:7ce1::"},
+     r"ipam.config\[0\].subnet 'fdd1:acc:252:7ce1::' has no prefix length"),
+    ({"subnet": "172.28.0.0"}, r"ipam.config\[0\].subnet '172.28.0.0' has no prefix length"),
+    ({"subnet": "172.28.0.1/16"}, r"ipam.config\[0\].subnet '172.28.0.1/16' has host bits set.*172.28.0.0/16"),
+    ({"subnet": "172.28.0.0/31"}, r"ipam.config\[0\].subnet '172.28.0.0/31' is too small"),
+    ({"subnet": "fd00::/127"}, r"ipam.config\[0\].subnet 'fd00::/127' is too small"),
+    ({"subnet": "172.28.0.0/16", "gateway": "fd00::1"},
+     r"gateway fd00::1 is an IPv6 address in the IPv4 subnet 172.28.0.0/16"),
+    ({"subnet": "172.28.0.0/16", "gateway": "172.28.0.0"}, r"gateway 172.28.0.0 is the subnet's network address"),
+    ({"subnet": "172.28.0.0/16", "ip_range": "172.28.5.0"}, r"ip_range '172.28.5.0' has no prefix length"),
+    ({"subnet": "172.28.0.0/16", "aux_addresses": {"h": "10.0.0.1"}},
+     r"aux_addresses.h 10.0.0.1 is outside subnet 172.28.0.0/16"),
+])
+def test_every_address_is_validated_and_named(entry, message):
+    with pytest.raises(ValueError, match=message):
+        desired(ipam={"config": [entry]})
+
+
+def test_an_ipv6_subnet_with_ipv6_disabled_is_refused():
+    with pytest.raises(ValueError, match=r"ipam.config\[0\].subnet fd00::/64 is IPv6 but enable_ipv6 is false"):
+        desired(enable_ipv6=False, ipam={"config": [{"subnet": "fd00::/64"}]})
+
+
+# --- NetworkResource.plan: pure, from a state shaped like read() returns ---------------------------
+
+def resource(**overrides):
+    from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource
+
+    return NetworkResource(None, params(**dict({"name": "berth-fixture-backend"}, **overrides)))
+
+
+def backend_state(**overrides):
+    from ansible_collections.berth.engine.plugins.module_utils.network_engine import saved_endpoint
+
+    network = fixture("network_backend_attached")
+    state = {"current": network, "attached": attached_from_list(fixture("network_attached_summaries"), network),
+             "connected": None, "endpoints": {}, "networks": fixture("network_list")}
+    state["endpoints"] = {"berth-fixture-web": saved_endpoint(fixture("network_attached_container"), network["Name"])}
+    state.update(overrides)
+    return state
+
+
+def test_resource_recreate_carries_the_endpoints_read_and_keeps_static_addresses_that_fit():
+    plan = resource(labels={"io.berth.test": "two"}).plan(backend_state())
+    assert plan.action_names() == ["recreate"]
+    action = plan.actions[0]
+    assert action["reconnect"] == ["berth-fixture-web"]
+    assert action["saved"] == {"berth-fixture-web": {"Aliases": ["web"], "IPAMConfig": {"IPv4Address": "10.251.7.20"}}}
+    assert action["endpoints"] == action["saved"] and plan.warnings == []
+
+
+def test_resource_recreate_to_another_subnet_predicts_the_dynamic_address():
+    plan = resource(ipam={"config": [{"subnet": "10.252.0.0/24"}]}).plan(backend_state())
+    assert plan.actions[0]["endpoints"] == {"berth-fixture-web": {"Aliases": ["web"]}}
+    assert "berth-fixture-web cannot keep its static address 10.251.7.20" in plan.warnings[0]
+
+
+def test_resource_refuses_a_recreate_onto_another_networks_subnet():
+    with pytest.raises(ValueError, match=r"cannot be recreated: its subnets overlap network\(s\) bridge "
+                                         r"\(172.17.0.0/16\).*Nothing was changed"):
+        resource(ipam={"config": [{"subnet": "172.17.5.0/24"}]}).plan(backend_state())
+
+
+def test_resource_refuses_ipv6_without_an_ipv6_subnet_before_removing():
+    with pytest.raises(ValueError, match="enable_ipv6 true but no IPv6 subnet.*Nothing was changed"):
+        resource(enable_ipv6=True).plan(backend_state())
+    assert resource(enable_ipv6=True).plan(backend_state(current=None)).action_names() == ["create"]
+
+
+def test_resource_uses_the_resolved_connected_names():
+    plan = resource(connected=["3f2a"]).plan(backend_state(connected=["berth-fixture-db"]))
+    assert [(a["action"], a.get("container")) for a in plan.actions] == [
+        ("disconnect", "berth-fixture-web"), ("connect", "berth-fixture-db")]
+
+
+def test_resource_switching_ipv6_off_leaves_the_old_ipv6_pools_behind():
+    plan = resource(enable_ipv6=False).plan(backend_state(current=fixture("network_ipv6_only"), attached=[]))
+    body = plan.actions[0]["body"]
+    assert body["EnableIPv6"] is False and [p["Subnet"] for p in body["IPAM"]["Config"]] == ["172.31.0.0/16"]

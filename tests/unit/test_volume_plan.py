@@ -1,6 +1,9 @@
 """Unit tests for the pure volume plan (no daemon)."""
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import (
@@ -9,6 +12,7 @@ from ansible_collections.berth.engine.plugins.module_utils.volume_plan import (
     desired_volume,
     plan_volume,
     volume_body,
+    volume_users_from_list,
 )
 
 
@@ -90,3 +94,41 @@ def test_absent():
     plan = plan_volume(desired(state="absent"), inspect())
     assert plan.action_names() == ["remove"]
     assert plan.diff()["before"] == {"state": "present"} and plan.diff()["after"] == {"state": "absent"}
+
+
+# --- VolumeResource.plan and the users read, with documents captured from the engine -------------
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name + ".json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def resource(**overrides):
+    from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource
+
+    return VolumeResource(None, dict({key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()},
+                                     name="berth-fixture-data", **overrides))
+
+
+def test_users_come_from_the_container_list():
+    users = volume_users_from_list(fixture("volume_users_summaries"), "berth-fixture-data")
+    assert users == ["berth-fixture-db (created)"]
+    assert volume_users_from_list(fixture("volume_users_summaries"), "other") == []
+
+
+def test_resource_plans_from_the_state_read():
+    volume = fixture("volume_data")
+    same = resource(driver_opts={"type": "tmpfs", "device": "tmpfs", "o": "size=10m"}, labels={"team": "db"})
+    assert same.plan({"current": volume, "users": []}).actions == []
+    assert resource().plan({"current": None, "users": []}).action_names() == ["create"]
+    users = ["berth-fixture-db (created)"]
+    with pytest.raises(ValueError, match=r"berth-fixture-data cannot be removed: it is in use by container\(s\) "
+                                         r"berth-fixture-db \(created\)"):
+        resource(state="absent").plan({"current": volume, "users": users})
+    with pytest.raises(ValueError, match="cannot be recreated: it is in use"):
+        resource(labels={"team": "web"}, recreate="options_changed").plan({"current": volume, "users": users})
+    recreate = resource(labels={"team": "web"}, recreate="options_changed").plan({"current": volume, "users": []})
+    assert recreate.action_names() == ["recreate"]

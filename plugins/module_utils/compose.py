@@ -1,0 +1,691 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Compose files as stack input: the pure translation of a Compose document into stack entries.
+
+The result holds the same entries a user would write for berth.engine.stack (images, networks,
+volumes, containers), named and labelled as `docker compose` names and labels them, so the
+stack's own plan code compares them: there is no second set of comparison rules. A key this file
+does not translate fails before anything changes, naming the key and the service.
+
+Nothing here reads files or talks to the engine: callers pass the parsed documents, the
+environment for interpolation and a read_text(path) callable (for env_file and .env).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+NUMBER_LABEL = "com.docker.compose.container-number"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+NETWORK_LABEL = "com.docker.compose.network"
+VOLUME_LABEL = "com.docker.compose.volume"
+WORKDIR_LABEL = "com.docker.compose.project.working_dir"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+
+# Service keys translated here (x-* extension keys are always allowed and ignored).
+SERVICE_KEYS = frozenset([
+    "build", "cap_add", "cap_drop", "command", "configs", "container_name", "depends_on", "deploy", "devices",
+    "dns", "entrypoint", "env_file", "environment", "extends", "extra_hosts", "healthcheck", "hostname", "image",
+    "init", "labels", "logging", "network_mode", "networks", "pids_limit", "ports", "privileged", "profiles",
+    "pull_policy", "read_only", "restart", "scale", "secrets", "security_opt", "stop_grace_period", "stop_signal",
+    "sysctls", "tmpfs", "ulimits", "user", "volumes", "working_dir",
+])
+DEPLOY_KEYS = frozenset(["replicas", "resources", "mode"])
+TOP_KEYS = frozenset(["version", "name", "services", "networks", "volumes", "secrets", "configs"])
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_PLAIN_VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ComposeError(ValueError):
+    """The Compose document cannot be deployed as it is; the message names the key and the service."""
+
+
+# --- interpolation ---------------------------------------------------------------------------------
+
+def _substitute(expression, environ, where):
+    match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", expression, re.S)
+    if not match:
+        raise ComposeError("%s: invalid interpolation ${%s}" % (where, expression))
+    name, operator, argument = match.group(1), match.group(2), match.group(3) or ""
+    value = environ.get(name)
+    unset_or_empty = value is None or (operator is not None and operator.startswith(":") and value == "")
+    if operator in ("-", ":-"):
+        return interpolate(argument, environ, where) if unset_or_empty else value
+    if operator in ("?", ":?"):
+        if unset_or_empty:
+            raise ComposeError("%s: required variable %s is missing a value: %s"
+                               % (where, name, argument or "set it in the environment or .env"))
+        return value
+    if operator in ("+", ":+"):
+        return "" if unset_or_empty else interpolate(argument, environ, where)
+    return "" if value is None else value
+
+
+def _braced_end(text, start):
+    """Index of the } closing the ${ that opens at `start`, allowing nested ${...} in defaults."""
+    depth, pos = 0, start
+    while pos < len(text):
+        if text.startswith("${", pos):
+            depth, pos = depth + 1, pos + 2
+            continue
+        if text[pos] == "}":
+            depth -= 1
+            if depth == 0:
+                return pos
+        pos += 1
+    return -1
+
+
+def interpolate(text, environ, where="compose"):
+    """Compose's ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR:+alt}, $VAR and $$."""
+    out, pos = [], 0
+    while True:
+        dollar = text.find("$", pos)
+        if dollar < 0:
+            return "".join(out) + text[pos:]
+        out.append(text[pos:dollar])
+        if text.startswith("$$", dollar):
+            out.append("$")
+            pos = dollar + 2
+        elif text.startswith("${", dollar):
+            end = _braced_end(text, dollar)
+            if end < 0:
+                raise ComposeError("%s: unclosed ${ in %r" % (where, text))
+            out.append(_substitute(text[dollar + 2:end], environ, where))
+            pos = end + 1
+        else:
+            match = _PLAIN_VAR_RE.match(text, dollar + 1)
+            out.append(environ.get(match.group(0), "") if match else "$")
+            pos = match.end() if match else dollar + 1
+
+
+def interpolate_tree(value, environ, where="compose"):
+    if isinstance(value, str):
+        return interpolate(value, environ, where)
+    if isinstance(value, dict):
+        return {key: interpolate_tree(item, environ, "%s.%s" % (where, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate_tree(item, environ, where) for item in value]
+    return value
+
+
+def parse_env_file(text, where):
+    """KEY=VALUE lines as Compose reads them: comments, blank lines, optional quotes, `export`."""
+    result = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key):
+            raise ComposeError("%s line %d is not KEY=VALUE: %r" % (where, number, line))
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        result[key] = value
+    return result
+
+
+# --- merging several files and `extends` ----------------------------------------------------------
+
+_APPENDED = frozenset(["ports", "expose", "dns", "cap_add", "cap_drop", "devices", "security_opt",
+                       "tmpfs", "extra_hosts", "env_file", "volumes", "secrets", "configs", "profiles"])
+_MAPPINGS = frozenset(["environment", "labels", "sysctls", "extra_hosts", "depends_on"])
+
+
+def _as_mapping(value, key):
+    """environment/labels/sysctls/extra_hosts/depends_on: list form -> mapping form."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    result = {}
+    for item in value:
+        text = str(item)
+        if key == "depends_on":
+            result[text] = {"condition": "service_started"}
+            continue
+        sep = ":" if key == "extra_hosts" and "=" not in text else "="
+        name, has_value, rest = text.partition(sep)
+        result[name] = rest if has_value else None
+    return result
+
+
+def merge_service(base, override):
+    """Compose's merge of two definitions of one service (later files and `extends` overrides)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if key in _MAPPINGS and key in merged:
+            merged[key] = dict(_as_mapping(merged[key], key), **_as_mapping(value, key))
+        elif key in _APPENDED and key in merged and isinstance(value, list) and isinstance(merged[key], list):
+            merged[key] = merged[key] + [v for v in value if v not in merged[key]]
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_service(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def merge_documents(documents):
+    """`docker compose -f a -f b`: top-level sections merged by name, services by merge_service."""
+    result = {}
+    for index, document in enumerate(documents):
+        if not isinstance(document, dict):
+            raise ComposeError("compose file %d is not a mapping (got %s)" % (index + 1, type(document).__name__))
+        for key, value in document.items():
+            if key in ("services", "networks", "volumes", "secrets", "configs") and isinstance(value, dict):
+                section = result.setdefault(key, {})
+                for name, item in value.items():
+                    section[name] = merge_service(section.get(name) or {}, item or {})
+            else:
+                result[key] = value
+    return result
+
+
+def resolve_extends(services):
+    """`extends: {service: base}` (or `extends: base`) within the file, applied recursively."""
+    resolved = {}
+
+    def resolve(name, chain):
+        if name in resolved:
+            return resolved[name]
+        if name not in services:
+            raise ComposeError("service %s: extends service %s, which the file does not define" % (chain[-1], name))
+        if name in chain:
+            raise ComposeError("services %s: extends forms a cycle" % " -> ".join(chain + [name]))
+        service = dict(services[name] or {})
+        extends = service.pop("extends", None)
+        if extends is not None:
+            if isinstance(extends, str):
+                extends = {"service": extends}
+            if extends.get("file"):
+                raise ComposeError("service %s: extends.file is not supported; merge the files with compose_files"
+                                   % name)
+            service = merge_service(resolve(extends["service"], chain + [name]), service)
+        resolved[name] = service
+        return service
+
+    for name in services:
+        resolve(name, [])
+    return resolved
+
+
+# --- one service -> container entries ---------------------------------------------------------------
+
+def _words(value, key, service):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as err:
+            raise ComposeError("service %s: %s cannot be split into words: %s" % (service, key, err)) from None
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    raise ComposeError("service %s: %s must be a string or a list, got %r" % (service, key, value))
+
+
+def _text_map(value, key, service):
+    """A mapping of strings; a null value in list form (`- KEY`) takes nothing from the host here."""
+    mapping = _as_mapping(value, key)
+    for name, item in mapping.items():
+        if isinstance(item, (dict, list)):
+            raise ComposeError("service %s: %s.%s must be a plain value" % (service, key, name))
+    return {str(k): ("" if v is None else (str(v).lower() if isinstance(v, bool) else str(v)))
+            for k, v in mapping.items()}
+
+
+def _port_text(entry, service):
+    if isinstance(entry, (str, int)):
+        return str(entry)
+    if not isinstance(entry, dict) or "target" not in entry:
+        raise ComposeError("service %s: ports entry %r needs a target" % (service, entry))
+    if entry.get("mode", "ingress") not in ("ingress", "host"):
+        raise ComposeError("service %s: ports mode %r is not ingress or host" % (service, entry["mode"]))
+    published = "" if entry.get("published") in (None, "") else str(entry["published"])
+    text = str(entry["target"])
+    if entry.get("host_ip"):
+        text = "%s:%s:%s" % (entry["host_ip"], published, text)
+    elif published:
+        text = "%s:%s" % (published, text)
+    return text + ("/" + entry["protocol"] if entry.get("protocol") else "")
+
+
+def _project_path(project, path):
+    if path.startswith("~") or posixpath.isabs(path):
+        return posixpath.normpath(path)
+    return posixpath.normpath(posixpath.join(project["directory"], path))
+
+
+def _mount(project, entry, service):
+    """A short or long volumes entry -> a container `mounts` entry."""
+    if isinstance(entry, str):
+        parts = entry.split(":")
+        read_only = len(parts) == 3 and "ro" in parts[2].split(",")
+        if len(parts) == 1:
+            return {"type": "volume", "source": None, "target": parts[0], "read_only": False}
+        entry = {"source": parts[0], "target": parts[1], "read_only": read_only,
+                 "type": "bind" if parts[0].startswith((".", "/", "~")) else "volume"}
+    if not isinstance(entry, dict) or not entry.get("target"):
+        raise ComposeError("service %s: volumes entry %r needs a target" % (service, entry))
+    kind = entry.get("type", "volume")
+    if kind not in ("volume", "bind", "tmpfs"):
+        raise ComposeError("service %s: volume type %r is not supported (volume, bind, tmpfs)" % (service, kind))
+    source = entry.get("source")
+    if kind == "bind":
+        source = _project_path(project, source)
+    elif kind == "volume" and source:
+        if source not in project["volumes"]:
+            raise ComposeError("service %s: volume %s is not declared in the top-level volumes" % (service, source))
+        source = project["volumes"][source]
+    return {"type": kind, "source": source or None, "target": entry["target"],
+            "read_only": bool(entry.get("read_only"))}
+
+
+def _file_mounts(project, entries, kind, service):
+    """Secrets and configs on one host are read-only bind mounts of their files, as Compose does."""
+    mounts = []
+    for entry in entries or []:
+        if isinstance(entry, str):
+            entry = {"source": entry}
+        name = entry.get("source")
+        declared = project[kind].get(name)
+        if declared is None:
+            raise ComposeError("service %s: %s %s is not declared in the top-level %s"
+                               % (service, kind[:-1], name, kind))
+        if not declared.get("file"):
+            raise ComposeError("%s %s: only file: is supported on one host (environment: and content: need a "
+                               "swarm; use swarm_stack)" % (kind[:-1], name))
+        default = "/run/secrets/%s" % name if kind == "secrets" else "/%s" % name
+        target = entry.get("target") or default
+        if kind == "secrets" and not target.startswith("/"):
+            target = "/run/secrets/" + target
+        mounts.append({"type": "bind", "source": _project_path(project, declared["file"]), "target": target,
+                       "read_only": True})
+    return mounts
+
+
+def _networks(project, service_name, service, container_name):
+    """The service's networks as container `networks` entries; the service name is an alias, as in Compose."""
+    declared = service.get("networks")
+    if declared is None:
+        declared = {"default": None}
+    if isinstance(declared, list):
+        declared = {name: None for name in declared}
+    entries = []
+    for name, options in declared.items():
+        if name not in project["networks"]:
+            raise ComposeError("service %s: network %s is not declared in the top-level networks"
+                               % (service_name, name))
+        options = options or {}
+        aliases = [service_name] + [str(a) for a in options.get("aliases") or [] if a != service_name]
+        entry = {"name": project["networks"][name], "aliases": aliases}
+        for key in ("ipv4_address", "ipv6_address"):
+            if options.get(key):
+                entry[key] = options[key]
+        entries.append(entry)
+    return entries
+
+
+def _healthcheck(value, service):
+    if value is None:
+        return None
+    if value.get("disable"):
+        return {"disable": True}
+    known = {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ComposeError("service %s: healthcheck key(s) %s are not supported" % (service, ", ".join(unknown)))
+    return {k: value[k] for k in ("test", "interval", "timeout", "retries", "start_period") if k in value}
+
+
+def _restart(value, service):
+    if value is None:
+        return {}
+    match = re.match(r"^(no|always|unless-stopped|on-failure)(?::([0-9]+))?$", str(value))
+    if not match:
+        raise ComposeError("service %s: restart %r is not no, always, unless-stopped or on-failure[:N]"
+                           % (service, value))
+    result = {"restart_policy": match.group(1)}
+    if match.group(2):
+        result["restart_retries"] = int(match.group(2))
+    return result
+
+
+def _resources(deploy, service):
+    unknown = sorted(set(deploy) - DEPLOY_KEYS)
+    if unknown:
+        raise ComposeError("service %s: deploy.%s only takes effect in a swarm (swarm_stack); on one host "
+                           "Berth supports deploy.%s" % (service, unknown[0], ", deploy.".join(sorted(DEPLOY_KEYS))))
+    if deploy.get("mode", "replicated") != "replicated":
+        raise ComposeError("service %s: deploy.mode %s needs a swarm (swarm_stack)" % (service, deploy["mode"]))
+    resources = deploy.get("resources") or {}
+    limits, reservations = resources.get("limits") or {}, resources.get("reservations") or {}
+    result = {}
+    if limits.get("cpus") is not None:
+        result["cpus"] = float(limits["cpus"])
+    if limits.get("memory") is not None:
+        result["memory"] = str(limits["memory"])
+    if limits.get("pids") is not None:
+        result["pids_limit"] = int(limits["pids"])
+    if reservations.get("memory") is not None:
+        result["memory_reservation"] = str(reservations["memory"])
+    return result
+
+
+def _ulimits(value, service):
+    if value is None:
+        return None
+    result = []
+    for name, limit in sorted(value.items()):
+        if isinstance(limit, dict):
+            result.append("%s=%s:%s" % (name, limit.get("soft"), limit.get("hard", limit.get("soft"))))
+        else:
+            result.append("%s=%s" % (name, limit))
+    return result
+
+
+def _stop_timeout(value, service):
+    if value is None:
+        return None
+    match = re.match(r"^(?:([0-9]+)m)?(?:([0-9]+)s)?$", str(value))
+    if str(value).isdigit():
+        return int(value)
+    if not match or not any(match.groups()):
+        raise ComposeError("service %s: stop_grace_period %r is not a duration such as 10s or 1m30s" % (service, value))
+    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+
+
+def depends_on(service, name):
+    """{dependency: condition} from the short or long form."""
+    result = {}
+    for dependency, options in _as_mapping(service.get("depends_on"), "depends_on").items():
+        condition = (options or {}).get("condition", "service_started")
+        if condition not in ("service_started", "service_healthy", "service_completed_successfully"):
+            raise ComposeError("service %s: depends_on %s condition %r is not service_started, service_healthy "
+                               "or service_completed_successfully" % (name, dependency, condition))
+        result[dependency] = condition
+    return result
+
+
+_SIMPLE = {  # compose key -> container option, copied as they are
+    "user": "user", "working_dir": "working_dir", "hostname": "hostname", "init": "init",
+    "stop_signal": "stop_signal", "privileged": "privileged", "read_only": "read_only",
+    "security_opt": "security_opt", "devices": "devices", "dns": "dns", "cap_add": "cap_add",
+    "cap_drop": "cap_drop", "pids_limit": "pids_limit",
+}
+
+
+def _check_keys(name, service):
+    unknown = sorted(k for k in service if k not in SERVICE_KEYS and not k.startswith("x-"))
+    if unknown:
+        raise ComposeError("service %s: key %s is not supported by Berth. Supported service keys: %s"
+                           % (name, unknown[0], ", ".join(sorted(SERVICE_KEYS))))
+
+
+def _environment(project, name, service):
+    env = {}
+    files = service.get("env_file") or []
+    for path in [files] if isinstance(files, (str, dict)) else files:
+        required = True
+        if isinstance(path, dict):
+            required, path = path.get("required", True), path.get("path")
+        full = _project_path(project, path)
+        text = project["read_text"](full)
+        if text is None:
+            if required:
+                raise ComposeError("service %s: env_file %s does not exist" % (name, full))
+            continue
+        env.update(parse_env_file(text, "service %s env_file %s" % (name, full)))
+    env.update(_text_map(service.get("environment"), "environment", name))
+    return env
+
+
+def _image(project, name, service):
+    """(image reference, image entry to build or None, container pull option)."""
+    build = service.get("build")
+    reference = service.get("image") or ("%s-%s" % (project["name"], name) if build else None)
+    if not reference:
+        raise ComposeError("service %s: needs image or build" % name)
+    policy = service.get("pull_policy", "missing")
+    pulls = {"always": "always", "never": "never", "missing": "missing", "if_not_present": "missing",
+             "build": "never"}
+    if policy not in pulls:
+        raise ComposeError("service %s: pull_policy %r is not always, never, missing or build" % (name, policy))
+    if build is None:
+        return reference, None, pulls[policy]
+    if isinstance(build, str):
+        build = {"context": build}
+    unknown = sorted(set(build) - {"context", "dockerfile", "args", "target", "labels"})
+    if unknown:
+        raise ComposeError("service %s: build.%s is not supported (context, dockerfile, args, target, labels)"
+                           % (name, unknown[0]))
+    spec = {"path": _project_path(project, build.get("context", ".")),
+            "dockerfile": build.get("dockerfile", "Dockerfile")}
+    for key in ("args", "labels"):
+        if build.get(key) is not None:
+            spec[key] = _text_map(build[key], key, name)
+    if build.get("target"):
+        spec["target"] = build["target"]
+    return reference, {"name": reference, "source": "build", "build": spec}, "never"
+
+
+def _runtime_options(project, name, service):
+    """Everything of a container entry that does not depend on its replica number."""
+    options = {target: service[key] for key, target in _SIMPLE.items() if key in service}
+    options.update(_restart(service.get("restart"), name))
+    options.update(_resources(service.get("deploy") or {}, name))
+    for key in ("command", "entrypoint"):
+        if key in service:
+            options[key] = _words(service[key], key, name)
+    if "labels" in service:
+        options["labels"] = _text_map(service["labels"], "labels", name)
+    if "sysctls" in service:
+        options["sysctls"] = _text_map(service["sysctls"], "sysctls", name)
+    if "extra_hosts" in service:
+        options["extra_hosts"] = ["%s:%s" % kv for kv in sorted(_text_map(service["extra_hosts"], "extra_hosts",
+                                                                           name).items())]
+    if "tmpfs" in service:
+        tmpfs = service["tmpfs"]
+        options["tmpfs"] = [tmpfs] if isinstance(tmpfs, str) else list(tmpfs)
+    if "ulimits" in service:
+        options["ulimits"] = _ulimits(service["ulimits"], name)
+    if "stop_grace_period" in service:
+        options["stop_timeout"] = _stop_timeout(service["stop_grace_period"], name)
+    if "healthcheck" in service:
+        options["healthcheck"] = _healthcheck(service["healthcheck"], name)
+    logging = service.get("logging") or {}
+    if logging.get("driver"):
+        options["log_driver"] = logging["driver"]
+    if logging.get("options") is not None:
+        options["log_options"] = _text_map(logging["options"], "logging.options", name)
+    if "ports" in service:
+        options["ports"] = [_port_text(p, name) for p in service["ports"]]
+    env = _environment(project, name, service)
+    if env:
+        options["env"] = env
+    mounts = [_mount(project, v, name) for v in service.get("volumes") or []]
+    mounts += _file_mounts(project, service.get("secrets"), "secrets", name)
+    mounts += _file_mounts(project, service.get("configs"), "configs", name)
+    if mounts:
+        options["mounts"] = mounts
+    return options
+
+
+def replica_count(name, service):
+    deploy = service.get("deploy") or {}
+    count = service.get("scale", deploy.get("replicas", 1))
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ComposeError("service %s: scale/deploy.replicas must be a whole number >= 0, got %r" % (name, count))
+    if count > 1 and service.get("container_name"):
+        raise ComposeError("service %s: container_name cannot be used with more than one replica" % name)
+    return count
+
+
+def container_names(project_name, name, service):
+    count = replica_count(name, service)
+    if service.get("container_name"):
+        return [service["container_name"]]
+    return ["%s-%s-%d" % (project_name, name, n) for n in range(1, count + 1)]
+
+
+def _network_mode(project, name, service):
+    mode = service.get("network_mode")
+    if mode is None:
+        return None
+    if mode.startswith("service:"):
+        target = mode[len("service:"):]
+        if target not in project["services"]:
+            raise ComposeError("service %s: network_mode %s names no service of this file" % (name, mode))
+        return "container:" + container_names(project["name"], target, project["services"][target])[0]
+    if mode in ("host", "none", "bridge") or mode.startswith("container:"):
+        return mode
+    raise ComposeError("service %s: network_mode %r is not host, none, bridge, service:NAME or container:NAME"
+                       % (name, mode))
+
+
+def translate_service(project, name, service, healthy, completed):
+    """The container entries of one service (one per replica)."""
+    _check_keys(name, service)
+    reference, image_entry, pull = _image(project, name, service)
+    options = _runtime_options(project, name, service)
+    mode = _network_mode(project, name, service)
+    dependencies = depends_on(service, name)
+    after = [c for dep in dependencies for c in container_names(project["name"], dep, project["services"][dep])]
+    state = "completed" if name in completed else ("healthy" if name in healthy else "started")
+    containers = []
+    for number, container_name in enumerate(container_names(project["name"], name, service), 1):
+        entry = dict(options, name=container_name, image=reference, pull=pull, state=state, depends_on=after)
+        entry["labels"] = dict(options.get("labels") or {}, **{
+            PROJECT_LABEL: project["name"], SERVICE_LABEL: name, NUMBER_LABEL: str(number),
+            ONEOFF_LABEL: "False", WORKDIR_LABEL: project["directory"],
+            CONFIG_FILES_LABEL: project["config_files"]})
+        if mode:
+            entry["network_mode"] = mode
+        else:
+            entry["networks"] = _networks(project, name, service, container_name)
+        containers.append(entry)
+    return containers, image_entry
+
+
+def _top_level(project_name, section, kind, used):
+    """{compose key: engine name} and the entries Berth creates (external ones are only referred to)."""
+    names, entries = {}, []
+    for key, options in section.items():
+        options = options or {}
+        external = options.get("external")
+        engine_name = options.get("name") or (key if external else "%s_%s" % (project_name, key))
+        names[key] = engine_name
+        if external or key not in used:
+            continue
+        entry = {"name": engine_name, "labels": dict(_text_map(options.get("labels"), "labels", key), **{
+            PROJECT_LABEL: project_name, (NETWORK_LABEL if kind == "networks" else VOLUME_LABEL): key})}
+        if options.get("driver"):
+            entry["driver"] = options["driver"]
+        opts = options.get("driver_opts")
+        if opts is not None:
+            entry["driver_options" if kind == "networks" else "driver_opts"] = _text_map(opts, "driver_opts", key)
+        if kind == "networks":
+            entry.update(_network_options(key, options))
+        entries.append(entry)
+    return names, entries
+
+
+def _network_options(key, options):
+    unknown = sorted(set(options) - {"name", "driver", "driver_opts", "external", "labels", "ipam", "internal",
+                                     "attachable", "enable_ipv6"} - {k for k in options if k.startswith("x-")})
+    if unknown:
+        raise ComposeError("network %s: key %s is not supported" % (key, unknown[0]))
+    result = {k: bool(options[k]) for k in ("internal", "attachable", "enable_ipv6") if k in options}
+    ipam = options.get("ipam")
+    if ipam:
+        result["ipam"] = {"driver": ipam.get("driver"), "config": [
+            {k: c[k] for k in ("subnet", "gateway", "ip_range", "aux_addresses") if k in c}
+            for c in ipam.get("config") or []]}
+        if not result["ipam"]["driver"]:
+            del result["ipam"]["driver"]
+    return result
+
+
+def _active_services(services, profiles):
+    """Services without profiles, and those with a selected profile (Compose's rule)."""
+    selected = set(profiles or [])
+    active = {}
+    for name, service in services.items():
+        if not isinstance(service, dict):
+            raise ComposeError("service %s must be a mapping" % name)
+        wanted = service.get("profiles") or []
+        if not wanted or selected & set(wanted) or "*" in selected:
+            active[name] = service
+    for name, service in active.items():
+        for dependency in depends_on(service, name):
+            if dependency not in active:
+                why = "is not enabled by the selected profiles" if dependency in services else "is not defined"
+                raise ComposeError("service %s depends_on %s, which %s" % (name, dependency, why))
+    return active
+
+
+def _used(services, key):
+    used = set()
+    for service in services.values():
+        if key == "networks":
+            if service.get("network_mode"):
+                continue
+            declared = service.get("networks")
+            used.update(declared if declared is not None else ["default"])
+        else:
+            for entry in service.get("volumes") or []:
+                source = entry.split(":")[0] if isinstance(entry, str) and ":" in entry else (
+                    entry.get("source") if isinstance(entry, dict) and entry.get("type", "volume") == "volume"
+                    else None)
+                if source and not source.startswith((".", "/", "~")):
+                    used.add(source)
+    return used
+
+
+def load_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None,
+                 config_files=""):
+    """Compose documents -> {'name', 'images', 'networks', 'volumes', 'containers'} stack entries."""
+    read_text = read_text or (lambda path: None)
+    merged = merge_documents(documents)
+    unknown = sorted(k for k in merged if k not in TOP_KEYS and not k.startswith("x-"))
+    if unknown:
+        raise ComposeError("top-level key %s is not supported (%s)" % (unknown[0], ", ".join(sorted(TOP_KEYS))))
+    dotenv = read_text(posixpath.join(directory, ".env"))
+    env = dict(parse_env_file(dotenv, posixpath.join(directory, ".env")) if dotenv else {}, **(environ or {}))
+    merged = interpolate_tree(merged, env)
+    project_name = str(name or merged.get("name") or posixpath.basename(posixpath.abspath(directory)))
+    project_name = re.sub(r"[^a-z0-9_-]", "", project_name.lower())
+    if not NAME_RE.match(project_name):
+        raise ComposeError("project name %r must be lower-case letters, digits, - and _" % (name or project_name))
+    services = _active_services(resolve_extends(merged.get("services") or {}), profiles)
+    networks = dict(merged.get("networks") or {})
+    networks.setdefault("default", None)
+    project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
+               "config_files": config_files, "secrets": merged.get("secrets") or {},
+               "configs": merged.get("configs") or {}}
+    project["networks"], network_entries = _top_level(project_name, networks, "networks",
+                                                      _used(services, "networks"))
+    project["volumes"], volume_entries = _top_level(project_name, merged.get("volumes") or {}, "volumes",
+                                                    _used(services, "volumes"))
+    conditions = [(dep, cond) for n, s in services.items() for dep, cond in depends_on(s, n).items()]
+    healthy = {d for d, c in conditions if c == "service_healthy"}
+    completed = {d for d, c in conditions if c == "service_completed_successfully"}
+    containers, images = [], []
+    for service_name in sorted(services):
+        entries, image = translate_service(project, service_name, services[service_name], healthy, completed)
+        containers.extend(entries)
+        if image and image["name"] not in [i["name"] for i in images]:
+            images.append(image)
+    return {"name": project_name, "images": images, "networks": network_entries, "volumes": volume_entries,
+            "containers": containers}

@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The thin part of the swarm service resource: read what the plan needs, write the spec, wait.
+
+Waiting is part of applying: a create or update is done when every desired task of the new spec
+runs (swarm reports a task with a healthcheck as running only once it is healthy). A paused update,
+or one the engine rolled back, is a failure that names the tasks' errors.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.berth.engine.plugins.module_utils import kernel_features
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
+from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
+    desired_service,
+    plan_service,
+    task_errors,
+    tasks_converged,
+)
+from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import current_version
+
+POLL_SECONDS = 0.5
+# How long an update whose tasks the engine does not replace may go without an update status.
+NO_ROLLOUT_GRACE = 5
+
+
+def resolve_image(client, image):
+    """The image pinned to its registry digest, so a moved tag updates the service.
+
+    An image that exists here without a registry digest was built or loaded locally: its tag stays
+    (there is nothing to ask, and every node must have it by that tag). A registry that cannot be
+    asked leaves the tag too, with a warning.
+    """
+    if not image or "@" in image:
+        return image, None
+    local = client.inspect("image", image)
+    if local is not None and not local.get("RepoDigests"):
+        return image, None
+    try:
+        info = client.get(endpoint("distribution", image, "json"))
+    except EngineError as err:
+        return image, ("image %s: its registry digest could not be read (%s); the service uses the tag, so nodes "
+                       "may run different images if the tag moves" % (image, err.daemon_message or err))
+    digest = ((info or {}).get("Descriptor") or {}).get("digest")
+    return ("%s@%s" % (image, digest) if digest else image), None
+
+
+def read_networks(client, wanted, current_spec, pending=None):
+    """Declared networks by name (and those the service is on, by ID): {name or id: inspect document}.
+
+    pending: stand-ins for networks a check-mode swarm_stack run would create first.
+    """
+    networks = {}
+    for net in wanted or []:
+        document = client.inspect("network", net["name"]) or (pending or {}).get(net["name"])
+        if document is None:
+            raise ValueError("network %s does not exist: create it first (an overlay network, e.g. with "
+                             "berth.engine.swarm_stack or berth.engine.network driver: overlay)" % net["name"])
+        if document.get("Scope") != "swarm":
+            raise ValueError("network %s is a %s-scoped %s network; services need a swarm-scoped (overlay) network"
+                             % (net["name"], document.get("Scope"), document.get("Driver")))
+        networks[net["name"]] = document
+    if wanted is None:
+        for entry in ((current_spec or {}).get("TaskTemplate") or {}).get("Networks") or []:
+            document = client.inspect("network", entry["Target"])
+            if document is not None:
+                networks[entry["Target"]] = document
+    return networks
+
+
+def read_references(client, kind, references, pending=None):
+    resolved = {}
+    for ref in references or []:
+        version = (pending or {}).get(ref["name"]) or current_version(client, kind, ref["name"])
+        if version is None:
+            raise ValueError("%s %s does not exist: create it with berth.engine.%s (services refer to it by that "
+                             "logical name)" % (kind, ref["name"], kind))
+        resolved[ref["name"]] = version
+    return resolved
+
+
+def read_kernel(client, cache):
+    """Kernel features of the swarm's nodes, once per run."""
+    if "kernel" not in cache:
+        cache["kernel"] = kernel_features.detect(client.listing("node"))
+    return cache["kernel"]
+
+
+class ServiceResource(Resource):
+    kind = "service"
+
+    def desire(self, params):
+        return desired_service(params)
+
+    def read(self, known=UNREAD):
+        desired = self.desired
+        current = self.client.inspect("service", self.name) if known is UNREAD else known
+        if current is not None and self.name not in (current["Spec"].get("Name"), current.get("ID")):
+            current = None  # the engine also matches ID prefixes; only the name counts here
+        state = {"current": current, "warnings": []}
+        if desired["state"] == "absent":
+            return state
+        spec = current["Spec"] if current else None
+        image = desired["image"]
+        if image and desired["resolve_image"]:
+            image, warning = self.cached(("image", image), lambda: resolve_image(self.client, desired["image"]))
+            if warning:
+                state["warnings"].append(warning)
+        state["image"] = image
+        pending = self.cache.get("pending") or {}
+        state["networks"] = read_networks(self.client, desired["networks"], spec, pending.get("network"))
+        state["secrets"] = read_references(self.client, "secret", desired["secrets"], pending.get("secret"))
+        state["configs"] = read_references(self.client, "config", desired["configs"], pending.get("config"))
+        state["kernel"] = read_kernel(self.client, self.cache) if desired["kernel_check"] != "skip" else {}
+        return state
+
+    def plan(self, state):
+        plan = plan_service(self.desired, state)
+        plan.warnings.extend(state.get("warnings") or [])
+        return plan
+
+    def apply(self, plan, state):
+        action = plan.actions[0]
+        if action["action"] == "remove":
+            self.client.remove("service", action["id"])
+            return None
+        if action["action"] == "update":
+            return update_and_wait(self.client, state["current"], action["spec"], action["rollout"],
+                                   self.desired["wait_timeout"], self.desired["wait"])
+        try:
+            service_id = self.client.create("service", action["spec"])["ID"]
+        except EngineError as err:
+            raise EngineError("creating service %s failed: %s" % (self.name, err.daemon_message or err),
+                              err.status, err.daemon_message) from None
+        if not self.desired["wait"]:
+            return self.client.inspect("service", service_id)
+        return wait_converged(self.client, self.name, service_id, False, None, self.desired["wait_timeout"])
+
+
+def update_and_wait(client, service, spec, rollout, timeout, wait=True):
+    """Write `spec` over the service (at the version read) and wait for it; also used by secret rotation."""
+    name = service["Spec"]["Name"]
+    try:
+        client.post(endpoint("services", service["ID"], "update"), {"version": service["Version"]["Index"]}, spec)
+    except EngineError as err:
+        raise EngineError("updating service %s failed: %s" % (name, err.daemon_message or err),
+                          err.status, err.daemon_message) from None
+    if not wait:
+        return client.inspect("service", service["ID"])
+    return wait_converged(client, name, service["ID"], rollout, service.get("UpdateStatus"), timeout)
+
+
+def wait_converged(client, name, service_id, rollout, previous_status, timeout):
+    """Poll until the new spec's tasks all run; raise on a paused or rolled-back update or on timeout."""
+    started = time.monotonic()
+    since = None
+    while True:
+        service = client.inspect("service", service_id)
+        if service is None:
+            raise EngineError("service %s disappeared while Berth waited for it to converge" % name)
+        since = since or service.get("UpdatedAt")
+        status = service.get("UpdateStatus") or {}
+        fresh = status if status and status.get("StartedAt") != (previous_status or {}).get("StartedAt") else {}
+        tasks = client.listing("task", {"service": [service_id]})
+        state = fresh.get("State")
+        if state in ("paused", "rollback_paused"):
+            raise EngineError("service %s: the update is %s by the engine (%s). Task errors: %s. Fix the spec and run "
+                              "again, or roll back with `docker service rollback %s`"
+                              % (name, state, fresh.get("Message") or "", task_errors(tasks), name))
+        if state == "rollback_completed":
+            image = (((service["Spec"].get("TaskTemplate") or {}).get("ContainerSpec")) or {}).get("Image")
+            raise EngineError("service %s: the update failed and the engine rolled it back (failure_action: rollback); "
+                              "the previous spec (image %s) is running again. Task errors: %s"
+                              % (name, image, task_errors(tasks)))
+        elapsed = time.monotonic() - started
+        # An update the engine rolls out shows a fresh update status at once; one whose tasks it keeps shows none.
+        require_new = rollout and (bool(fresh) or elapsed <= NO_ROLLOUT_GRACE)
+        if state in (None, "completed") and tasks_converged(service, tasks, since if require_new else None):
+            service["Tasks"] = tasks
+            return service
+        if elapsed > timeout:
+            raise EngineError("service %s did not converge within %ss (wait_timeout): %s. Task errors: %s"
+                              % (name, timeout, fresh.get("Message") or "tasks are not all running",
+                                 task_errors(tasks)))
+        time.sleep(POLL_SECONDS)
+
+
+def wait_removed(client, service_ids, timeout=60):
+    """Until the removed services' tasks are gone (their containers hold network endpoints).
+
+    All tasks are listed: a filter on a removed service's ID is refused (the service is unknown).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(t.get("ServiceID") in service_ids for t in client.listing("task")):
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def task_summary(tasks):
+    """What the module returns about tasks: one line per task of the current spec."""
+    return [{"id": t.get("ID"), "slot": t.get("Slot"), "node": t.get("NodeID"), "state": (t.get("Status") or {}).get(
+        "State"), "desired_state": t.get("DesiredState"), "error": (t.get("Status") or {}).get("Err")} for t in tasks
+        if t.get("DesiredState") == "running"]

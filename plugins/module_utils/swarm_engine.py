@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The thin parts of swarm membership: read the local node's swarm or a node, execute a plan."""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
+from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import (
+    desired_node,
+    desired_swarm,
+    find_node,
+    plan_node,
+    plan_swarm,
+)
+
+# Task states after which a task no longer runs on its node.
+TASK_DONE = frozenset(["complete", "shutdown", "failed", "rejected", "orphaned", "remove"])
+POLL = 0.5
+
+
+def read_local_swarm(client):
+    """{'info': the Swarm part of GET /info, 'swarm': GET /swarm on a manager (else None)}."""
+    info_swarm = (client.get(endpoint("info")) or {}).get("Swarm") or {}
+    swarm = None
+    if info_swarm.get("ControlAvailable") and info_swarm.get("LocalNodeState") == "active":
+        swarm = client.get(endpoint("swarm"))
+    return {"info": info_swarm, "swarm": swarm, "current": info_swarm}
+
+
+class SwarmResource(Resource):
+    """The local node's membership of a swarm, and the cluster settings when it is a manager."""
+
+    kind = "swarm"
+
+    def desire(self, params):
+        return desired_swarm(params)
+
+    def read(self, known=UNREAD):
+        return read_local_swarm(self.client)
+
+    def plan(self, state):
+        return plan_swarm(self.desired, state)
+
+    def apply(self, plan, state):
+        for action in plan.actions:
+            self._run(action)
+        return read_local_swarm(self.client)["info"]
+
+    def _run(self, action):
+        kind = action["action"]
+        try:
+            if kind == "init":
+                self.client.post(endpoint("swarm", "init"), body=action["body"])
+            elif kind == "join":
+                self.client.post(endpoint("swarm", "join"), body=action["body"], timeout=max(self.client.timeout, 90))
+            elif kind == "leave":
+                self.client.post(endpoint("swarm", "leave"), {"force": action["force"]})
+            elif kind == "unlock":
+                self.client.post(endpoint("swarm", "unlock"), body={"UnlockKey": self.desired["unlock_key"]})
+            elif kind == "update":
+                self.client.post(endpoint("swarm", "update"), {"version": action["version"]}, body=action["spec"])
+        except EngineError as err:
+            raise EngineError("%s failed on %s: %s. %s" % (_DOING[kind], self.client.docker_host,
+                                                           err.daemon_message or err, _HINT[kind]),
+                              err.status, err.daemon_message) from None
+
+
+_DOING = {"init": "swarm init", "join": "joining the swarm", "leave": "leaving the swarm",
+          "unlock": "unlocking the swarm", "update": "updating the swarm settings"}
+_HINT = {
+    "init": "Check advertise_addr/listen_addr (an address of this host) and that the host is in no swarm.",
+    "join": "Check the join token (read it on a manager), remote_addrs and that TCP 2377 of the manager is "
+            "reachable from this host.",
+    "leave": "A manager needs force: true; demote it first to keep the quorum.",
+    "unlock": "Check unlock_key: it is the key `docker swarm unlock-key` printed on a manager.",
+    "update": "Another change may have raced this one; run the task again.",
+}
+
+
+def secrets_of(client, swarm, with_unlock_key):
+    """Join tokens (and the unlock key) of a manager's swarm: returned only when asked, never logged."""
+    tokens = dict((swarm or {}).get("JoinTokens") or {})
+    found = {"worker": tokens.get("Worker"), "manager": tokens.get("Manager")}
+    if with_unlock_key:
+        found["unlock_key"] = (client.get(endpoint("swarm", "unlockkey")) or {}).get("UnlockKey") or None
+    return found
+
+
+class SwarmNodeResource(Resource):
+    """One node of the swarm, as a manager sees it: role, availability, labels, or its removal."""
+
+    kind = "swarm node"
+
+    def __init__(self, client, params, check_mode=False, cache=None):
+        super().__init__(client, params, check_mode, cache)
+        self.wait_timeout = params.get("wait_timeout") or 120
+
+    def desire(self, params):
+        return desired_node(params)
+
+    def read(self, known=UNREAD):
+        nodes = self.client.listing("node")
+        node = find_node(nodes, self.name) if known is UNREAD else known
+        return {"current": node, "nodes": nodes}
+
+    def plan(self, state):
+        return plan_node(self.desired, state["current"])
+
+    def apply(self, plan, state):
+        for action in plan.actions:
+            kind = action["action"]
+            if kind == "update":
+                self._update(action)
+            elif kind == "wait_drained":
+                self._wait_drained(action["id"])
+            elif kind == "remove":
+                if action["wait_down"]:
+                    self._wait_down(action["id"])
+                self.client.delete(endpoint("nodes", action["id"]), {"force": action["force"]}, missing_ok=True)
+                return None
+        return self.client.inspect("node", state["current"]["ID"])
+
+    def _update(self, action):
+        try:
+            self.client.post(endpoint("nodes", action["id"], "update"), {"version": action["version"]},
+                             body=action["spec"])
+        except EngineError as err:
+            raise EngineError("updating %s of node %s failed: %s. Run the task on a manager; a demotion the "
+                              "cluster cannot afford is refused by the engine" % (", ".join(action["options"]),
+                                                                                  self.name, err.daemon_message or err),
+                              err.status, err.daemon_message) from None
+
+    def _wait(self, what, done):
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            pending = done()
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise EngineError("node %s: %s within wait_timeout (%ss); still: %s"
+                                  % (self.name, what, self.wait_timeout, pending))
+            time.sleep(POLL)
+
+    def _wait_drained(self, node_id):
+        def running():
+            tasks = self.client.listing("task", {"node": [node_id]})
+            return sorted("%s (%s)" % (t.get("ID", "?")[:12], (t.get("Status") or {}).get("State"))
+                          for t in tasks if (t.get("Status") or {}).get("State") not in TASK_DONE)
+        self._wait("its tasks did not stop after the drain", running)
+
+    def _wait_down(self, node_id):
+        def up():
+            node = self.client.inspect("node", node_id)
+            state = (node or {}).get("Status", {}).get("State")
+            return None if node is None or state == "down" else "state %s" % state
+        self._wait("it is not down (make it leave the swarm first, or set force: true)", up)

@@ -1,0 +1,326 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Converge a named set of swarm services, overlay networks, secrets and configs in one task.
+
+The same shape as the host `stack`: every entry is validated with its single-resource module's own
+argument spec and planned by the same resource code; everything the stack creates carries
+io.berth.swarm_stack=<name>; one item's failure is reported by name (services that use a failed
+network, secret or config are not converged). A spec the nodes' kernels cannot serve (ingress ports,
+VIPs, encrypted overlays without IP_VS/ESP) fails the whole task before anything changes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
+from ansible_collections.berth.engine.plugins.module_utils.resource import converge
+from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
+    ServiceResource,
+    read_kernel,
+    wait_removed,
+)
+from ansible_collections.berth.engine.plugins.module_utils.service_plan import ARGUMENT_SPEC as SERVICE_SPEC
+from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
+    kernel_needs,
+    kernel_refusal,
+    new_spec,
+    settings,
+)
+from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import (
+    LOGICAL_LABEL,
+    ConfigResource,
+    SecretResource,
+    argument_spec,
+)
+
+OWNER_LABEL = "io.berth.swarm_stack"
+KINDS = ("networks", "secrets", "configs", "services")
+CONNECTION_OPTIONS = ("docker_host", "tls", "ca_path", "client_cert", "client_key", "validate_certs", "timeout",
+                      "api_version")
+
+NETWORK_SPEC = dict(
+    name=dict(type="str", required=True),
+    driver=dict(type="str", default="overlay"),
+    attachable=dict(type="bool", default=True),
+    encrypted=dict(type="bool", default=False),
+    internal=dict(type="bool", default=False),
+    labels=dict(type="dict"),
+    driver_options=dict(type="dict"),
+)
+
+
+class ItemError(Exception):
+    pass
+
+
+def validate(kind, spec, entry):
+    """One entry checked with the single-resource module's own argument spec."""
+    result = ArgumentSpecValidator(spec).validate(entry)
+    if result.error_messages:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        raise ItemError("%s entry %s: %s" % (kind, name or repr(entry), "; ".join(result.error_messages)))
+    params = result.validated_parameters
+    for option in CONNECTION_OPTIONS:
+        params.pop(option, None)
+    return params
+
+
+# --- overlay networks (pure plan + a little engine) ------------------------------------------------------
+
+
+def network_body(item, stack):
+    options = dict(as_text_map(item.get("driver_options"), "driver_options") or {})
+    if item["encrypted"]:
+        options["encrypted"] = ""
+    labels = dict(as_text_map(item.get("labels"), "labels") or {}, **{OWNER_LABEL: stack})
+    return {"Name": item["name"], "Driver": item["driver"], "Attachable": item["attachable"],
+            "Internal": item["internal"], "Options": options, "Labels": labels, "CheckDuplicate": True}
+
+
+def plan_network(item, current, stack):
+    """Create when absent; an existing network that differs cannot change in place (services use it)."""
+    plan = Plan("network", item["name"])
+    body = network_body(item, stack)
+    if current is None:
+        plan.add("create", body=body)
+        plan.differ("state", "absent", "present")
+        return plan
+    differences = []
+    if current.get("Driver") != body["Driver"]:
+        differences.append("driver is %s, declared %s" % (current.get("Driver"), body["Driver"]))
+    for key in ("Attachable", "Internal"):
+        if bool(current.get(key)) != body[key]:
+            differences.append("%s is %s, declared %s" % (key.lower(), bool(current.get(key)), body[key]))
+    if ("encrypted" in (current.get("Options") or {})) != item["encrypted"]:
+        differences.append("encrypted is %s, declared %s" % (not item["encrypted"], item["encrypted"]))
+    if differences:
+        raise ValueError("network %s differs: %s. A network cannot change in place; remove the services using it "
+                         "and the network, then run again" % (item["name"], "; ".join(differences)))
+    return plan
+
+
+class SwarmStack:
+    def __init__(self, client, params, check_mode):
+        self.client = client
+        self.name = params["name"]
+        self.params = params
+        self.check_mode = check_mode
+        self.parallel = max(1, params.get("parallel") or 4)
+        self.cache = {}
+        self.results = {kind: {} for kind in KINDS}
+        self.diffs = []
+        self.warnings = []
+
+    # --- declared items ----------------------------------------------------------------------------
+
+    def _declared(self, kind, spec):
+        items = [validate(kind, spec, entry) for entry in self.params.get(kind) or []]
+        names = [i["name"] for i in items]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ItemError("%s declared twice: %s" % (kind[:-1], ", ".join(twice)))
+        for item in items:
+            if kind != "networks":
+                item["labels"] = dict(item.get("labels") or {}, **{OWNER_LABEL: self.name})
+        return items
+
+    def resources(self):
+        """Every declared item as its resource (which validates it), before anything is read or changed."""
+        built = {"networks": self._declared("networks", NETWORK_SPEC)}
+        for kind, spec, cls in (("secrets", argument_spec("secret"), SecretResource),
+                                ("configs", argument_spec("config"), ConfigResource),
+                                ("services", SERVICE_SPEC, ServiceResource)):
+            built[kind] = []
+            for item in self._declared(kind, spec):
+                try:
+                    built[kind].append(cls(self.client, item, self.check_mode, self.cache))
+                except ValueError as err:
+                    raise ItemError("%s %s: %s" % (kind[:-1], item["name"], err)) from None
+        return built
+
+    # --- the kernel check, before any change ---------------------------------------------------------
+
+    def check_kernel(self, built):
+        if self.params.get("kernel_check") == "skip":
+            return
+        networks = {n["name"]: {"Name": n["name"], "Options": {"encrypted": ""} if n["encrypted"] else {}}
+                    for n in built["networks"]}
+        needs = [("esp", "network %s is an encrypted overlay (IPsec ESP)" % n) for n, d in networks.items()
+                 if d["Options"]]
+        for service in built["services"]:
+            if service.desired["kernel_check"] == "skip" or service.desired["state"] == "absent":
+                continue
+            current = self.client.inspect("service", service.name)
+            needs.extend(self._service_needs(service, current, networks))
+        if needs:
+            refusal = kernel_refusal("swarm_stack %s" % self.name, needs, read_kernel(self.client, self.cache))
+            if refusal:
+                raise ItemError(refusal)
+
+    def _service_needs(self, service, current, declared_networks):
+        """The spec the service would get, with names standing in for IDs not created yet."""
+        desired = service.desired
+        names = [n["name"] for n in desired["networks"] or []]
+        stand_in = {"networks": {n: {"Id": n} for n in names},
+                    "secrets": {r["name"]: (r["name"], r["name"]) for r in desired["secrets"] or []},
+                    "configs": {r["name"]: (r["name"], r["name"]) for r in desired["configs"] or []}}
+        spec = new_spec(current["Spec"] if current else None, settings(desired, stand_in, current and current["Spec"]),
+                        service.name)
+        networks = {}
+        for net in names:
+            networks[net] = declared_networks.get(net) or self.client.inspect("network", net) or {"Name": net}
+        return [(f, "service %s: %s" % (service.name, why)) for f, why in kernel_needs(spec, networks)]
+
+    # --- running items -------------------------------------------------------------------------------
+
+    def _record(self, kind, name, plan=None, error=None):
+        entry = {"changed": bool(plan and plan.changed), "actions": plan.action_names() if plan else []}
+        if error is not None:
+            entry.update(failed=True, msg=str(error))
+        self.results[kind][name] = entry
+        if plan is not None:
+            if plan.changed:
+                self.diffs.append(plan.diff())
+            self.warnings.extend(plan.warnings)
+        return error is None
+
+    def _run_network(self, item):
+        try:
+            plan = plan_network(item, self.client.inspect("network", item["name"]), self.name)
+            if plan.actions and self.check_mode:
+                body = plan.actions[0]["body"]
+                self._pending("network", item["name"], {"Id": "(new network %s)" % item["name"], "Name": item["name"],
+                                                         "Scope": "swarm", "Options": body["Options"]})
+            elif plan.actions:
+                self.client.create("network", plan.actions[0]["body"])
+            return self._record("networks", item["name"], plan)
+        except (EngineError, ValueError) as err:
+            return self._record("networks", item["name"], error=err)
+
+    def _run_resource(self, kind, resource, failed_inputs):
+        blocked = self._blocked_by(resource, failed_inputs) if kind == "services" else []
+        if blocked:
+            return self._record(kind, resource.name, error=ItemError(
+                "not converged: it uses %s, which failed" % ", ".join(blocked)))
+        try:
+            plan, _state, _doc = converge(resource)
+            if self.check_mode and plan.has("create") and kind != "services":
+                version = next(a["version"] for a in plan.actions if a["action"] == "create")
+                self._pending(kind[:-1], resource.name, ("(new version %s)" % version, version))
+            return self._record(kind, resource.name, plan)
+        except (EngineError, ValueError) as err:
+            return self._record(kind, resource.name, error=err)
+
+    def _pending(self, kind, name, stand_in):
+        """In check mode, what services read instead of an object this run would create first."""
+        self.cache.setdefault("pending", {}).setdefault(kind, {})[name] = stand_in
+
+    @staticmethod
+    def _blocked_by(service, failed_inputs):
+        desired = service.desired
+        uses = ["network " + n["name"] for n in desired["networks"] or []]
+        uses += ["secret " + r["name"] for r in desired["secrets"] or []]
+        uses += ["config " + r["name"] for r in desired["configs"] or []]
+        return [u for u in uses if u in failed_inputs]
+
+    def _failed_inputs(self):
+        return {"%s %s" % (kind[:-1], name) for kind in ("networks", "secrets", "configs")
+                for name, item in self.results[kind].items() if item.get("failed")}
+
+    # --- pruning -------------------------------------------------------------------------------------
+
+    def _owned(self, kind):
+        return self.client.listing(kind, {"label": ["%s=%s" % (OWNER_LABEL, self.name)]})
+
+    def _prune_item(self, kind, name, remove):
+        try:
+            if not self.check_mode:
+                remove()
+            self.results[kind][name] = {"changed": True, "actions": ["prune"]}
+            self.diffs.append({"before": {"state": "present"}, "after": {"state": "absent"},
+                               "before_header": "%s %s (engine)" % (kind[:-1], name),
+                               "after_header": "%s %s (pruned)" % (kind[:-1], name)})
+        except EngineError as err:
+            self.results[kind][name] = {"changed": False, "actions": ["prune"], "failed": True, "msg": str(err)}
+
+    def _remove_network(self, network_id, timeout=30):
+        """The manager deletes a swarm network once the last task left it: wait until it is gone."""
+        self.client.remove("network", network_id)
+        deadline = time.monotonic() + timeout
+        while self.client.inspect("network", network_id) is not None:
+            if time.monotonic() > deadline:
+                raise EngineError("network %s is still there %ss after its removal; tasks may still use it"
+                                  % (network_id, timeout))
+            time.sleep(0.5)
+
+    def prune(self, built):
+        declared = {kind: {getattr(r, "name", None) or r["name"] for r in built[kind]} for kind in KINDS}
+        removed_services = []
+        for service in self._owned("service"):
+            name = service["Spec"]["Name"]
+            if name not in declared["services"]:
+                self._prune_item("services", name, lambda s=service: self.client.remove("service", s["ID"]))
+                removed_services.append(service["ID"])
+        if removed_services and not self.check_mode:  # their tasks hold network endpoints
+            wait_removed(self.client, set(removed_services))
+        for kind, singular in (("secrets", "secret"), ("configs", "config")):
+            stale = {}
+            for obj in self._owned(singular):
+                logical = (obj["Spec"].get("Labels") or {}).get(LOGICAL_LABEL) or obj["Spec"]["Name"]
+                if logical not in declared[kind]:
+                    stale.setdefault(logical, []).append(obj["ID"])
+            for logical, ids in sorted(stale.items()):
+                self._prune_item(kind, logical, lambda k=singular, i=ids: [self.client.remove(k, x) for x in i])
+        for network in self._owned("network"):
+            if network["Name"] not in declared["networks"]:
+                self._prune_item("networks", network["Name"], lambda n=network: self._remove_network(n["Id"]))
+
+    # --- the whole run -------------------------------------------------------------------------------
+
+    def converge(self):
+        built = self.resources()
+        self.check_kernel(built)
+        with ThreadPoolExecutor(self.parallel) as pool:
+            list(pool.map(self._run_network, built["networks"]))
+            for kind in ("secrets", "configs"):
+                list(pool.map(lambda r, k=kind: self._run_resource(k, r, set()), built[kind]))
+            failed_inputs = self._failed_inputs()
+            list(pool.map(lambda r: self._run_resource("services", r, failed_inputs), built["services"]))
+        if self.params.get("prune"):
+            self.prune(built)
+        return self.result()
+
+    def result(self):
+        failures = ["%s %s: %s" % (kind[:-1], name, item["msg"])
+                    for kind in KINDS for name, item in sorted(self.results[kind].items()) if item.get("failed")]
+        result = dict(self.results)
+        result["changed"] = any(item["changed"] for kind in KINDS for item in self.results[kind].values())
+        result["failures"] = failures
+        result["summary"] = {kind: {"declared": len(self.params.get(kind) or []),
+                                    "changed": sorted(n for n, i in self.results[kind].items() if i["changed"])}
+                             for kind in KINDS}
+        return result
+
+
+def describe_failures(name, failures):
+    return "swarm_stack %s: %d item(s) failed: %s" % (name, len(failures), json.dumps(failures)[1:-1])
+
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    networks=dict(type="list", elements="dict", default=[], options=NETWORK_SPEC),
+    # With their suboptions, so Ansible hides exactly the secret values (content, content_base64, hash_key).
+    secrets=dict(type="list", elements="dict", default=[], options=argument_spec("secret")),
+    configs=dict(type="list", elements="dict", default=[], options=argument_spec("config")),
+    services=dict(type="list", elements="dict", default=[]),
+    prune=dict(type="bool", default=False),
+    parallel=dict(type="int", default=4),
+    kernel_check=dict(type="str", default="auto", choices=["auto", "skip"]),
+)

@@ -1,0 +1,275 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: daemon_config
+short_description: Write the Docker daemon's daemon.json, checked, atomically and with a backup
+version_added: 0.2.0
+description:
+  - Merges O(config) over O(defaults) (mappings merge key by key, other values replace, C(null) removes a key),
+    checks every key against the daemon.json settings dockerd knows and the JSON type each must have, and writes
+    the result to O(path).
+  - Unknown keys fail with the closest known key (unless O(allow_unknown_keys=true)); a value of the wrong type
+    fails naming the key, its value and the type dockerd expects. Nothing is written then.
+  - The file is compared by content, not by text, so a file that says the same in another layout is left alone.
+  - A new file is written to a temporary file next to O(path), checked with C(dockerd --validate) where the
+    installed dockerd has it (23.0 and later), then the old file is copied to a backup and the new one renamed
+    over it.
+  - Never restarts the daemon; RV(restart_needed) says whether a restart is due.
+author:
+  - Berth maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - berth.engine.attributes
+options:
+  path:
+    description: The daemon's configuration file.
+    type: path
+    default: /etc/docker/daemon.json
+  defaults:
+    description: Settings the file has unless O(config) overrides them.
+    type: dict
+    default: {}
+  config:
+    description:
+      - Settings merged over O(defaults). A key set to C(null) removes that default.
+    type: dict
+    default: {}
+  allow_unknown_keys:
+    description:
+      - Pass keys that are not in Berth's table of dockerd settings through (for a dockerd newer than the table).
+        dockerd still refuses keys it does not know.
+    type: bool
+    default: false
+  swarm_active:
+    description:
+      - The daemon is a swarm node. dockerd refuses C(live-restore) there, so a C(live-restore) from O(defaults)
+        is dropped and one set in O(config) fails.
+    type: bool
+    default: false
+  validate_with:
+    description:
+      - The dockerd binary that checks the new file with C(--validate --config-file) before it replaces O(path).
+      - V(auto) looks for dockerd and uses it when its C(--help) lists C(--validate); an empty string skips it.
+    type: str
+    default: auto
+  backup:
+    description: Copy the file being replaced to C(<path>.<pid>.<date>~) first.
+    type: bool
+    default: true
+  mode:
+    description: Permissions of the file (an octal string).
+    type: str
+    default: "0644"
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be written; C(dockerd --validate) is not run.
+  diff_mode:
+    support: full
+    details: Before and after are the file's JSON text, keys sorted.
+"""
+
+EXAMPLES = r"""
+- name: Secure defaults with the user's settings over them
+  berth.engine.daemon_config:
+    defaults:
+      log-driver: json-file
+      log-opts: {max-size: 10m, max-file: "3"}
+      live-restore: true
+    config:
+      log-opts: {max-size: 50m}
+      registry-mirrors: [https://mirror.example.com]
+  register: daemon_json
+
+- name: Restart the daemon when the file changed
+  ansible.builtin.service:
+    name: docker
+    state: restarted
+  when: daemon_json.restart_needed
+"""
+
+RETURN = r"""
+config:
+  description: The configuration the file holds after the task (would hold, in check mode).
+  returned: success
+  type: dict
+  sample: {"live-restore": true, "log-driver": "json-file", "log-opts": {"max-file": "3", "max-size": "10m"}}
+path:
+  description: The file.
+  returned: always
+  type: str
+actions:
+  description: What was done (in check mode, would be done), C(write) or C(set_attributes).
+  returned: success
+  type: list
+  elements: str
+changed_keys:
+  description: Top-level keys whose value changes.
+  returned: success
+  type: list
+  elements: str
+restart_needed:
+  description: The content changed, so the daemon must be restarted to use it.
+  returned: success
+  type: bool
+existed:
+  description: Whether the file existed before the task.
+  returned: success
+  type: bool
+backup_file:
+  description: The copy of the previous file; empty when there was nothing to back up.
+  returned: success
+  type: str
+  sample: /etc/docker/daemon.json.1234.2026-01-01@12:00:00~
+validated:
+  description: Whether C(dockerd --validate) accepted the new file (false when it was not run).
+  returned: success
+  type: bool
+"""
+
+import os  # noqa: E402
+import stat  # noqa: E402
+import tempfile  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.berth.engine.plugins.module_utils import daemon_config as pure  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.resource import Resource, converge  # noqa: E402
+
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", default="/etc/docker/daemon.json"),
+    defaults=dict(type="dict", default={}),
+    config=dict(type="dict", default={}),
+    allow_unknown_keys=dict(type="bool", default=False),
+    swarm_active=dict(type="bool", default=False),
+    validate_with=dict(type="str", default="auto"),
+    backup=dict(type="bool", default=True),
+    mode=dict(type="str", default="0644"),
+)
+DOCKERD_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
+
+
+class DaemonJson(Resource):
+    """daemon.json as a resource: the file on the host instead of an engine object."""
+
+    kind = "daemon.json"
+
+    def __init__(self, module):
+        self.module = module
+        super().__init__(None, module.params, check_mode=module.check_mode)
+
+    def desire(self, params):
+        try:
+            int(params["mode"], 8)
+        except ValueError:
+            raise ValueError("mode must be an octal string such as 0644, got %r" % params["mode"]) from None
+        return pure.desire(params)
+
+    def read(self, known=None):
+        path = self.name
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            return {"exists": False, "text": None, "mode": None, "uid": None}
+        except OSError as err:
+            raise ValueError("cannot read %s: %s" % (path, err.strerror)) from None
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8", "replace")
+        except OSError as err:
+            raise ValueError("cannot read %s: %s" % (path, err.strerror)) from None
+        return {"exists": True, "text": text, "mode": stat.S_IMODE(info.st_mode), "uid": info.st_uid}
+
+    def plan(self, state):
+        return pure.plan(self.desired, state)
+
+    def apply(self, plan, state):
+        if not plan.has("write"):
+            self._set_attributes(self.name)
+            return {"backup_file": "", "validated": False}
+        directory = os.path.dirname(self.name) or "."
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        handle, candidate = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(self.name))
+        try:
+            with os.fdopen(handle, "w") as out:
+                out.write(self.desired["content"])
+                out.flush()
+                os.fsync(out.fileno())
+            self._set_attributes(candidate)
+            validated = self._validate(candidate)
+            backup = ""
+            if state["exists"] and self.module.params["backup"]:
+                backup = self.module.backup_local(self.name)
+            os.replace(candidate, self.name)
+        finally:
+            if os.path.exists(candidate):
+                os.unlink(candidate)
+        return {"backup_file": backup, "validated": validated}
+
+    def _set_attributes(self, path):
+        os.chmod(path, self.desired["mode"])
+        if os.geteuid() == 0:
+            os.chown(path, 0, 0)
+
+    def _validate(self, candidate):
+        """Run dockerd --validate on the candidate; a refusal fails before the live file is touched."""
+        dockerd = self._dockerd()
+        if not dockerd:
+            return False
+        rc, out, err = self.module.run_command([dockerd, "--validate", "--config-file", candidate])
+        if rc != 0:
+            said = " ".join((err or out or "exit status %d" % rc).replace(candidate, "the new file").split())
+            raise ValueError("dockerd --validate refused the new configuration, so %s was left unchanged. "
+                             "dockerd said: %s" % (self.name, said))
+        return True
+
+    def _dockerd(self):
+        wanted = self.module.params["validate_with"]
+        if wanted != "auto":
+            return wanted
+        path = self.module.get_bin_path("dockerd", opt_dirs=list(DOCKERD_DIRS))
+        if not path:
+            return ""
+        rc, out, err = self.module.run_command([path, "--help"])
+        return path if "--validate" in (out or "") + (err or "") else ""
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    path = module.params["path"]
+    failure = None
+    try:
+        resource = DaemonJson(module)
+        plan, state, done = converge(resource)
+    except ValueError as err:  # refused settings, or dockerd --validate said no
+        failure = str(err)
+    except OSError as err:
+        failure = "writing %s failed: %s; the previous file is unchanged" % (path, err)
+    if failure:
+        # Outside the except block, so ansible-core attaches no traceback to a handled error.
+        module.fail_json(msg=failure, path=path)
+    for warning in plan.warnings:
+        module.warn(warning)
+    write = [a for a in plan.actions if a["action"] == "write"]
+    result = dict(
+        changed=plan.changed,
+        path=path,
+        actions=plan.action_names(),
+        config=resource.desired["config"],
+        changed_keys=write[0]["keys"] if write else [],
+        restart_needed=pure.restart_needed(plan),
+        existed=state["exists"],
+        backup_file=(done or {}).get("backup_file", ""),
+        validated=(done or {}).get("validated", False),
+    )
+    if module._diff:
+        result["diff"] = pure.file_diff(plan, path)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: secret
+short_description: Manage a versioned swarm secret and roll the services that use it
+version_added: 0.2.0
+description:
+  - A swarm secret cannot change. This module keeps one engine secret per content, named
+    C(<name>_<12 hex>), where the hex is an HMAC-SHA256 of the content keyed by the swarm's cluster ID (or by
+    O(hash_key)), so the name never reveals a guessable value. Each version carries the label
+    C(io.berth.logical_name=<name>).
+  - Services (M(berth.engine.service), M(berth.engine.swarm_stack)) refer to the logical O(name) and get its newest
+    version, as C(/run/secrets/<name>) by default.
+  - New content creates the next version, updates every service that used an older version (a rolling update,
+    waited for like the service module does), then removes unused old versions beyond O(keep_versions).
+  - The value never appears in the result, the diff or the logs; the diff says only that the content changed.
+  - Check mode reports exactly the actions a real run would take; diff mode shows which version changes.
+extends_documentation_fragment:
+  - berth.engine.engine
+options:
+  name:
+    description: Logical name of the secret (at most 51 characters).
+    type: str
+    required: true
+  state:
+    description: C(present) the current content is the newest version. C(absent) no version exists (fails while a service uses one).
+    type: str
+    default: present
+    choices: [present, absent]
+  content:
+    description: The secret's value. One of O(content), O(content_base64) or O(src) is required with O(state=present).
+    type: str
+  content_base64:
+    description: The value, base64-encoded (for binary data).
+    type: str
+  src:
+    description: A file on the managed host (the manager) holding the value.
+    type: path
+  hash_key:
+    description:
+      - Key of the HMAC that names the versions. Defaults to the swarm's cluster ID. Give the same key on every
+        cluster that should name versions alike; changing it creates a new version.
+    type: str
+  labels:
+    description: Labels of a version this task creates.
+    type: dict
+  keep_versions:
+    description: How many old versions to keep after a change (unused ones beyond that are removed).
+    type: int
+    default: 1
+  update_services:
+    description: Roll the services that use an older version over to the new one.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for each updated service to converge.
+    type: int
+    default: 300
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author:
+  - Berth maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: The database password; services refer to it as db_password
+  berth.engine.secret:
+    name: db_password
+    content: "{{ vault_db_password }}"
+
+- name: A TLS key from a file on the manager, keeping two old versions
+  berth.engine.secret:
+    name: tls_key
+    src: /etc/ssl/private/shop.key
+    keep_versions: 2
+"""
+
+RETURN = r"""
+secret:
+  description: The current version (never the value).
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: Engine ID of the current version.
+      type: str
+    name:
+      description: Engine name of the current version, C(<logical name>_<12 hex>).
+      type: str
+    logical_name:
+      description: O(name).
+      type: str
+    services_updated:
+      description: Services rolled over to the new version.
+      type: list
+      elements: str
+    removed_versions:
+      description: Engine names of the versions removed.
+      type: list
+      elements: str
+actions:
+  description: What was done (in check mode, would be done), like C(create), C(update_services), C(remove).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.berth.engine.plugins.module_utils.common import engine_module  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import (  # noqa: E402
+    MUTUALLY_EXCLUSIVE,
+    SecretResource,
+    argument_spec,
+    run_object_module,
+)
+
+ARGUMENT_SPEC = argument_spec("secret")
+
+
+def main():
+    module = engine_module(ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE)
+    run_object_module(module, SecretResource)
+
+
+if __name__ == "__main__":
+    main()

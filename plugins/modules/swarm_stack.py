@@ -1,0 +1,260 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarm_stack
+short_description: Converge a named set of swarm services, overlay networks, secrets and configs in one task
+version_added: 0.2.0
+description:
+  - Declares a whole swarm workload and converges it in one task, on a manager.
+  - Each entry takes the options of its single-resource module (M(berth.engine.service), M(berth.engine.secret),
+    M(berth.engine.config)) and is compared and applied by the same code; networks are overlay networks that are
+    created when absent (a network cannot change in place, so a difference is that item's failure).
+  - Networks come first, then secrets and configs, then services (in parallel, each waited for until converged).
+    A service that uses a network, secret or config that failed is not converged.
+  - Everything the stack creates is labelled C(io.berth.swarm_stack=<name>). With O(prune=true), labelled
+    services, networks, secrets and configs that are no longer declared are removed (services first).
+  - Before anything changes, the whole spec is checked against the nodes' kernels (see O(kernel_check)); a service
+    or network that needs IP_VS or ESP where they are missing fails the task with nothing changed.
+  - One item's failure is reported by name and does not hide the others' results; the task fails if any item failed.
+extends_documentation_fragment:
+  - berth.engine.engine
+options:
+  name:
+    description: Stack name, stored in the C(io.berth.swarm_stack) label of everything it owns.
+    type: str
+    required: true
+  networks:
+    description: Overlay networks.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Network name.
+        type: str
+        required: true
+      driver:
+        description: Network driver.
+        type: str
+        default: overlay
+      attachable:
+        description: Let standalone containers attach too.
+        type: bool
+        default: true
+      encrypted:
+        description: Encrypt the data plane with IPsec (needs ESP in every node's kernel).
+        type: bool
+        default: false
+      internal:
+        description: No outside connectivity.
+        type: bool
+        default: false
+      labels:
+        description: Labels of the network (set when it is created).
+        type: dict
+      driver_options:
+        description: Driver options (set when it is created).
+        type: dict
+  secrets:
+    description: Secrets; each entry takes the options of M(berth.engine.secret).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Logical name.
+        type: str
+        required: true
+      state:
+        description: C(present) or C(absent).
+        type: str
+        default: present
+        choices: [present, absent]
+      content:
+        description: The value.
+        type: str
+      content_base64:
+        description: The value, base64-encoded.
+        type: str
+      src:
+        description: A file on the manager holding the value.
+        type: path
+      hash_key:
+        description: Key of the HMAC that names the versions (default the cluster ID).
+        type: str
+      labels:
+        description: Labels of a version this task creates.
+        type: dict
+      keep_versions:
+        description: Old versions kept after a change.
+        type: int
+        default: 1
+      update_services:
+        description: Roll services that use an older version over to the new one.
+        type: bool
+        default: true
+      wait_timeout:
+        description: Seconds to wait for each updated service.
+        type: int
+        default: 300
+  configs:
+    description: Configs; each entry takes the options of M(berth.engine.config).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Logical name.
+        type: str
+        required: true
+      state:
+        description: C(present) or C(absent).
+        type: str
+        default: present
+        choices: [present, absent]
+      content:
+        description: The content.
+        type: str
+      content_base64:
+        description: The content, base64-encoded.
+        type: str
+      src:
+        description: A file on the manager holding the content.
+        type: path
+      labels:
+        description: Labels of a version this task creates.
+        type: dict
+      keep_versions:
+        description: Old versions kept after a change.
+        type: int
+        default: 1
+      update_services:
+        description: Roll services that use an older version over to the new one.
+        type: bool
+        default: true
+      wait_timeout:
+        description: Seconds to wait for each updated service.
+        type: int
+        default: 300
+  services:
+    description: Services; each entry takes the options of M(berth.engine.service) (without the connection options).
+    type: list
+    elements: dict
+    default: []
+  prune:
+    description: Remove services, networks, secrets and configs labelled with this stack that are no longer declared.
+    type: bool
+    default: false
+  parallel:
+    description: How many items are converged at once.
+    type: int
+    default: 4
+  kernel_check:
+    description:
+      - C(auto) refuses, before any change, a stack that needs IP_VS (ingress ports, VIPs) or ESP (encrypted
+        networks) where the nodes lack them, as M(berth.engine.service) does. C(skip) does not check (for the whole
+        stack; a service entry can also skip it for itself).
+    type: str
+    default: auto
+    choices: [auto, skip]
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author:
+  - Berth maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: A shop on a swarm whose kernels lack IPVS
+  berth.engine.swarm_stack:
+    name: shop
+    prune: true
+    networks:
+      - name: shop
+    secrets:
+      - name: db_password
+        content: "{{ vault_db_password }}"
+    configs:
+      - name: web_conf
+        src: files/web.conf
+    services:
+      - name: shop-db
+        image: registry.example.com/postgres:16
+        endpoint_mode: dnsrr
+        networks: [{name: shop}]
+        secrets: [{name: db_password}]
+      - name: shop-web
+        image: registry.example.com/web:2.3
+        replicas: 3
+        endpoint_mode: dnsrr
+        ports: [{target: 8080, published: 8080, publish_mode: host}]
+        networks: [{name: shop}]
+        configs: [{name: web_conf, target: /etc/web.conf}]
+"""
+
+RETURN = r"""
+networks:
+  description: Per network, C(changed), C(actions) and, when it failed, C(failed) and C(msg).
+  returned: always
+  type: dict
+secrets:
+  description: Per secret (logical name), like RV(networks).
+  returned: always
+  type: dict
+configs:
+  description: Per config (logical name), like RV(networks).
+  returned: always
+  type: dict
+services:
+  description: Per service, like RV(networks).
+  returned: always
+  type: dict
+failures:
+  description: One line per failed item, C(<kind> <name>) and its message.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: Per kind, how many were declared and which changed.
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.swarm_stack import (  # noqa: E402
+    ARGUMENT_SPEC,
+    ItemError,
+    SwarmStack,
+    describe_failures,
+)
+
+
+def main():
+    module = engine_module(ARGUMENT_SPEC)
+
+    def converge(client):
+        stack = SwarmStack(client, module.params, module.check_mode)
+        try:
+            result = stack.converge()
+        except ItemError as err:
+            raise ValueError(str(err)) from None
+        for warning in stack.warnings:
+            module.warn(warning)
+        if module._diff:
+            result["diff"] = stack.diffs
+        if result["failures"]:
+            module.fail_json(msg=describe_failures(module.params["name"], result["failures"]), **result)
+        return result
+
+    run(module, converge)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""berth.engine.service against a private single-node swarm (its own dockerd in its own netns).
+
+State is observed with the Docker SDK on that daemon (and the docker CLI for changes made outside
+Berth); published ports are reached from inside the daemon's network namespace.
+"""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.support.ansible import module_helpers
+from tests.support.swarm_daemon import swarm_fixture
+
+converge, ok, fails = module_helpers("berth.engine.service")
+swarm = swarm_fixture()
+
+HOST_PORT = [{"target": 8080, "published": 18080, "publish_mode": "host"}]
+
+
+def args(swarm, **kwargs):
+    return dict(docker_host=swarm.host, wait_timeout=120, **kwargs)
+
+
+def spec_of(swarm, name):
+    return swarm.client.services.get(name).attrs["Spec"]
+
+
+def running_images(swarm, name):
+    tasks = swarm.client.api.tasks(filters={"service": name, "desired-state": "running"})
+    return sorted(t["Spec"]["ContainerSpec"]["Image"] for t in tasks if t["Status"]["State"] == "running")
+
+
+def http_get(swarm, port=18080):
+    """GET / on the node's address from inside the daemon's netns."""
+    url = f"http://{swarm.node_address}:{port}/"
+    code = f"import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('{url}', timeout=5).read().decode())"
+    for _ in range(20):
+        result = swarm.in_netns("python3", "-c", code, check=False)
+        if result.returncode == 0:
+            return result.stdout
+        subprocess.run(["sleep", "0.5"], check=True)
+    raise AssertionError(f"nothing answers on {swarm.node_address}:{port}: {result.stderr}")
+
+
+def test_create_rerun_check_diff_and_one_option_change(swarm, unique_name):
+    base = args(swarm, name=unique_name, image="berth-test/http:v1", replicas=1, endpoint_mode="dnsrr",
+                ports=HOST_PORT, labels={"team": "web"}, env={"GREETING": "hello"})
+
+    predicted = ok(base, check=True)
+    assert predicted["changed"] and predicted["actions"] == ["create"]
+    assert not swarm.client.services.list(filters={"name": unique_name})
+
+    created = ok(base)
+    assert created["changed"] and created["actions"] == ["create"]
+    assert running_images(swarm, unique_name) == ["berth-test/http:v1"]
+    assert created["tasks"] and created["tasks"][0]["state"] == "running"
+    assert "berth-test http v1" in http_get(swarm)
+
+    again = ok(base)
+    assert not again["changed"] and again["actions"] == []
+
+    # A label added outside Berth, and settings the task does not give, must survive an update.
+    subprocess.run(["docker", "-H", swarm.host, "service", "update", "--detach", "--label-add", "outside=yes",
+                    unique_name], check=True, capture_output=True)
+    version = swarm.client.services.get(unique_name).attrs["Version"]["Index"]
+    changed_env = dict(base, env={"GREETING": "bonjour"})
+    preview = ok(changed_env, check=True, diff=True)
+    assert preview["changed"] and preview["actions"] == ["update"]
+    assert preview["diff"]["before"] == {"env": ["GREETING=hello"]}
+    assert preview["diff"]["after"] == {"env": ["GREETING=bonjour"]}
+    assert swarm.client.services.get(unique_name).attrs["Version"]["Index"] == version
+
+    updated = ok({"docker_host": swarm.host, "name": unique_name, "env": {"GREETING": "bonjour"}})
+    assert updated["changed"] and updated["actions"] == ["update"]
+    spec = spec_of(swarm, unique_name)
+    assert spec["TaskTemplate"]["ContainerSpec"]["Env"] == ["GREETING=bonjour"]
+    assert spec["Labels"] == {"team": "web", "outside": "yes"}
+    assert spec["Mode"] == {"Replicated": {"Replicas": 1}}
+    assert spec["EndpointSpec"]["Mode"] == "dnsrr"
+    assert spec["TaskTemplate"]["ContainerSpec"]["Image"] == "berth-test/http:v1"
+
+    assert not ok(dict(base, env={"GREETING": "bonjour"}))["changed"]
+    removed = ok(args(swarm, name=unique_name, state="absent"))
+    assert removed["changed"] and not swarm.client.services.list(filters={"name": unique_name})
+
+
+def test_rolling_update_then_failed_update_rolls_back(swarm, unique_name):
+    base = args(swarm, name=unique_name, image="berth-test/http:v1", replicas=1, endpoint_mode="dnsrr",
+                ports=[{"target": 8080, "published": 18081, "publish_mode": "host"}],
+                update_config={"failure_action": "rollback", "monitor": "3s", "order": "stop-first", "delay": "0s",
+                               "max_failure_ratio": 0},
+                restart_policy={"condition": "any", "delay": "1s", "max_attempts": 0})
+    ok(base)
+    assert not ok(base)["changed"]  # zero values the engine leaves out of the spec are no difference
+    rolled = ok(dict(base, image="berth-test/http:v2"))
+    assert rolled["actions"] == ["update"]
+    assert running_images(swarm, unique_name) == ["berth-test/http:v2"]
+    assert "berth-test http v2" in http_get(swarm, 18081)
+
+    failed = fails(dict(base, image="berth-test/failing:latest"))
+    assert "rolled it back" in failed and "berth-test/http:v2" in failed, failed
+    assert spec_of(swarm, unique_name)["TaskTemplate"]["ContainerSpec"]["Image"] == "berth-test/http:v2"
+    assert running_images(swarm, unique_name) == ["berth-test/http:v2"]
+    assert "berth-test http v2" in http_get(swarm, 18081)
+
+
+@pytest.mark.parametrize("case", ["ingress_port", "vip_with_network", "encrypted_network"])
+def test_refuses_specs_the_kernel_cannot_serve_before_any_change(swarm, unique_name, case):
+    overlay = swarm.client.networks.create(unique_name + "-net", driver="overlay", attachable=True,
+                                           options={"encrypted": ""} if case == "encrypted_network" else None)
+    try:
+        spec = {
+            "ingress_port": dict(ports=[{"target": 8080, "published": 18090}]),
+            "vip_with_network": dict(networks=[{"name": overlay.name}]),
+            "encrypted_network": dict(endpoint_mode="dnsrr", networks=[{"name": overlay.name}]),
+        }[case]
+        refused = fails(args(swarm, name=unique_name, image="berth-test/http:v1", **spec))
+        assert "nothing was changed" in refused
+        assert "endpoint_mode: dnsrr" in refused and "publish_mode: host" in refused
+        assert ("esp" if case == "encrypted_network" else "ip_vs") in refused
+        assert not swarm.client.services.list(filters={"name": unique_name})
+        assert fails(args(swarm, name=unique_name, image="berth-test/http:v1", **spec), check=True) == refused
+    finally:
+        overlay.remove()
+
+
+def test_refuses_an_update_to_ingress_and_leaves_the_service(swarm, unique_name):
+    ok(args(swarm, name=unique_name, image="berth-test/busybox:latest", endpoint_mode="dnsrr"))
+    version = swarm.client.services.get(unique_name).attrs["Version"]["Index"]
+    refused = fails(args(swarm, name=unique_name, ports=[{"target": 8080, "published": 18092}]))
+    assert "ip_vs" in refused
+    assert swarm.client.services.get(unique_name).attrs["Version"]["Index"] == version
+    # The override is for users who know better: the engine accepts the spec.
+    skipped = ok(args(swarm, name=unique_name, endpoint_mode="vip", kernel_check="skip", wait=False,
+                      ports=[{"target": 8080, "published": 18092, "publish_mode": "host"}]))
+    assert skipped["changed"] and spec_of(swarm, unique_name)["EndpointSpec"]["Mode"] == "vip"
+    assert "ingress mode need endpoint_mode vip" in fails(args(swarm, name=unique_name, endpoint_mode="dnsrr",
+                                                               kernel_check="skip", ports=[{"target": 8080}]))
+    swarm.client.services.get(unique_name).remove()
+
+
+def test_bad_input_fails_clearly(swarm, unique_name):
+    assert "image is required" in fails(args(swarm, name=unique_name, endpoint_mode="dnsrr"))
+    assert "replicas is for mode: replicated" in fails(args(swarm, name=unique_name, image="x", mode="global",
+                                                            replicas=2))
+    missing = fails(args(swarm, name=unique_name, image="berth-test/busybox:latest", endpoint_mode="dnsrr",
+                         networks=[{"name": unique_name + "-nope"}]))
+    assert "does not exist" in missing
+    assert "secret" in fails(args(swarm, name=unique_name, image="berth-test/busybox:latest", endpoint_mode="dnsrr",
+                                  secrets=[{"name": unique_name + "-nope"}]))
+    assert not swarm.client.services.list(filters={"name": unique_name})

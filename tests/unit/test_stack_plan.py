@@ -1,0 +1,132 @@
+"""The pure parts of the stack: validation of the declared set, depends_on waves, pruning, results."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
+from ansible_collections.berth.engine.plugins.module_utils.stack import (
+    CONTAINER_ENTRY_SPEC,
+    ItemError,
+    build_result,
+    check_depends_on,
+    depends_on_waves,
+    duplicate_names,
+    item_result,
+    prune_selection,
+    scrub,
+    secret_values,
+    stack_lock,
+    validate_entry,
+)
+
+
+def test_waves_follow_depends_on():
+    waves = depends_on_waves({"web": ["api"], "api": ["db", "cache"], "db": [], "cache": [], "worker": ["db"]})
+    assert waves == [["cache", "db"], ["api", "worker"], ["web"]]
+    assert depends_on_waves({}) == []
+
+
+def test_a_cycle_is_refused_naming_its_members():
+    with pytest.raises(ItemError, match="cycle among: a, b"):
+        depends_on_waves({"a": ["b"], "b": ["a"], "c": []})
+    with pytest.raises(ItemError, match="cycle among: self"):
+        check_depends_on([{"name": "self", "depends_on": ["self"]}])
+
+
+def test_unknown_dependencies_are_refused():
+    with pytest.raises(ItemError, match="web depends_on nobody, which this stack does not declare"):
+        check_depends_on([{"name": "web", "depends_on": ["nobody"]}, {"name": "db", "depends_on": []}])
+    check_depends_on([{"name": "web", "depends_on": ["db"]}, {"name": "db", "depends_on": []}])
+
+
+def test_duplicate_names():
+    assert duplicate_names(["a", "b", "a", "c", "b"]) == ["a", "b"]
+    assert duplicate_names(["a"]) == []
+
+
+def test_entries_are_validated_with_the_container_spec():
+    entry = validate_entry("containers", CONTAINER_ENTRY_SPEC, {"name": "web", "image": "x"})
+    assert entry["state"] == "started" and entry["depends_on"] == []
+    with pytest.raises(ItemError, match="containers entry web: .*state"):
+        validate_entry("containers", CONTAINER_ENTRY_SPEC, {"name": "web", "state": "sideways"})
+    with pytest.raises(ItemError, match="not a mapping"):
+        validate_entry("containers", CONTAINER_ENTRY_SPEC, "web")
+
+
+def test_prune_selection():
+    owned = ["a", "b", "c"]
+    assert prune_selection("containers", ["a"], owned, prune=True, prune_volumes=False) == ["b", "c"]
+    assert prune_selection("networks", ["a", "b", "c"], owned, prune=True, prune_volumes=False) == []
+    assert prune_selection("containers", [], owned, prune=False, prune_volumes=True) == []
+    assert prune_selection("volumes", [], owned, prune=True, prune_volumes=False) == [], "data kept by default"
+    assert prune_selection("volumes", ["c"], owned, prune=True, prune_volumes=True) == ["a", "b"]
+    assert prune_selection("volumes", [], owned, prune=False, prune_volumes=True) == []
+
+
+def test_results_and_summary():
+    plan = Plan("container", "web")
+    plan.add("recreate")
+    waiting = Plan("container", "db")
+    waiting.add("wait_healthy")
+    results = {"networks": {"net": item_result(Plan("network", "net"))},
+               "volumes": {},
+               "containers": {"web": item_result(plan), "db": item_result(waiting),
+                              "api": item_result(error=ItemError("not converged: it depends on web, which failed"))}}
+    assert results["containers"]["web"] == {"changed": True, "actions": ["recreate"]}
+    assert results["containers"]["db"] == {"changed": False, "actions": ["wait_healthy"]}
+    result = build_result(results, {"networks": 1, "containers": 3})
+    assert result["changed"]
+    assert result["failures"] == ["container api: not converged: it depends on web, which failed"]
+    assert result["summary"] == {"images": {"declared": 0, "changed": []},
+                                 "networks": {"declared": 1, "changed": []},
+                                 "volumes": {"declared": 0, "changed": []},
+                                 "containers": {"declared": 3, "changed": ["web"]}}
+    assert not build_result({"networks": {}, "volumes": {}, "containers": {}}, {})["changed"]
+
+
+def test_secrets_are_scrubbed_at_every_depth():
+    containers = [{"name": "a", "registry_password": "s3cret-long"}, {"name": "b", "registry_password": None},
+                  {"name": "c", "registry_password": "s3cret"}]
+    secrets = secret_values(containers)
+    assert secrets == ["s3cret-long", "s3cret"], "longest first, so no secret is left half-masked"
+    value = {"msg": "pull with s3cret-long failed", "diff": [{"after": {"env": {"X": "s3cret"}}}], "n": 1}
+    assert scrub(value, secrets) == {"msg": "pull with ******** failed",
+                                     "diff": [{"after": {"env": {"X": "********"}}}], "n": 1}
+    assert scrub(value, []) is value
+
+
+def test_the_stack_lock_waits_then_times_out_clearly(tmp_path):
+    first = stack_lock("shop/1", timeout=5, directory=str(tmp_path))
+    assert os.path.basename(first.path) == "stack-shop_1.lock", "the name cannot leave the lock directory"
+    with first:
+        with pytest.raises(ItemError, match="another run is converging this stack.*lock_timeout"), \
+                stack_lock("shop/1", timeout=0.5, directory=str(tmp_path)):
+            pass
+        with stack_lock("shop/1", timeout=0, skip=True, directory=str(tmp_path)):
+            pass  # check mode does not wait
+    released = threading.Event()
+
+    def hold():
+        with stack_lock("shop/1", timeout=5, directory=str(tmp_path)):
+            released.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.3)
+    threading.Timer(0.5, released.set).start()
+    started = time.monotonic()
+    with stack_lock("shop/1", timeout=10, directory=str(tmp_path)):
+        waited = time.monotonic() - started
+    holder.join()
+    assert waited > 0.1, "the second converge waited for the first to release the lock"
+
+
+def test_an_entry_the_module_validated_already_validates_again():
+    once = validate_entry("containers", CONTAINER_ENTRY_SPEC, {"name": "web", "image": "x",
+                                                               "networks": [{"name": "n"}]})
+    assert once["cgroupns_mode"] is None and once["networks"][0]["aliases"] is None
+    assert validate_entry("containers", CONTAINER_ENTRY_SPEC, once) == once

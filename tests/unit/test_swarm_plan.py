@@ -1,0 +1,327 @@
+"""Pure parts of swarm membership (no daemon): the local swarm plan, node plans, the quorum guard."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+import yaml
+
+from ansible_collections.berth.engine.plugins.doc_fragments.engine import ModuleDocFragment
+from ansible_collections.berth.engine.plugins.filter.swarm import swarm_layout_of, swarm_membership
+from ansible_collections.berth.engine.plugins.module_utils.common import CONNECTION_ARGS
+from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import (
+    desired_node,
+    desired_swarm,
+    find_node,
+    membership_plan,
+    node_summary,
+    plan_node,
+    plan_swarm,
+    quorum_refusal,
+    swarm_facts,
+    swarm_layout,
+)
+from tests.unit.test_module_docs import compare
+
+CLUSTER = "qow937u58lq5wg4ua1aps6mix"
+WORKER_TOKEN = "SWMTKN-1-3fy9mmbnu3c5w7519b1tm2klg12x4a8f5ky7p6mpfo15ykmn0v-51lnt2vmi1o5suxtzmg0aaaaa"
+MANAGER_TOKEN = "SWMTKN-1-3fy9mmbnu3c5w7519b1tm2klg12x4a8f5ky7p6mpfo15ykmn0v-2t53kktzw5vluemz3dwgbbbbb"
+
+INACTIVE = {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": False,
+            "Error": "", "RemoteManagers": None}
+MANAGER_INFO = {"NodeID": "x2kjy1am0m108ju0p89fp25o4", "NodeAddr": "10.232.0.11", "LocalNodeState": "active",
+                "ControlAvailable": True, "Error": "", "Nodes": 1, "Managers": 1,
+                "RemoteManagers": [{"NodeID": "x2kjy1am0m108ju0p89fp25o4", "Addr": "10.232.0.11:2377"}],
+                "Cluster": {"ID": CLUSTER}}
+WORKER_INFO = {"NodeID": "w0rk3r", "NodeAddr": "10.232.0.12", "LocalNodeState": "active", "ControlAvailable": False,
+               "Error": "", "RemoteManagers": [{"NodeID": "x2kjy1am0m108ju0p89fp25o4", "Addr": "10.232.0.11:2377"}]}
+SWARM = {
+    "ID": CLUSTER, "Version": {"Index": 10},
+    "Spec": {"Name": "default", "Labels": {}, "Orchestration": {"TaskHistoryRetentionLimit": 5},
+             "Raft": {"SnapshotInterval": 10000, "KeepOldSnapshots": 0, "LogEntriesForSlowFollowers": 500,
+                      "ElectionTick": 10, "HeartbeatTick": 1},
+             "Dispatcher": {"HeartbeatPeriod": 5000000000}, "CAConfig": {"NodeCertExpiry": 7776000000000000},
+             "TaskDefaults": {}, "EncryptionConfig": {"AutoLockManagers": False}},
+    "JoinTokens": {"Worker": WORKER_TOKEN, "Manager": MANAGER_TOKEN},
+}
+
+
+def swarm(**params):
+    return desired_swarm(params)
+
+
+def test_init_when_inactive_with_the_spec_given():
+    plan = plan_swarm(swarm(advertise_addr="10.0.0.1", task_history_limit=3, dispatcher_heartbeat="7s"),
+                      {"info": INACTIVE, "swarm": None})
+    assert plan.action_names() == ["init"]
+    body = plan.actions[0]["body"]
+    assert body["AdvertiseAddr"] == "10.0.0.1" and body["ListenAddr"] == "0.0.0.0:2377"
+    assert body["Spec"] == {"Orchestration": {"TaskHistoryRetentionLimit": 3},
+                            "Dispatcher": {"HeartbeatPeriod": 7000000000}}
+    assert plan.after == {"state": "active", "task_history_limit": 3, "dispatcher_heartbeat": 7000000000}
+
+
+def test_present_on_a_manager_compares_only_what_is_given():
+    state = {"info": MANAGER_INFO, "swarm": SWARM}
+    assert plan_swarm(swarm(), state).actions == []
+    assert plan_swarm(swarm(task_history_limit=5, autolock=False), state).actions == []
+    plan = plan_swarm(swarm(task_history_limit=2, node_cert_expiry="48h"), state)
+    assert plan.action_names() == ["update"]
+    update = plan.actions[0]
+    assert update["version"] == 10
+    assert update["spec"]["Orchestration"]["TaskHistoryRetentionLimit"] == 2
+    assert update["spec"]["CAConfig"]["NodeCertExpiry"] == 48 * 3600 * 10 ** 9
+    assert update["spec"]["Raft"] == SWARM["Spec"]["Raft"], "the rest of the spec is sent unchanged"
+    assert SWARM["Spec"]["Orchestration"]["TaskHistoryRetentionLimit"] == 5, "input not mutated"
+    assert plan.before == {"task_history_limit": 5, "node_cert_expiry": 7776000000000000}
+
+
+def test_spec_on_a_worker_fails():
+    with pytest.raises(ValueError, match="w0rk3r is a swarm worker"):
+        plan_swarm(swarm(autolock=True), {"info": WORKER_INFO, "swarm": None})
+
+
+def test_join_and_the_same_swarm_is_no_change():
+    join = swarm(state="join", remote_addrs=["10.232.0.11"], join_token=WORKER_TOKEN, advertise_addr="10.232.0.12")
+    plan = plan_swarm(join, {"info": INACTIVE, "swarm": None})
+    assert plan.action_names() == ["join"]
+    assert plan.actions[0]["body"]["RemoteAddrs"] == ["10.232.0.11"]
+    assert plan_swarm(join, {"info": WORKER_INFO, "swarm": None}).actions == []
+    assert plan_swarm(swarm(state="join", remote_addrs=["10.232.0.11"], join_token=MANAGER_TOKEN, cluster_id=CLUSTER),
+                      {"info": MANAGER_INFO, "swarm": SWARM}).actions == []
+
+
+def test_a_manager_of_another_swarm_fails_naming_both_ids():
+    join = swarm(state="join", remote_addrs=["10.9.9.9"], join_token="SWMTKN-1-other", cluster_id="otherclusterid")
+    with pytest.raises(ValueError) as err:
+        plan_swarm(join, {"info": MANAGER_INFO, "swarm": SWARM})
+    assert CLUSTER in str(err.value) and "otherclusterid" in str(err.value)
+    assert "SWMTKN" not in str(err.value)
+    with pytest.raises(ValueError, match="did not issue the join token"):
+        plan_swarm(dict(join, cluster_id=None), {"info": MANAGER_INFO, "swarm": SWARM})
+
+
+def test_a_worker_of_another_swarm_fails_naming_its_managers():
+    join = swarm(state="join", remote_addrs=["10.9.9.9:2377"], join_token=WORKER_TOKEN, cluster_id="otherclusterid")
+    with pytest.raises(ValueError, match="10.232.0.11:2377.*otherclusterid"):
+        plan_swarm(join, {"info": WORKER_INFO, "swarm": None})
+
+
+def test_leave_refuses_a_manager_without_force():
+    with pytest.raises(ValueError, match="force: true"):
+        plan_swarm(swarm(state="absent"), {"info": MANAGER_INFO, "swarm": SWARM})
+    assert plan_swarm(swarm(state="absent", force=True), {"info": MANAGER_INFO, "swarm": SWARM}).action_names() == [
+        "leave"]
+    assert plan_swarm(swarm(state="absent"), {"info": WORKER_INFO, "swarm": None}).action_names() == ["leave"]
+    assert plan_swarm(swarm(state="absent"), {"info": INACTIVE, "swarm": None}).actions == []
+
+
+def test_locked_manager_is_unlocked_with_the_key_only():
+    locked = dict(MANAGER_INFO, LocalNodeState="locked", ControlAvailable=False)
+    with pytest.raises(ValueError, match="unlock_key"):
+        plan_swarm(swarm(), {"info": locked, "swarm": None})
+    assert plan_swarm(swarm(unlock_key="SWMKEY-1-x"), {"info": locked, "swarm": None}).action_names() == ["unlock"]
+
+
+def test_inspect_never_plans_and_bad_input_names_the_option():
+    assert plan_swarm(swarm(state="inspect", autolock=True), {"info": INACTIVE, "swarm": None}).actions == []
+    with pytest.raises(ValueError, match="remote_addrs"):
+        swarm(state="join", join_token="x")
+    with pytest.raises(ValueError, match="task_history_limit"):
+        swarm(state="join", remote_addrs=["a"], join_token="x", task_history_limit=3)
+    with pytest.raises(ValueError, match="dispatcher_heartbeat"):
+        swarm(dispatcher_heartbeat="often")
+
+
+def test_facts_never_carry_tokens():
+    facts = swarm_facts(MANAGER_INFO, SWARM)
+    assert facts["cluster_id"] == CLUSTER and facts["role"] == "manager" and facts["managers"] == ["10.232.0.11:2377"]
+    assert WORKER_TOKEN not in repr(facts) and MANAGER_TOKEN not in repr(facts)
+    assert swarm_facts(INACTIVE, None)["role"] is None
+    assert swarm_facts(WORKER_INFO, None)["role"] == "worker"
+
+
+# --- nodes ---------------------------------------------------------------------------------
+
+
+def node(node_id, hostname, role="worker", availability="active", state="ready", reachability=None, labels=None,
+         leader=False):
+    doc = {"ID": node_id, "Version": {"Index": 42},
+           "Spec": {"Role": role, "Availability": availability, "Labels": labels or {}},
+           "Description": {"Hostname": hostname}, "Status": {"State": state, "Addr": "10.0.0.%d" % len(node_id)}}
+    if role == "manager":
+        doc["ManagerStatus"] = {"Reachability": reachability or "reachable", "Leader": leader,
+                                "Addr": "10.0.0.1:2377"}
+    return doc
+
+
+def test_node_update_only_what_is_given_and_labels_merge_or_replace():
+    doc = node("n1", "h1", labels={"a": "1", "b": "2"})
+    assert plan_node(desired_node({"node": "h1", "labels": {"a": "1"}}), doc).actions == []
+    plan = plan_node(desired_node({"node": "h1", "role": "manager", "labels": {"c": True}}), doc)
+    assert plan.action_names() == ["update"]
+    assert plan.actions[0]["spec"] == {"Role": "manager", "Availability": "active",
+                                       "Labels": {"a": "1", "b": "2", "c": "true"}}
+    assert plan.actions[0]["version"] == 42
+    assert plan.before == {"role": "worker", "labels": {}} and plan.after == {"role": "manager",
+                                                                              "labels": {"c": "true"}}
+    replaced = plan_node(desired_node({"node": "h1", "labels": {"a": "1"}, "labels_state": "replace"}), doc)
+    assert replaced.actions[0]["spec"]["Labels"] == {"a": "1"}
+
+
+def test_drain_waits_and_an_already_drained_node_is_no_change():
+    plan = plan_node(desired_node({"node": "n1", "availability": "drain"}), node("n1", "h1"))
+    assert plan.action_names() == ["update", "wait_drained"] and plan.changed
+    again = plan_node(desired_node({"node": "n1", "availability": "drain"}), node("n1", "h1", availability="drain"))
+    assert again.action_names() == ["wait_drained"] and not again.changed
+
+
+def test_node_removal_rules():
+    assert plan_node(desired_node({"node": "gone", "state": "absent"}), None).actions == []
+    with pytest.raises(ValueError, match="demote it first"):
+        plan_node(desired_node({"node": "m", "state": "absent"}), node("m", "h", role="manager"))
+    plan = plan_node(desired_node({"node": "n1", "state": "absent"}), node("n1", "h1"))
+    assert plan.actions == [{"action": "remove", "id": "n1", "force": False, "wait_down": True}]
+    down = plan_node(desired_node({"node": "n1", "state": "absent"}), node("n1", "h1", state="down"))
+    assert down.actions[0]["wait_down"] is False
+    with pytest.raises(ValueError, match="no node nope"):
+        plan_node(desired_node({"node": "nope", "role": "worker"}), None)
+
+
+def test_find_node_prefers_the_live_entry_of_a_rebuilt_host():
+    old, new = node("old1", "h1", state="down"), node("new1", "h1")
+    assert find_node([old, new], "h1")["ID"] == "new1"
+    assert find_node([old, new], "old1")["ID"] == "old1"
+    assert find_node([old], "h2") is None
+    with pytest.raises(ValueError, match="ambiguous"):
+        find_node([node("a", "h1"), node("b", "h1")], "h1")
+
+
+# --- the quorum guard ----------------------------------------------------------------------
+
+
+def cluster(managers=3, workers=1, unreachable=()):
+    nodes = [node("m%d" % i, "mh%d" % i, role="manager", leader=i == 0,
+                  reachability="unreachable" if i in unreachable else "reachable",
+                  state="down" if i in unreachable else "ready") for i in range(managers)]
+    nodes += [node("w%d" % i, "wh%d" % i) for i in range(workers)]
+    return [node_summary(n) for n in nodes]
+
+
+def test_guard_allows_no_change_and_a_promotion_to_an_odd_count():
+    nodes = cluster(3, 2)
+    assert quorum_refusal(nodes) is None
+    assert quorum_refusal(nodes, promote=["w0", "w1"]) is None
+    assert "even number" in quorum_refusal(nodes, promote=["w0"])
+
+
+def test_guard_refuses_losing_the_majority_or_an_even_count():
+    nodes = cluster(3, 1)
+    refusal = quorum_refusal(nodes, remove=["m1", "m2"])
+    assert "fewer than the majority (2)" in refusal and "nothing was changed" in refusal
+    assert "even number" in quorum_refusal(nodes, demote=["m2"])
+    assert quorum_refusal(nodes, demote=["m2"], force=True) is None
+    assert quorum_refusal(nodes, remove=["m1", "m2"], force=True) is None
+
+
+def test_guard_counts_unreachable_managers_as_lost():
+    nodes = cluster(5, 0, unreachable=(3, 4))
+    # 5 managers, 2 down: removing a reachable one leaves 2 reachable < majority 3.
+    assert "fewer than the majority (3)" in quorum_refusal(nodes, demote=["m0", "m1"])
+    assert "fewer than the majority (3)" in quorum_refusal(nodes, remove=["m2"])
+    # Removing the two dead ones keeps 3 of 3 reachable.
+    assert quorum_refusal(nodes, remove=["m3", "m4"]) is None
+
+
+def test_rotation_promotes_first_so_it_keeps_quorum():
+    nodes = cluster(3, 2)
+    assert quorum_refusal(nodes, promote=["w0", "w1"], demote=["m1", "m2"]) is None
+
+
+def test_membership_plan_from_the_declared_roles():
+    nodes = cluster(3, 2)
+    declared = {"m0": "manager", "m1": "manager", "m2": "worker", "w0": "manager", "w1": "worker"}
+    plan = membership_plan(nodes, declared)
+    assert plan == {"promote": ["w0"], "demote": ["m2"], "remove": [], "refusal": None}
+    retired = membership_plan(nodes, {"m0": "manager", "m1": "manager", "w0": "worker", "w1": "worker"})
+    assert retired["remove"] == ["m2"] and retired["demote"] == ["m2"] and "even number" in retired["refusal"]
+    assert membership_plan(nodes, {"m0": "manager", "m1": "manager", "w0": "worker", "w1": "worker"},
+                           force=True)["refusal"] is None
+
+
+# --- module documentation ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["swarm", "swarm_node"])
+def test_documentation_matches_argument_spec(name):
+    module = importlib.import_module("ansible_collections.berth.engine.plugins.modules.%s" % name)
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert doc["module"] == name and "berth.engine.engine" in doc["extends_documentation_fragment"]
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    assert compare(dict(module.ARGUMENT_SPEC, **CONNECTION_ARGS), dict(doc["options"], **fragment), name) == []
+    assert isinstance(yaml.safe_load(module.RETURN), dict)
+    valid = set(module.ARGUMENT_SPEC) | set(CONNECTION_ARGS) | {"name"}
+    for task in yaml.safe_load(module.EXAMPLES):
+        args = task.get("berth.engine.%s" % name)
+        assert args is None or set(args) <= valid, task["name"]
+
+
+# --- the role's layout --------------------------------------------------------------------
+
+
+def facts(state="inactive", manager=False, cluster=None, managers=()):
+    return {"local_node_state": state, "is_manager": manager, "cluster_id": cluster, "managers": list(managers),
+            "node_id": "id-%s" % cluster if cluster else None}
+
+
+def view(**hosts):
+    return {host: {"declared": declared, "swarm": fact} for host, (declared, fact) in hosts.items()}
+
+
+def test_layout_inits_on_the_first_manager_only_when_nobody_is_in_a_swarm():
+    fresh = view(h1=("worker", facts()), h2=("manager", facts()), h3=("manager", facts()))
+    assert swarm_layout(fresh) == {"init": "h2", "entry": "h2", "error": None}
+    assert "no manager" in swarm_layout(view(h1=("worker", facts())))["error"]
+    assert swarm_layout(view(h1=(None, facts()))) == {"init": None, "entry": None, "error": None}
+
+
+def test_layout_a_rebuilt_first_manager_joins_through_the_others():
+    rebuilt = view(h1=("manager", facts()), h2=("manager", facts("active", True, "C1")),
+                   h3=("manager", facts("active", True, "C1")))
+    assert swarm_layout(rebuilt) == {"init": None, "entry": "h2", "error": None}
+    # A declared worker that is still a manager is an entry when no declared manager is one.
+    demoting = view(h1=("manager", facts()), h2=("worker", facts("active", True, "C1")))
+    assert swarm_layout(demoting)["entry"] == "h2"
+
+
+def test_layout_refuses_two_clusters_and_members_without_a_manager():
+    split = view(h1=("manager", facts("active", True, "C1")), h2=("manager", facts("active", True, "C2")))
+    error = swarm_layout(split)["error"]
+    assert "h1 in C1" in error and "h2 in C2" in error and swarm_layout(split)["init"] is None
+    orphan = view(h1=("manager", facts()), h2=("worker", facts("active", False, None, ["10.0.0.9:2377"])))
+    error = swarm_layout(orphan)["error"]
+    assert "h2 is in a swarm" in error and "10.0.0.9:2377" in error and swarm_layout(orphan)["init"] is None
+
+
+def test_role_filters_map_hosts_to_declared_roles():
+    hosts = ["h1", "h2", "h3"]
+    layout = swarm_layout_of(hosts, [facts(), facts(), facts()], ["h2", "h3"], ["h1"])
+    assert layout["init"] == "h2"
+    nodes = cluster(3, 1)
+    plan = swarm_membership(nodes, ["a", "b", "c"], ["m0", "m1", "m2"], ["a", "b", "c"], [])
+    assert plan == {"promote": [], "demote": [], "remove": [], "refusal": None}, "w0 undeclared is left alone"
+    retire = swarm_membership(nodes, ["a", "b", "c"], ["m0", "m1", None], ["a", "b"], [], remove_undeclared=True)
+    assert retire["remove"] == ["m2", "w0"] and "even number" in retire["refusal"]
+
+
+def test_a_declared_host_outside_the_play_is_never_retired():
+    nodes = cluster(3, 1)  # hostnames mh0..mh2, wh0
+    # mh2 failed earlier in the run (not a play host) but is still declared: kept, no refusal.
+    plan = swarm_membership(nodes, ["mh0", "mh1", "wh0"], ["m0", "m1", "w0"], ["mh0", "mh1", "mh2"], ["wh0"],
+                            remove_undeclared=True)
+    assert plan == {"promote": [], "demote": [], "remove": [], "refusal": None}
+    # The down entry a rebuilt mh2 left behind (mh2 is in the play with a new node ID) is removed.
+    stale = cluster(3, 0) + [node_summary(node("old2", "mh2", state="down"))]
+    plan = swarm_membership(stale, ["mh0", "mh1", "mh2"], ["m0", "m1", "m2"], ["mh0", "mh1", "mh2"], [],
+                            remove_undeclared=True)
+    assert plan["remove"] == ["old2"] and plan["refusal"] is None

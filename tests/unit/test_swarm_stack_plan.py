@@ -1,0 +1,90 @@
+"""Unit tests for the pure parts of swarm_stack: validation, overlay network plan, kernel pre-check (no daemon)."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ansible_collections.berth.engine.plugins.module_utils.swarm_stack import (
+    ARGUMENT_SPEC,
+    NETWORK_SPEC,
+    ItemError,
+    SwarmStack,
+    plan_network,
+    validate,
+)
+from tests.unit.test_module_docs import compare as compare_docs
+
+OVERLAY = {"Name": "shop", "Id": "n1", "Driver": "overlay", "Scope": "swarm", "Attachable": True, "Internal": False,
+           "Options": {"com.docker.network.driver.overlay.vxlanid_list": "4097"},
+           "Labels": {"io.berth.swarm_stack": "shop"}}
+
+
+class NoEngine:
+    """Stands in for the client where the code under test must not need the engine beyond these answers."""
+
+    def __init__(self, services=None, networks=None, nodes=None):
+        self.services = services or {}
+        self.networks = networks or {}
+        self.nodes = nodes or []
+
+    def inspect(self, kind, name):
+        return {"service": self.services, "network": self.networks}[kind].get(name)
+
+    def listing(self, kind, filters=None):
+        assert kind == "node"
+        return self.nodes
+
+
+LABELLED_NO = [{"ID": "a", "Spec": {"Labels": {"io.berth.kernel.ip_vs": "false", "io.berth.kernel.esp": "false"}},
+                "Description": {"Hostname": "a"}}]
+
+
+def test_documentation_matches_argument_spec():
+    from ansible_collections.berth.engine.plugins.modules import swarm_stack
+
+    assert compare_docs(ARGUMENT_SPEC, yaml.safe_load(swarm_stack.DOCUMENTATION)["options"], "swarm_stack") == []
+
+
+def test_network_plan():
+    item = validate("networks", NETWORK_SPEC, {"name": "shop"})
+    assert plan_network(item, OVERLAY, "shop").actions == []
+    created = plan_network(dict(item, encrypted=True, labels={"a": "b"}), None, "shop")
+    body = created.actions[0]["body"]
+    assert body["Options"] == {"encrypted": ""} and body["Labels"] == {"a": "b", "io.berth.swarm_stack": "shop"}
+    with pytest.raises(ValueError, match="encrypted is False, declared True.*cannot change in place"):
+        plan_network(dict(item, encrypted=True), OVERLAY, "shop")
+
+
+def test_bad_entries_fail_before_anything():
+    with pytest.raises(ItemError, match="services entry web"):
+        SwarmStack(NoEngine(), {"name": "s", "services": [{"name": "web", "replicas": "many"}]}, False).resources()
+    with pytest.raises(ItemError, match="service declared twice: web"):
+        SwarmStack(NoEngine(), {"name": "s", "services": [{"name": "web"}, {"name": "web"}]}, False).resources()
+    with pytest.raises(ItemError, match="secret db: .*exactly one of content"):
+        SwarmStack(NoEngine(), {"name": "s", "secrets": [{"name": "db"}]}, False).resources()
+
+
+@pytest.mark.parametrize("params, feature", [
+    ({"networks": [{"name": "shop", "encrypted": True}]}, "esp"),
+    ({"services": [{"name": "web", "image": "x", "networks": [{"name": "shop"}]}], "networks": [{"name": "shop"}]},
+     "ip_vs"),
+    ({"services": [{"name": "web", "image": "x", "endpoint_mode": "dnsrr", "ports": [{"target": 80}]}]}, "ip_vs"),
+])
+def test_kernel_pre_check_refuses(params, feature):
+    stack = SwarmStack(NoEngine(nodes=LABELLED_NO), dict(name="s", **params), False)
+    with pytest.raises(ItemError, match="%s.*nothing was changed" % feature):
+        stack.check_kernel(stack.resources())
+
+
+def test_kernel_pre_check_passes_dnsrr_host_and_uses_existing_service_spec():
+    existing = {"ID": "w1", "Version": {"Index": 3}, "Spec": {"Name": "web", "TaskTemplate": {"ContainerSpec": {}},
+                                                              "EndpointSpec": {"Mode": "dnsrr"}}}
+    params = {"name": "s", "networks": [{"name": "shop"}], "services": [
+        {"name": "web", "image": "x", "networks": [{"name": "shop"}],
+         "ports": [{"target": 80, "published": 80, "publish_mode": "host"}]}]}
+    stack = SwarmStack(NoEngine(services={"web": existing}, nodes=LABELLED_NO), params, False)
+    stack.check_kernel(stack.resources())  # the service is dnsrr already: nothing needs IP_VS
+    params["kernel_check"] = "skip"
+    params["networks"] = [{"name": "shop", "encrypted": True}]
+    stack = SwarmStack(NoEngine(nodes=LABELLED_NO), params, False)
+    stack.check_kernel(stack.resources())
