@@ -689,3 +689,186 @@ def load_project(documents, name=None, directory=".", environ=None, profiles=Non
             images.append(image)
     return {"name": project_name, "images": images, "networks": network_entries, "volumes": volume_entries,
             "containers": containers}
+
+
+# --- the same file for a swarm: swarm_stack entries -------------------------------------------------
+
+SWARM_SERVICE_KEYS = frozenset([
+    "command", "configs", "deploy", "depends_on", "entrypoint", "env_file", "environment", "extends",
+    "healthcheck", "image", "labels", "networks", "ports", "profiles", "secrets", "volumes",
+])
+SWARM_DEPLOY_KEYS = frozenset(["endpoint_mode", "labels", "mode", "placement", "replicas", "resources",
+                               "restart_policy", "rollback_config", "update_config"])
+# Keys that only mean something on one host: `docker stack deploy` ignores them silently, Berth says so.
+ONE_HOST_KEYS = frozenset(["build", "container_name", "network_mode", "scale", "restart", "pull_policy",
+                           "stop_grace_period", "privileged", "devices", "cap_add", "cap_drop", "sysctls"])
+
+
+def _swarm_check_keys(name, service):
+    for key in service:
+        if key.startswith("x-") or key in SWARM_SERVICE_KEYS:
+            continue
+        if key in ONE_HOST_KEYS:
+            raise ComposeError("service %s: %s only works on one host (berth.engine.stack); a swarm service "
+                               "cannot take it" % (name, key))
+        raise ComposeError("service %s: key %s is not supported for a swarm. Supported service keys: %s"
+                           % (name, key, ", ".join(sorted(SWARM_SERVICE_KEYS))))
+    for dependency, condition in depends_on(service, name).items():
+        if condition != "service_started":
+            raise ComposeError("service %s: depends_on %s with condition %s needs one host (berth.engine.stack): "
+                               "a swarm starts services in no order" % (name, dependency, condition))
+    unknown = sorted(set(service.get("deploy") or {}) - SWARM_DEPLOY_KEYS)
+    if unknown:
+        raise ComposeError("service %s: deploy.%s is not supported" % (name, unknown[0]))
+
+
+def _swarm_port(entry, service):
+    if isinstance(entry, dict):
+        port = {"target": int(entry["target"]), "protocol": entry.get("protocol", "tcp"),
+                "publish_mode": entry.get("mode", "ingress")}
+        if entry.get("published") not in (None, ""):
+            port["published"] = int(entry["published"])
+        return port
+    text, _, protocol = str(entry).partition("/")
+    parts = text.split(":")
+    if len(parts) > 2 or "-" in text:
+        raise ComposeError("service %s: ports entry %r: a swarm takes [published:]target, or the long syntax"
+                           % (service, entry))
+    port = {"target": int(parts[-1]), "protocol": protocol or "tcp", "publish_mode": "ingress"}
+    if len(parts) == 2:
+        port["published"] = int(parts[0])
+    return port
+
+
+def _swarm_deploy(deploy, name):
+    options = {}
+    for key in ("mode", "replicas", "endpoint_mode"):
+        if key in deploy:
+            options[key] = deploy[key]
+    if "labels" in deploy:
+        options["labels"] = _text_map(deploy["labels"], "deploy.labels", name)
+    placement = deploy.get("placement") or {}
+    if placement.get("constraints"):
+        options["constraints"] = [str(c) for c in placement["constraints"]]
+    if placement.get("preferences"):
+        options["placement_preferences"] = [{"spread": p["spread"]} for p in placement["preferences"]]
+    resources = deploy.get("resources") or {}
+    for section in ("limits", "reservations"):
+        values = {k: resources[section][k] for k in ("cpus", "memory") if k in (resources.get(section) or {})}
+        if "cpus" in values:
+            values["cpus"] = float(values["cpus"])
+        if values:
+            options[section] = values
+    for key in ("update_config", "rollback_config", "restart_policy"):
+        if deploy.get(key):
+            options[key] = dict(deploy[key])
+    return options
+
+
+def _swarm_service(project, name, service):
+    _swarm_check_keys(name, service)
+    if not service.get("image"):
+        raise ComposeError("service %s: a swarm service needs image (build is for one host)" % name)
+    entry = {"name": "%s_%s" % (project["name"], name), "image": service["image"]}
+    entry.update(_swarm_deploy(service.get("deploy") or {}, name))
+    if "entrypoint" in service:
+        entry["command"] = _words(service["entrypoint"], "entrypoint", name)
+    if "command" in service:
+        entry["args"] = _words(service["command"], "command", name)
+    env = _environment(project, name, service)
+    if env:
+        entry["env"] = env
+    if "labels" in service:
+        entry["container_labels"] = _text_map(service["labels"], "labels", name)
+    if "healthcheck" in service:
+        entry["healthcheck"] = _healthcheck(service["healthcheck"], name)
+    if "ports" in service:
+        entry["ports"] = [_swarm_port(p, name) for p in service["ports"]]
+    mounts = [_mount(project, v, name) for v in service.get("volumes") or []]
+    if mounts:
+        entry["mounts"] = mounts
+    networks = _networks(project, name, service, None)
+    entry["networks"] = [{"name": n["name"], "aliases": n["aliases"]} for n in networks]
+    for kind in ("secrets", "configs"):
+        references = []
+        for item in service.get(kind) or []:
+            item = {"source": item} if isinstance(item, str) else dict(item)
+            if item["source"] not in project[kind]:
+                raise ComposeError("service %s: %s %s is not declared in the top-level %s"
+                                   % (name, kind[:-1], item["source"], kind))
+            reference = {"name": "%s_%s" % (project["name"], item["source"])}
+            reference.update({k: str(item[k]) for k in ("target", "uid", "gid") if item.get(k) is not None})
+            if item.get("mode") is not None:
+                reference["mode"] = item["mode"]
+            references.append(reference)
+        if references:
+            entry[kind] = references
+    return entry
+
+
+def _swarm_object(project, kind, key, declared):
+    """A top-level secret or config -> a swarm_stack secrets/configs entry (content read here)."""
+    entry = {"name": "%s_%s" % (project["name"], key)}
+    if declared.get("external"):
+        return None
+    if declared.get("file"):
+        content = project["read_text"](_project_path(project, declared["file"]))
+        if content is None:
+            raise ComposeError("%s %s: file %s does not exist" % (kind[:-1], key, declared["file"]))
+        entry["content"] = content
+    elif declared.get("environment"):
+        value = project["environ"].get(declared["environment"])
+        if value is None:
+            raise ComposeError("%s %s: environment variable %s is not set (compose_env)"
+                               % (kind[:-1], key, declared["environment"]))
+        entry["content"] = value
+    elif "content" in declared:
+        entry["content"] = str(declared["content"])
+    else:
+        raise ComposeError("%s %s needs file, environment or content" % (kind[:-1], key))
+    return entry
+
+
+def load_swarm_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None):
+    """Compose documents -> swarm_stack entries {'name', 'services', 'networks', 'secrets', 'configs'}."""
+    read_text = read_text or (lambda path: None)
+    merged = merge_documents(documents)
+    unknown = sorted(k for k in merged if k not in TOP_KEYS and not k.startswith("x-"))
+    if unknown:
+        raise ComposeError("top-level key %s is not supported (%s)" % (unknown[0], ", ".join(sorted(TOP_KEYS))))
+    dotenv = read_text(posixpath.join(directory, ".env"))
+    env = dict(parse_env_file(dotenv, posixpath.join(directory, ".env")) if dotenv else {}, **(environ or {}))
+    merged = interpolate_tree(merged, env)
+    project_name = re.sub(r"[^a-z0-9_-]", "", str(name or merged.get("name") or
+                                                  posixpath.basename(posixpath.abspath(directory))).lower())
+    services = _active_services(resolve_extends(merged.get("services") or {}), profiles)
+    networks = dict(merged.get("networks") or {})
+    networks.setdefault("default", None)
+    project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
+               "environ": env, "secrets": merged.get("secrets") or {}, "configs": merged.get("configs") or {}}
+    project["networks"], network_entries = _top_level(project_name, networks, "networks", _used(services, "networks"))
+    project["volumes"], _ = _top_level(project_name, merged.get("volumes") or {}, "volumes", set())
+    result = {"name": project_name, "services": [], "secrets": [], "configs": []}
+    result["networks"] = [_swarm_network(entry) for entry in network_entries]
+    for kind in ("secrets", "configs"):
+        for key, declared in sorted(project[kind].items()):
+            entry = _swarm_object(project, kind, key, declared or {})
+            if entry:
+                result[kind].append(entry)
+    for service_name in sorted(services):
+        result["services"].append(_swarm_service(project, service_name, services[service_name]))
+    return result
+
+
+def _swarm_network(entry):
+    """A swarm stack's networks are overlays unless the file says otherwise."""
+    network = {"name": entry["name"], "driver": entry.get("driver") or "overlay",
+               "labels": entry.get("labels") or {}}
+    for key in ("internal", "attachable"):
+        if key in entry:
+            network[key] = entry[key]
+    if entry.get("driver_options"):
+        network["driver_options"] = entry["driver_options"]
+        if "encrypted" in entry["driver_options"]:
+            network["encrypted"] = True
+    return network

@@ -17,6 +17,15 @@ from ansible_collections.berth.engine.plugins.module_utils.container_plan import
     plan_from_state,
     update_body,
 )
+from ansible_collections.berth.engine.plugins.module_utils.container_recovery import (
+    ASIDE_INFIX,
+    aside_name,
+    aside_of,
+    attach_repairs,
+    is_stale_task_error,
+    never_started,
+    plan_recovery,
+)
 from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, NotFound
 from ansible_collections.berth.engine.plugins.module_utils.images import (
     credentials_hint,
@@ -41,6 +50,9 @@ class ContainerResource(Resource):
         self.params = params
         self.stop_timeout = params.get("stop_timeout")
         self.healthy_timeout = params.get("healthy_timeout") or 60
+        # The containers a crashed recreate left renamed aside (container_recovery.py), when the
+        # caller has listed them already (the stack); None: read() lists them.
+        self.known_asides = None
         super().__init__(client, params, check_mode, cache)
 
     def desire(self, params):
@@ -56,7 +68,9 @@ class ContainerResource(Resource):
         """
         desired = self.desired
         current = self.client.inspect("container", self.name) if known is UNREAD else known
-        state = {"current": current, "image": None, "pull": None, "networks": {}, "network_mode_target": None}
+        state = {"current": current, "image": None, "pull": None, "networks": {}, "network_mode_target": None,
+                 "asides": self._read_asides() if known is UNREAD or self.known_asides is None
+                 else self.known_asides}
         if desired["state"] == "absent":
             return state
         if desired["image"]:
@@ -74,6 +88,12 @@ class ContainerResource(Resource):
             target = self.client.inspect("container", mode[len("container:"):])
             state["network_mode_target"] = target["Id"] if target else None
         return state
+
+    def _read_asides(self):
+        """Inspect documents of the containers a recreate of this name renamed aside and left behind."""
+        entries = self.client.listing("container", {"name": [self.name + ASIDE_INFIX]}, all=True)
+        documents = [self.client.inspect("container", e["Id"]) for e in entries if aside_of(e) == self.name]
+        return [d for d in documents if d is not None]
 
     def _resolve_image(self):
         """(inspect document of the image to run, None | "predicted" | "done" for the pull)."""
@@ -102,7 +122,13 @@ class ContainerResource(Resource):
     # --- plan --------------------------------------------------------------------------------------
 
     def plan(self, state):
-        return plan_from_state(self.desired, state)
+        """Finish a recreate a crash interrupted (container_recovery.py), then plan from what that leaves."""
+        recovery, current, warnings = plan_recovery(self.desired, state["current"], state.get("asides"))
+        plan = plan_from_state(self.desired, dict(state, current=current))
+        attach_repairs(plan, self.desired, current, state.get("image"))
+        plan.actions[:0] = recovery
+        plan.warnings.extend(warnings)
+        return plan
 
     # --- apply -------------------------------------------------------------------------------------
 
@@ -110,17 +136,22 @@ class ContainerResource(Resource):
         """Execute the plan's actions in order; returns the container's final inspect document."""
         current = state["current"]
         container_id = current["Id"] if current else None
+        created = None  # the create action, for a start that has to create the container again
+        repairs = []
         for action in plan.actions:
             kind = action["action"]
-            if kind == "create":
-                container_id = self._create(action)
+            if kind == "recover":
+                container_id = self._recover(action)
+                current = self.client.inspect("container", container_id) if container_id else None
+            elif kind == "create":
+                container_id, created = self._create(action), action
             elif kind == "recreate":
-                container_id = self._safe_recreate(current, action)
+                container_id = self._safe_recreate(current, action, repairs)
             elif kind == "remove":
                 self._remove(container_id)
                 return None
             elif kind == "start":
-                self._start(container_id)
+                container_id = self._start_or_repair(container_id, created or action.get("repair"), repairs)
             elif kind == "stop":
                 self._stop(container_id)
             elif kind == "restart":
@@ -136,7 +167,15 @@ class ContainerResource(Resource):
             elif kind == "wait_exit":
                 self._wait_exit(container_id)
             # "pull" was done by read(): the comparison needed the new image ID.
+        self._report_repairs(plan, repairs)
         return self.client.inspect("container", container_id)
+
+    def _report_repairs(self, plan, repairs):
+        for old_id in repairs:
+            plan.actions.append({"action": "repair", "id": old_id})
+            plan.warnings.append("container %s: its start failed on a containerd task left over from an engine "
+                                 "crash; the container had never run, so it was removed and created again "
+                                 "(was %s)" % (self.name, old_id[:12]))
 
     def _stop_params(self):
         return {"t": self.stop_timeout} if self.stop_timeout is not None else None
@@ -173,6 +212,52 @@ class ContainerResource(Resource):
                 self.name, err.daemon_message or err, _privilege_hint(err.daemon_message)),
                 err.status, err.daemon_message) from None
 
+    def _start_or_repair(self, container_id, create_action, repairs):
+        """Start; a container that never ran and fails on a stale containerd task is created again first.
+
+        `create_action` holds the create document (the plan's create, recreate or start repair);
+        without one, or for a container that has run, the error stands. Returns the container's ID.
+        """
+        try:
+            self._start(container_id)
+            return container_id
+        except EngineError as err:
+            if not (create_action and is_stale_task_error(err.daemon_message)):
+                raise
+            if not never_started(self.client.inspect("container", container_id)):
+                raise
+        self._remove(container_id)
+        new_id = self._create(create_action)
+        self._start(new_id)
+        repairs.append(container_id)
+        return new_id
+
+    def _recover(self, action):
+        """Execute plan_recovery's decision; returns the ID of the container that holds the name after it."""
+        verdict, new_id, aside_id = action["verdict"], action["new"], action["aside"]
+        if verdict == "confirm":
+            try:
+                self._wait_healthy(new_id)
+                verdict = "keep"
+            except EngineError:
+                verdict = "restore"
+        if verdict == "keep":
+            for container_id in action["remove"]:
+                self._remove(container_id)
+            return new_id
+        if new_id:
+            self._remove(new_id)
+        self._rename(aside_id, self.name)
+        if action["start"]:
+            self._start(aside_id)
+        for container_id in action["remove"]:
+            self._remove(container_id)
+        if action["verdict"] == "confirm":
+            # The plan after a confirm was made for the new container: plan again from the old one.
+            raise Raced("container %s: the interrupted replacement failed its health check; planning again"
+                        % self.name)
+        return aside_id
+
     def _stop(self, container_id):
         self.client.act("container", container_id, "stop", self._stop_params(),
                         timeout=self.client.timeout + (self.stop_timeout or 10))
@@ -195,11 +280,14 @@ class ContainerResource(Resource):
             raise Raced("renaming container %s to %s failed: %s" % (self.name, new_name, err.daemon_message),
                         err.status, err.daemon_message) from None
 
-    def _safe_recreate(self, old, action):
-        """Stop and rename the old container aside, bring the new one up, roll back on failure."""
+    def _safe_recreate(self, old, action, repairs):
+        """Stop and rename the old container aside, bring the new one up, roll back on failure.
+
+        The aside name is the marker by which a later run finishes this after a crash (container_recovery.py).
+        """
         name = self.name
         old_id = old["Id"]
-        aside = "%s_berth_old_%s" % (name, old_id[:12])
+        aside = aside_name(name, old_id)
         now = self.client.inspect("container", old_id)
         if now is None or now["Name"].lstrip("/") != name:
             # Another run removed or renamed it since we read: re-read instead of renaming it onto itself.
@@ -211,7 +299,7 @@ class ContainerResource(Resource):
         try:
             new_id = self._create(action)
             if action["start"]:
-                self._start(new_id)
+                new_id = self._start_or_repair(new_id, action, repairs)
                 self._confirm_running(new_id)
             if self.desired["state"] == "healthy":
                 self._wait_healthy(new_id)
@@ -224,6 +312,9 @@ class ContainerResource(Resource):
         name = self.name
         logs = ""
         problems = []
+        holder = self.client.inspect("container", name)
+        if holder is not None and holder["Id"] != old_id:
+            new_id = holder["Id"]  # also one a start repair created again under the name
         if new_id:
             try:
                 logs = self.client.logs(new_id, tail=50).strip()

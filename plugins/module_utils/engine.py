@@ -367,6 +367,17 @@ class EngineClient:
         """
         return self._open(method, path, params, body, headers, timeout=timeout, raw_body=raw_body).read()
 
+    def download(self, path, handle, params=None, timeout=None):
+        """Copy the body of a GET (an image tarball) into the open binary file `handle` in chunks; returns its size."""
+        response = self._open("GET", path, params, timeout=timeout)
+        size = 0
+        while True:
+            chunk = response.read(1 << 20)
+            if not chunk:
+                return size
+            handle.write(chunk)
+            size += len(chunk)
+
     def head(self, path, params=None):
         """The headers of a HEAD request as a dict, or None on 404."""
         try:

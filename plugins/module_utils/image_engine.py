@@ -20,10 +20,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import tempfile
 
 from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, endpoint
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     OBTAIN_ACTIONS,
+    archive_image_id,
     build_params,
     context_archive,
     desired_image,
@@ -40,6 +42,7 @@ from ansible_collections.berth.engine.plugins.module_utils.images import (
     has_digest,
     inspect_image,
     pull_image,
+    registry_credentials,
     registry_of,
     remote_digest,
     split_reference,
@@ -64,7 +67,7 @@ class ImageResource(Resource):
     # --- read + plan -----------------------------------------------------------------------
 
     def read(self, known=UNREAD):
-        """{'current', 'users' (absent), 'source_id', 'tag_ids', 'pushed'}: see plan_image_state."""
+        """{'current', 'users' (absent), 'source_id', 'tag_ids', 'pushed', 'archive_id'}: see plan_image_state."""
         desired = self.desired
         current = inspect_image(self.client, self.name) if known is UNREAD else known
         state = {"current": current, "users": [], "source_id": None, "tag_ids": {}, "pushed": {}}
@@ -72,6 +75,8 @@ class ImageResource(Resource):
             state["users"] = self._users(current) if current else []
             return state
         state["source_id"] = self._source_id(current)
+        if desired["source"] == "export":
+            state["archive_id"] = archive_image_id(desired["archive_path"])
         state["tag_ids"] = {ref: (inspect_image(self.client, ref) or {}).get("Id") for ref in desired["tags"]}
         if desired["push"] and current is not None:
             # Registry digests only matter when `name` stays on the current image (no obtain step).
@@ -127,6 +132,8 @@ class ImageResource(Resource):
                     _drop(plan, action, "pushed")
                 else:
                     self._push(action["reference"])
+        if plan.has("export"):
+            self._export(image["Id"])
         if plan.has("push") or plan.has("tag"):
             image = inspect_image(self.client, self.name)
         return image
@@ -155,7 +162,8 @@ class ImageResource(Resource):
     def _pull(self):
         desired = self.desired
         try:
-            return pull_image(self.client, desired["name"], desired["username"], desired["password"])
+            return pull_image(self.client, desired["name"], desired["username"], desired["password"],
+                              platform=desired["platform"])
         except EngineError as err:
             raise EngineError(str(err) + credentials_hint(str(err), desired["name"], desired["username"]),
                               err.status, err.daemon_message) from None
@@ -210,6 +218,32 @@ class ImageResource(Resource):
             image = inspect_image(self.client, name)
         return image
 
+    def _export(self, image_id):
+        """Save `name` to a temporary file beside archive_path, check it holds image_id, then rename it over."""
+        path = self.desired["archive_path"]
+        directory, base = os.path.split(os.path.abspath(path))
+        handle, temporary = tempfile.mkstemp(prefix="." + base + ".", suffix=".partial", dir=directory)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                try:
+                    self.client.download(endpoint("images", self.name, "get"), out)
+                except EngineError as err:
+                    raise EngineError("exporting image %s to %s failed: %s" % (self.name, path, err.daemon_message
+                                                                              or err), err.status,
+                                      err.daemon_message) from None
+                out.flush()
+                os.fsync(out.fileno())
+            written = [image["id"] for image in tarball_images(temporary, "the exported archive")]
+            if written != [image_id]:
+                raise EngineError("exporting image %s to %s wrote image(s) %s, not %s (did the image change "
+                                  "meanwhile?); %s was left as it was" % (self.name, path, ", ".join(written),
+                                                                          image_id, path))
+            os.chmod(temporary, _archive_mode(path))
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
     def _tag(self, image_id, reference):
         repo, tag = split_reference(reference)
         self.client.act("image", image_id, "tag", {"repo": repo, "tag": tag})
@@ -257,9 +291,20 @@ def _names(summaries):
     return sorted((s.get("Names") or ["/" + s["Id"][:12]])[0].lstrip("/") for s in summaries)
 
 
+def _archive_mode(path):
+    """The mode of the archive being replaced, or what a new file gets under the umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _registry_config(desired):
-    """X-Registry-Config for base images in the registry of `name`, when credentials are given."""
-    if not desired["username"]:
+    """X-Registry-Config for base images in the registry of `name`: the task's credentials or the stored login."""
+    username, password = registry_credentials(desired["name"], desired["username"], desired["password"])
+    if not username:
         return {}
-    config = {registry_of(desired["name"]): {"username": desired["username"], "password": desired["password"] or ""}}
+    config = {registry_of(desired["name"]): {"username": username, "password": password or ""}}
     return {"X-Registry-Config": base64.urlsafe_b64encode(json.dumps(config).encode("utf-8")).decode("ascii")}

@@ -27,7 +27,7 @@ import tempfile
 from ansible_collections.berth.engine.plugins.module_utils.images import is_image_id
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 
-SOURCES = ("pull", "build", "load", "local")
+SOURCES = ("pull", "build", "load", "local", "export")
 # Obtain actions whose outcome is only known once they ran: when the image already existed and the
 # result has the same ID, the engine part drops them and the run reports no change.
 OBTAIN_ACTIONS = ("pull", "build", "load")
@@ -210,13 +210,13 @@ def context_archive(context, dockerfile="Dockerfile"):
 
 # --- docker save tarballs --------------------------------------------------------------------
 
-def tarball_images(path):
+def tarball_images(path, option="load_path"):
     """[{'id': 'sha256:…', 'repo_tags': [...]}] for the images in a `docker save` tarball (also compressed).
 
     The image ID is the sha256 of the image's config blob, so it is known without loading.
     """
     if not os.path.isfile(path):
-        raise ValueError("load_path %s does not exist on the managed node" % path)
+        raise ValueError("%s %s does not exist on the managed node" % (option, path))
     try:
         with tarfile.open(path, mode="r:*") as archive:
             manifest = json.loads(_read_member(archive, "manifest.json", path))
@@ -227,10 +227,10 @@ def tarball_images(path):
                                "repo_tags": list(entry.get("RepoTags") or [])})
             return images
     except (tarfile.TarError, EOFError, OSError) as err:
-        raise ValueError("load_path %s is not a readable image tarball (docker save): %s" % (path, err)) from None
+        raise ValueError("%s %s is not a readable image tarball (docker save): %s" % (option, path, err)) from None
     except (ValueError, KeyError, TypeError) as err:
-        raise ValueError("load_path %s has no valid manifest.json (is it a docker save tarball?): %s"
-                         % (path, err)) from None
+        raise ValueError("%s %s has no valid manifest.json (is it a docker save tarball?): %s"
+                         % (option, path, err)) from None
 
 
 def _read_member(archive, name, path):
@@ -256,6 +256,71 @@ def tarball_image_for(images, reference, path):
                      % (path, len(images), reference, ", ".join(tagged) or "no tags"))
 
 
+def archive_image_id(path):
+    """The image ID an export archive holds now: None when there is no file yet.
+
+    Several images (not what an export writes) give all their IDs, which never equal one image's ID,
+    so the archive is rewritten. Anything else at that path fails: an export only replaces its own kind.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ValueError("archive_path %s: the directory %s does not exist on the managed node; create it first"
+                         % (path, directory))
+    if os.path.isdir(path):
+        raise ValueError("archive_path %s is a directory: give the path of the tarball file to write" % path)
+    if not os.path.lexists(path):
+        return None
+    try:
+        ids = sorted(image["id"] for image in tarball_images(path, "archive_path"))
+    except ValueError as err:
+        raise ValueError("%s; it is not replaced: remove it or choose another archive_path" % err) from None
+    return ", ".join(ids) or None
+
+
+# --- platforms -------------------------------------------------------------------------------
+
+_PLATFORM_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*(?:/[a-z0-9][a-z0-9_.-]*)?$")
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}
+
+
+def normalise_platform(platform):
+    """'linux/x86_64' -> 'linux/amd64', 'linux/arm64/v8' -> 'linux/arm64'; None stays None; ValueError otherwise."""
+    if platform is None:
+        return None
+    text = str(platform).strip().lower()
+    if not _PLATFORM_RE.match(text):
+        raise ValueError("platform %r is not os/arch[/variant], for example linux/amd64 or linux/arm64/v8"
+                         % (platform,))
+    parts = text.split("/")
+    parts[1] = _ARCH_ALIASES.get(parts[1], parts[1])
+    if parts[1:] == ["arm64", "v8"]:
+        parts = parts[:2]  # v8 is what arm64 means; the engine often records no variant for it
+    return "/".join(parts)
+
+
+def image_platform(image):
+    """'os/arch[/variant]' of an inspect document, normalised like normalise_platform."""
+    image = image or {}
+    parts = [str(image.get("Os") or "unknown").lower(), str(image.get("Architecture") or "unknown").lower()]
+    if image.get("Variant"):
+        parts.append(str(image["Variant"]).lower())
+    try:
+        return normalise_platform("/".join(parts))
+    except ValueError:
+        return "/".join(parts)
+
+
+def platform_matches(image, platform):
+    """Whether an image is of the wanted platform; a variant counts only when the image records one."""
+    if platform is None:
+        return True
+    have = image_platform(image).split("/")
+    want = platform.split("/")
+    if have[:2] != want[:2]:
+        return False
+    return len(have) < 3 or len(want) < 3 or have[2] == want[2]
+
+
 # --- desired state ---------------------------------------------------------------------------
 
 def desired_image(params):
@@ -263,9 +328,10 @@ def desired_image(params):
     state = params.get("state") or "present"
     build = params.get("build")
     load_path = params.get("load_path")
+    archive_path = params.get("archive_path")
     source = params.get("source")
     if source is None:
-        source = "build" if build else "load" if load_path else "pull"
+        source = "build" if build else "load" if load_path else "export" if archive_path else "pull"
     name = _desired_name(params.get("name"), state, source)
     if state == "present":
         if source == "build" and not (build and build.get("path")):
@@ -276,6 +342,14 @@ def desired_image(params):
             raise ValueError("build is set but source is %s; set source: build or drop build" % source)
         if load_path and source != "load":
             raise ValueError("load_path is set but source is %s; set source: load or drop load_path" % source)
+        if source == "export" and not archive_path:
+            raise ValueError("source export needs archive_path, the tarball file to write")
+        if archive_path and source != "export":
+            raise ValueError("archive_path is set but source is %s; set source: export or drop archive_path"
+                             % source)
+    platform = normalise_platform(params.get("platform"))
+    if platform and state == "present" and source not in ("pull", "build"):
+        raise ValueError("platform applies to pulls and builds, but source is %s; drop platform" % source)
     if "@" in name and source in ("build", "load"):
         raise ValueError("name %s is a digest reference; a built or loaded image needs a tag" % name)
     tags = []
@@ -308,6 +382,8 @@ def desired_image(params):
         "force": bool(params.get("force")),
         "build": desired_build,
         "load_path": load_path,
+        "archive_path": archive_path,
+        "platform": platform if state == "present" else None,
         "tags": tags,
         "push": bool(params.get("push")),
         "username": params.get("registry_username"),
@@ -322,7 +398,7 @@ def _desired_name(name, state, source):
     if state == "present" and source == "pull":
         raise ValueError("name %s is an image ID, which names a local image and cannot be pulled: use a "
                          "name:tag reference, or source: local for an image already on the host" % name)
-    if state == "present" and source != "local":
+    if state == "present" and source not in ("local", "export"):
         raise ValueError("name %s is an image ID; a built or loaded image needs a name:tag reference" % name)
     name = str(name).strip().lower()
     return name if name.startswith("sha256:") else "sha256:" + name
@@ -340,6 +416,8 @@ def build_params(desired, dockerfile_name):
         params["target"] = build["target"]
     if build["nocache"]:
         params["nocache"] = True
+    if desired.get("platform"):
+        params["platform"] = desired["platform"]
     return params
 
 
@@ -376,10 +454,10 @@ def plan_image(desired, image, source_id=None, users=None):
         return plan
 
     source = desired["source"]
-    if source == "local":
+    if source in ("local", "export"):
         if image is None:
-            raise ValueError("image %s is not on the host and source is local: build, load or pull it first "
-                             "(source build, load or pull)" % name)
+            raise ValueError("image %s is not on the host and source is %s: build, load or pull it first "
+                             "(source build, load or pull)" % (name, source))
         return plan
     if source == "load":
         if source_id is None:
@@ -389,12 +467,15 @@ def plan_image(desired, image, source_id=None, users=None):
             if current != source_id:
                 _differ_obtain(plan, image, source_id)
         return plan
-    if image is not None and not desired["force"]:
+    matches = platform_matches(image, desired["platform"]) if image is not None else True
+    if image is not None and not desired["force"] and matches:
         return plan
-    if source == "pull" and image is not None and source_id == current:
+    if source == "pull" and image is not None and source_id == current and matches:
         return plan  # check mode: the registry has the digest we already hold
-    plan.add(source, reference=name, provisional=image is not None)
+    plan.add(source, reference=name, provisional=image is not None, platform=desired["platform"])
     _differ_obtain(plan, image, UNKNOWN_ID % source)
+    if not matches:
+        plan.differ("platform", image_platform(image), desired["platform"])
     return plan
 
 
@@ -467,6 +548,18 @@ def plan_image_state(desired, state):
         # The registry digests read are those of the current image: they say nothing about another one.
         pushed = (state.get("pushed") or {}) if image_id and image_id == _image_id(current) else {}
         plan_references(plan, desired, image_id, state.get("tag_ids") or {}, pushed)
+        if desired["source"] == "export":
+            plan_export(plan, desired, image_id, state.get("archive_id"))
+    return plan
+
+
+def plan_export(plan, desired, image_id, archive_id):
+    """Write the archive unless it holds the image `name` points at already."""
+    if archive_id == image_id:
+        return plan
+    plan.add("export", path=desired["archive_path"], id=image_id)
+    plan.differ("archive", {"path": desired["archive_path"], "id": archive_id},
+                {"path": desired["archive_path"], "id": image_id})
     return plan
 
 
@@ -484,6 +577,8 @@ ARGUMENT_SPEC = dict(
         nocache=dict(type="bool", default=False),
     )),
     load_path=dict(type="path"),
+    archive_path=dict(type="path"),
+    platform=dict(type="str"),
     tag=dict(type="list", elements="str", default=[]),
     push=dict(type="bool", default=False),
     registry_username=dict(type="str"),

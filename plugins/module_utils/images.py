@@ -9,6 +9,7 @@ import base64
 import json
 import re
 
+from ansible_collections.berth.engine.plugins.module_utils.credentials import stored_credentials
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
 
 
@@ -31,7 +32,24 @@ def registry_of(reference):
     return "docker.io"
 
 
+def registry_credentials(reference, username=None, password=None):
+    """(username, password) for the registry of `reference`: the task's, else berth.engine.login's stored ones.
+
+    An unreadable docker config or a failing credential helper counts as no stored login: a pull of a
+    public image must not fail over it, and a registry that wants credentials says so (credentials_hint).
+    """
+    if username:
+        return username, password
+    try:
+        stored = stored_credentials(registry_of(reference))
+    except (ValueError, OSError):
+        return None, None
+    return stored if stored[0] else (None, None)
+
+
 def auth_header(reference, username, password):
+    """X-Registry-Auth for the registry of `reference`; the stored login when no username is given."""
+    username, password = registry_credentials(reference, username, password)
     if not username:
         return {}
     auth = {"username": username, "password": password or "", "serveraddress": registry_of(reference)}
@@ -52,14 +70,14 @@ def inspect_image(client, reference):
     return client.inspect("image", reference)
 
 
-def pull_image(client, reference, username=None, password=None, timeout=None):
-    """Pull to the end of the stream; returns the pulled image's inspect document."""
+def pull_image(client, reference, username=None, password=None, timeout=None, platform=None):
+    """Pull to the end of the stream (for `platform`, os/arch[/variant], when given); returns its inspect document."""
     if is_image_id(reference):
         raise EngineError("image %s is an image ID, which names a local image and cannot be pulled: build or load "
                           "that image first, or use a name:tag reference" % reference)
     name, tag = split_reference(reference)
     try:
-        client.stream("POST", endpoint("images", "create"), {"fromImage": name, "tag": tag},
+        client.stream("POST", endpoint("images", "create"), {"fromImage": name, "tag": tag, "platform": platform},
                       headers=auth_header(reference, username, password), timeout=timeout)
     except EngineError as err:
         raise EngineError("pulling image %s failed: %s" % (reference, err), err.status, err.daemon_message) from None
@@ -83,8 +101,13 @@ def credentials_hint(message, reference, username=None):
     """A sentence to append to a failed pull or push when the registry asked for or refused credentials."""
     text = (message or "").lower()
     registry = registry_of(reference)
+    stored = not username and registry_credentials(reference)[0] is not None
+    if stored and (_refused(text) or "no basic auth credentials" in text):
+        return (" (the registry %s refused the login stored by berth.engine.login: log in again, or set "
+                "registry_username and registry_password)" % registry)
     if "no basic auth credentials" in text or (_refused(text) and not username):
-        return " (the registry %s wants credentials: set registry_username and registry_password)" % registry
+        return (" (the registry %s wants credentials: set registry_username and registry_password, or log in "
+                "once with berth.engine.login)" % registry)
     if _refused(text):
         return (" (the registry %s refused the credentials: check registry_username and registry_password)"
                 % registry)

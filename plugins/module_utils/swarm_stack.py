@@ -13,6 +13,7 @@ VIPs, encrypted overlays without IP_VS/ESP) fails the whole task before anything
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -106,9 +107,33 @@ def plan_network(item, current, stack):
     return plan
 
 
+def with_compose(params):
+    """The parameters with the Compose project's services, networks, secrets and configs added."""
+    if not params.get("compose"):
+        if not params.get("name"):
+            raise ItemError("swarm_stack: name is required (or give a Compose file, whose project name it takes)")
+        return params
+    from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, load_swarm_project
+    from ansible_collections.berth.engine.plugins.module_utils.stack import _read_text
+
+    documents = params["compose"] if isinstance(params["compose"], list) else [params["compose"]]
+    try:
+        project = load_swarm_project(documents, name=params.get("name"),
+                                     directory=params.get("project_directory") or os.getcwd(),
+                                     environ=params.get("compose_env") or {}, profiles=params.get("profiles"),
+                                     read_text=_read_text)
+    except ComposeError as err:
+        raise ItemError("compose: %s" % err) from None
+    merged = dict(params, name=project["name"])
+    for kind in KINDS:
+        merged[kind] = list(params.get(kind) or []) + project[kind]
+    return merged
+
+
 class SwarmStack:
     def __init__(self, client, params, check_mode):
         self.client = client
+        params = with_compose(params)
         self.name = params["name"]
         self.params = params
         self.check_mode = check_mode
@@ -314,7 +339,12 @@ def describe_failures(name, failures):
 
 
 ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
+    name=dict(type="str"),
+    compose=dict(type="raw"),
+    compose_files=dict(type="list", elements="path"),
+    project_directory=dict(type="path"),
+    profiles=dict(type="list", elements="str"),
+    compose_env=dict(type="dict"),
     networks=dict(type="list", elements="dict", default=[], options=NETWORK_SPEC),
     # With their suboptions, so Ansible hides exactly the secret values (content, content_base64, hash_key).
     secrets=dict(type="list", elements="dict", default=[], options=argument_spec("secret")),

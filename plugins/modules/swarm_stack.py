@@ -25,9 +25,36 @@ extends_documentation_fragment:
   - berth.engine.engine
 options:
   name:
-    description: Stack name, stored in the C(io.berth.swarm_stack) label of everything it owns.
+    description:
+      - Stack name, stored in the C(io.berth.swarm_stack) label of everything it owns.
+      - With a Compose file it is the project name (default the file's C(name), or the project directory's name);
+        the file's services, networks, secrets and configs are named C(<project>_<name>), as
+        C(docker stack deploy) names them. Required without a Compose file.
     type: str
-    required: true
+  compose:
+    description:
+      - A parsed Compose document, or a list merged in order, deployed to the swarm. C(deploy) (mode, replicas,
+        placement, update_config, rollback_config, endpoint_mode, resources, restart_policy, labels) maps to the
+        services; top-level C(secrets) and C(configs) (C(file), C(environment) or C(content)) become versioned
+        swarm secrets and configs.
+      - Keys that only make sense on one host (C(build), C(container_name), C(depends_on) conditions, ...) fail
+        naming the key and the service, where C(docker stack deploy) would ignore them silently.
+    type: raw
+  compose_files:
+    description: Compose files on the controller, read by the action plugin and merged in order.
+    type: list
+    elements: path
+  project_directory:
+    description: Base of the Compose file's relative paths (C(.env), C(env_file), secret and config files), on the
+      managed host. Defaults to the directory of the first of O(compose_files).
+    type: path
+  profiles:
+    description: Compose profiles to enable.
+    type: list
+    elements: str
+  compose_env:
+    description: Variables for the Compose file's interpolation and for secrets given by C(environment).
+    type: dict
   networks:
     description: Overlay networks.
     type: list
@@ -240,8 +267,8 @@ def main():
     module = engine_module(ARGUMENT_SPEC)
 
     def converge(client):
-        stack = SwarmStack(client, module.params, module.check_mode)
         try:
+            stack = SwarmStack(client, module.params, module.check_mode)
             result = stack.converge()
         except ItemError as err:
             raise ValueError(str(err)) from None
@@ -250,7 +277,7 @@ def main():
         if module._diff:
             result["diff"] = stack.diffs
         if result["failures"]:
-            module.fail_json(msg=describe_failures(module.params["name"], result["failures"]), **result)
+            module.fail_json(msg=describe_failures(stack.name, result["failures"]), **result)
         return result
 
     run(module, converge)

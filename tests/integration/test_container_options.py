@@ -51,7 +51,7 @@ def test_recreate_options_create_rerun_change_and_bad_input(docker_client, base,
     env_file.write_text("# settings\nFROM_FILE=1\nSHARED=file\n\n")
     task = dict(base, env_file=str(env_file), env={"SHARED": "task"}, tty=True, interactive=True,
                 domainname="example.test", shm_size="128m", mac_address="02:42:AC:11:00:99",
-                dns_search=["example.test"], dns_options=["ndots:2"], groups=["audio"], oom_score_adj=100,
+                dns_search=["example.test"], dns_options=["ndots:2"], groups=["1234"], oom_score_adj=100,
                 oom_killer=False, memory_swappiness=10, ipc_mode="shareable", exposed_ports=["9000-9001/udp"],
                 publish_all_ports=True, runtime="runc")
     created = ok(task)
@@ -63,7 +63,7 @@ def test_recreate_options_create_rerun_change_and_bad_input(docker_client, base,
     assert config["MacAddress"] == "02:42:ac:11:00:99"
     assert {"9000/udp", "9001/udp", "8080/tcp"} <= set(config["ExposedPorts"])
     assert host["ShmSize"] == 128 * 1024 ** 2 and host["DnsSearch"] == ["example.test"]
-    assert host["DnsOptions"] == ["ndots:2"] and host["GroupAdd"] == ["audio"] and host["OomScoreAdj"] == 100
+    assert host["DnsOptions"] == ["ndots:2"] and host["GroupAdd"] == ["1234"] and host["OomScoreAdj"] == 100
     assert host["OomKillDisable"] is True and host["MemorySwappiness"] == 10 and host["IpcMode"] == "shareable"
     assert host["PublishAllPorts"] is True and host["Runtime"] == "runc"
 

@@ -46,6 +46,10 @@ def crash(daemon: PrivateDaemon) -> list[int]:
     deadline = time.monotonic() + 10
     while _daemon_processes(daemon) and time.monotonic() < deadline:
         time.sleep(0.1)
+    # The orphaned containerd may stay a zombie (PID 1 of a test sandbox need not reap): dockerd would
+    # take the pid in containerd's pidfile for a live containerd and wait on a socket nobody serves.
+    with contextlib.suppress(FileNotFoundError):
+        (daemon.root / "exec" / "containerd" / "containerd.pid").unlink()
     return pids
 
 

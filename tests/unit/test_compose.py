@@ -333,3 +333,66 @@ def test_merging_files_like_docker_compose_f():
 def test_env_file_parser_rejects_garbage():
     with pytest.raises(ComposeError, match="line 2 is not KEY=VALUE"):
         compose.parse_env_file("A=1\nnot a pair\n", "x.env")
+
+
+# --- the same files for a swarm ----------------------------------------------------------------------
+
+def swarm_project(text, **kwargs):
+    kwargs.setdefault("directory", "/srv/app")
+    return compose.load_swarm_project([yaml.safe_load(text)], **kwargs)
+
+
+def test_swarm_services_take_deploy_ports_secrets_and_configs():
+    files = {"/srv/app/key.txt": "k3y\n"}
+    result = swarm_project("""
+        services:
+          web:
+            image: w
+            command: serve --port 80
+            ports: ["8080:80", {target: 443, published: 8443, mode: host}]
+            deploy:
+              mode: replicated
+              replicas: 3
+              endpoint_mode: dnsrr
+              placement: {constraints: [node.role==worker], preferences: [{spread: node.labels.zone}]}
+              resources: {limits: {cpus: '0.5', memory: 64m}, reservations: {memory: 32m}}
+              update_config: {parallelism: 1, failure_action: rollback}
+              labels: {team: shop}
+            secrets: [{source: key, target: api_key}]
+            configs: [conf]
+        secrets: {key: {file: key.txt}, token: {environment: TOKEN}}
+        configs: {conf: {content: "x=1"}}
+    """, read_text=files.get, environ={"TOKEN": "t0k"}, name="shop")
+    web = result["services"][0]
+    assert web["name"] == "shop_web" and web["args"] == ["serve", "--port", "80"]
+    assert (web["replicas"], web["mode"], web["endpoint_mode"]) == (3, "replicated", "dnsrr")
+    assert web["ports"] == [{"target": 80, "published": 8080, "protocol": "tcp", "publish_mode": "ingress"},
+                            {"target": 443, "published": 8443, "protocol": "tcp", "publish_mode": "host"}]
+    assert web["constraints"] == ["node.role==worker"]
+    assert web["placement_preferences"] == [{"spread": "node.labels.zone"}]
+    assert web["limits"] == {"cpus": 0.5, "memory": "64m"} and web["reservations"] == {"memory": "32m"}
+    assert web["labels"] == {"team": "shop"}
+    assert web["secrets"] == [{"name": "shop_key", "target": "api_key"}] and web["configs"] == [{"name": "shop_conf"}]
+    assert web["networks"] == [{"name": "shop_default", "aliases": ["web"]}]
+    assert result["networks"][0]["name"] == "shop_default" and result["networks"][0]["driver"] == "overlay"
+    assert {s["name"]: s["content"] for s in result["secrets"]} == {"shop_key": "k3y\n", "shop_token": "t0k"}
+    assert result["configs"] == [{"name": "shop_conf", "content": "x=1"}]
+
+
+def test_swarm_refuses_what_only_works_on_one_host():
+    with pytest.raises(ComposeError, match="service web: build only works on one host"):
+        swarm_project("services: {web: {build: .}}")
+    with pytest.raises(ComposeError, match="container_name only works on one host"):
+        swarm_project("services: {web: {image: w, container_name: x}}")
+    with pytest.raises(ComposeError, match="condition service_healthy needs one host"):
+        swarm_project("services: {a: {image: a, depends_on: {b: {condition: service_healthy}}}, b: {image: b}}")
+    with pytest.raises(ComposeError, match="environment variable TOKEN is not set"):
+        swarm_project("services: {a: {image: a}}\nsecrets: {t: {environment: TOKEN}}")
+
+
+def test_swarm_encrypted_overlay_is_passed_on_for_the_kernel_check():
+    result = swarm_project("""
+        services: {a: {image: a, networks: [secure]}}
+        networks: {secure: {driver_opts: {encrypted: ""}}}
+    """)
+    assert result["networks"][0]["encrypted"] is True
