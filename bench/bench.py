@@ -282,7 +282,7 @@ def sdk_main(vars_path, phase):
                 continue
             api.stop(actual["Id"], timeout=want["stop_timeout"])
             api.remove_container(actual["Id"], v=True)
-        host_ip, host_port, _ = want["ports"][0].split(":")
+        host_ip, host_port, _unused = want["ports"][0].split(":")
         created = api.create_container(
             want["image"], name=want["name"], environment=want["env"], labels=want["labels"], ports=[8080],
             stop_timeout=want["stop_timeout"],
@@ -344,7 +344,7 @@ def probe_api_calls(variant, n):
     cmd = [str(PROJECT_VENV / "bin" / "ansible-playbook"), "bench/playbooks/probe.yml",
            "-e", "@%s" % (OUT / ("vars-n%d-change.json" % n)), "-e", "probe_kind=%s probe_out=%s" % (kind, out_path)]
     proc = subprocess.run(cmd, cwd=ROOT, env=dict(ansible_env(), BERTH_DEBUG_CALLS="1"), capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, check=False)
     if proc.returncode != 0:
         raise BenchError("probe %s failed:\n%s" % (kind, proc.stdout[-3000:]))
     found = json.loads(out_path.read_text())
@@ -371,22 +371,22 @@ def probe_payload(variant, spec, times=5):
     shutil.rmtree(tmp, ignore_errors=True)
     env = dict(ansible_env(), ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_REMOTE_TMP=str(tmp))
     proc = subprocess.run([str(venv / "bin" / "ansible"), "localhost", "-m", module, "-a", json.dumps(args)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0 or "SUCCESS" not in proc.stdout.split("\n", 1)[0]:
         raise BenchError("payload probe (%s) did not run clean and unchanged:\n%s" % (variant, proc.stdout[-2000:]))
     payload = str(next(tmp.glob("*/AnsiballZ_*.py")))
     python = str(venv / "bin" / "python")
     walls, cpus = [], []
-    for _ in range(times):
+    for _unused in range(times):
         cpu, start = children_cpu(), time.perf_counter()
-        done = subprocess.run([python, payload], capture_output=True, text=True, timeout=600)
+        done = subprocess.run([python, payload], capture_output=True, text=True, timeout=600, check=False)
         walls.append(time.perf_counter() - start)
         cpus.append(children_cpu() - cpu)
         if json.loads(done.stdout).get("changed") is not False:
             raise BenchError("payload probe (%s) changed something: %s" % (variant, done.stdout[-500:]))
-    imports = subprocess.run([python, "-X", "importtime", payload], capture_output=True, text=True).stderr
+    imports = subprocess.run([python, "-X", "importtime", payload], capture_output=True, text=True, check=False).stderr
     top = [line.split("|") for line in imports.splitlines() if line.startswith("import time:")]
-    import_us = sum(int(cum) for _, cum, name in (t for t in top if len(t) == 3 and not t[2].startswith("  "))
+    import_us = sum(int(cum) for _unused, cum, name in (t for t in top if len(t) == 3 and not t[2].startswith("  "))
                     if cum.strip().isdigit())
     shutil.rmtree(tmp, ignore_errors=True)
     return dict(module=module, wall_ms=round(statistics.median(walls) * 1000),
@@ -397,7 +397,7 @@ def cmd_floor(args, times=5):
     """ansible-playbook with one trivial task: the start-up every ansible variant pays once per run."""
     (OUT / "logs").mkdir(parents=True, exist_ok=True)
     cmd = [str(PROJECT_VENV / "bin" / "ansible-playbook"), "bench/playbooks/floor.yml"]
-    runs = [measure(cmd, OUT / "logs" / "floor.log", 300, ansible_env()) for _ in range(times)]
+    runs = [measure(cmd, OUT / "logs" / "floor.log", 300, ansible_env()) for _unused in range(times)]
     floor = dict(secs=med(runs), cpu_secs=med(runs, "cpu_secs"), pss_mib=med(runs, "pss_mib"))
     (OUT / "floor.json").write_text(json.dumps(floor))
     print("ansible-playbook floor: %.2f s wall, %.2f s CPU, %.0f MiB PSS" % (
@@ -410,7 +410,8 @@ def machine(engine):
     version = engine.api.version()
 
     def core(venv):
-        out = subprocess.run([str(venv / "bin" / "ansible"), "--version"], capture_output=True, text=True).stdout
+        out = subprocess.run([str(venv / "bin" / "ansible"), "--version"], capture_output=True, text=True,
+                             check=False).stdout
         return re.search(r"core ([\d.]+)", out).group(1)
 
     manifest = next(BENCH_VENV.glob("lib/python*/site-packages/ansible_collections/community/docker/MANIFEST.json"))
@@ -425,9 +426,9 @@ def machine(engine):
 def code_version():
     """The commit of the Berth code a variant ran, marked when plugins/ had uncommitted changes."""
     def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
     return git("rev-parse", "--short", "HEAD") + (" + uncommitted plugins/" if git("status", "--porcelain",
-                                                                                     "plugins") else "")
+                                                                                   "plugins") else "")
 
 
 def cmd_run(args):
@@ -482,7 +483,7 @@ def report_size(data):
     lines += ["| variant | first converge | no-change rerun | one env change | no-change per item | "
               "CPU s (converge / no-change / change) | peak RSS sum | peak PSS sum |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for v, (label, _) in VARIANTS.items():
+    for v, (label, _unused) in VARIANTS.items():
         if v not in runs:
             continue
         r = runs[v]
@@ -496,7 +497,7 @@ def report_size(data):
     lines += ["", "Speed-up against (a) (a's time / this time) and cost against the floor (d) (this time / d's time):",
               "", "| variant | converge vs (a) | no-change vs (a) | change vs (a) | converge vs (d) | "
               "no-change vs (d) | change vs (d) |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for v, (label, _) in VARIANTS.items():
+    for v, (label, _unused) in VARIANTS.items():
         if v not in runs:
             continue
         row = ["(%s) %s" % (v, label)]
@@ -512,7 +513,7 @@ def report_size(data):
               "module processes; dockerd's work is not in it); other load on the host disturbs it far less than",
               "wall time."]
     payloads = [(v, data["probes"].get("payload_" + v)) for v in "abc"]
-    if any(p for _, p in payloads):
+    if any(p for _unused, p in payloads):
         lines += ["", "The module process alone, no-change: its AnsiballZ payload run by itself (median of 5; imports",
                   "from -X importtime), and the CPU the loop spends per item on top of it (controller: templating,",
                   "worker fork, payload build, result handling):", "",

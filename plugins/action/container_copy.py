@@ -36,7 +36,7 @@ class ActionModule(ActionBase):
 
     def _copy_tree(self, source, args, task_vars, result):
         files = []
-        for directory, _, names in sorted(os.walk(source)):
+        for directory, _unused, names in sorted(os.walk(source)):
             for name in sorted(names):
                 path = os.path.join(directory, name)
                 relative = os.path.relpath(path, source).replace(os.sep, "/")

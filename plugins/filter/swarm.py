@@ -24,7 +24,7 @@ def swarm_layout_of(hosts, facts, managers, workers):
 
 
 def _short(name):
-    return str(name or "").split(".")[0]
+    return str(name or "").split(".", maxsplit=1)[0]
 
 
 def swarm_membership(nodes, hosts, node_ids, managers, workers, force=False, remove_undeclared=False):

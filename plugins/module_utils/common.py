@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import traceback
@@ -81,7 +82,7 @@ def _is_non_finite(value):
             value = float(value.strip())
         except ValueError:
             return False
-    return isinstance(value, float) and (value != value or value in (float("inf"), float("-inf")))
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _crashing_value(option, value, where):

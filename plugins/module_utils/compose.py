@@ -34,6 +34,11 @@ SERVICE_KEYS = frozenset([
     "init", "labels", "logging", "network_mode", "networks", "pids_limit", "ports", "privileged", "profiles",
     "pull_policy", "read_only", "restart", "scale", "secrets", "security_opt", "stop_grace_period", "stop_signal",
     "sysctls", "tmpfs", "ulimits", "user", "volumes", "working_dir",
+    # the less common run options of the container module (issue 12)
+    "shm_size", "tty", "stdin_open", "pid", "ipc", "userns_mode", "uts", "memswap_limit", "mem_swappiness",
+    "cpuset", "cpu_period", "cpu_quota", "blkio_config", "oom_score_adj", "oom_kill_disable", "group_add",
+    "domainname", "mac_address", "dns_search", "dns_opt", "expose", "runtime", "platform", "gpus",
+    "cgroup_parent", "storage_opt",
 ])
 DEPLOY_KEYS = frozenset(["replicas", "resources", "mode"])
 TOP_KEYS = frozenset(["version", "name", "services", "networks", "volumes", "secrets", "configs"])
@@ -423,7 +428,41 @@ _SIMPLE = {  # compose key -> container option, copied as they are
     "stop_signal": "stop_signal", "privileged": "privileged", "read_only": "read_only",
     "security_opt": "security_opt", "devices": "devices", "dns": "dns", "cap_add": "cap_add",
     "cap_drop": "cap_drop", "pids_limit": "pids_limit",
+    "shm_size": "shm_size", "tty": "tty", "stdin_open": "interactive", "pid": "pid_mode", "ipc": "ipc_mode",
+    "userns_mode": "userns_mode", "uts": "uts", "memswap_limit": "memory_swap", "mem_swappiness": "memory_swappiness",
+    "cpuset": "cpuset_cpus", "cpu_period": "cpu_period", "cpu_quota": "cpu_quota", "oom_score_adj": "oom_score_adj",
+    "group_add": "groups", "domainname": "domainname", "mac_address": "mac_address", "dns_opt": "dns_options",
+    "runtime": "runtime", "platform": "platform", "cgroup_parent": "cgroup_parent", "storage_opt": "storage_opt",
 }
+_BLKIO = {"weight": "blkio_weight", "device_read_bps": "device_read_bps", "device_write_bps": "device_write_bps",
+          "device_read_iops": "device_read_iops", "device_write_iops": "device_write_iops"}
+
+
+def _issue12_options(service, name):
+    """Compose keys of the less common run options that need more than a rename."""
+    options = {}
+    if "oom_kill_disable" in service:
+        options["oom_killer"] = not service["oom_kill_disable"]
+    if "dns_search" in service:
+        search = service["dns_search"]
+        options["dns_search"] = [search] if isinstance(search, str) else list(search)
+    if "expose" in service:
+        options["exposed_ports"] = [str(port) for port in service["expose"]]
+    blkio = service.get("blkio_config") or {}
+    if not isinstance(blkio, dict):
+        raise ComposeError("service %s: blkio_config must be a mapping" % name)
+    unknown = sorted(set(blkio) - set(_BLKIO))
+    if unknown:
+        raise ComposeError("service %s: blkio_config.%s is not supported (%s)" % (name, unknown[0], ", ".join(_BLKIO)))
+    options.update({_BLKIO[key]: value for key, value in blkio.items()})
+    gpus = service.get("gpus")
+    if gpus is not None:
+        if gpus == "all" or isinstance(gpus, (int, str)):
+            options["gpus"] = str(gpus)
+        else:
+            options["device_requests"] = [dict(item, count=-1) if isinstance(item, dict) and item.get("count") == "all"
+                                          else item for item in gpus]
+    return options
 
 
 def _check_keys(name, service):
@@ -483,6 +522,7 @@ def _image(project, name, service):
 def _runtime_options(project, name, service):
     """Everything of a container entry that does not depend on its replica number."""
     options = {target: service[key] for key, target in _SIMPLE.items() if key in service}
+    options.update(_issue12_options(service, name))
     options.update(_restart(service.get("restart"), name))
     options.update(_resources(service.get("deploy") or {}, name))
     for key in ("command", "entrypoint"):
@@ -494,7 +534,7 @@ def _runtime_options(project, name, service):
         options["sysctls"] = _text_map(service["sysctls"], "sysctls", name)
     if "extra_hosts" in service:
         options["extra_hosts"] = ["%s:%s" % kv for kv in sorted(_text_map(service["extra_hosts"], "extra_hosts",
-                                                                           name).items())]
+                                                                          name).items())]
     if "tmpfs" in service:
         tmpfs = service["tmpfs"]
         options["tmpfs"] = [tmpfs] if isinstance(tmpfs, str) else list(tmpfs)
@@ -653,10 +693,8 @@ def _used(services, key):
     return used
 
 
-def load_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None,
-                 config_files=""):
-    """Compose documents -> {'name', 'images', 'networks', 'volumes', 'containers'} stack entries."""
-    read_text = read_text or (lambda path: None)
+def _prepare(documents, name, directory, environ, profiles, read_text):
+    """Merged, interpolated document, its variables, the project name and the enabled services."""
     merged = merge_documents(documents)
     unknown = sorted(k for k in merged if k not in TOP_KEYS and not k.startswith("x-"))
     if unknown:
@@ -669,6 +707,14 @@ def load_project(documents, name=None, directory=".", environ=None, profiles=Non
     if not NAME_RE.match(project_name):
         raise ComposeError("project name %r must be lower-case letters, digits, - and _" % (name or project_name))
     services = _active_services(resolve_extends(merged.get("services") or {}), profiles)
+    return merged, env, project_name, services
+
+
+def load_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None,
+                 config_files=""):
+    """Compose documents -> {'name', 'images', 'networks', 'volumes', 'containers'} stack entries."""
+    read_text = read_text or (lambda path: None)
+    merged, env, project_name, services = _prepare(documents, name, directory, environ, profiles, read_text)
     networks = dict(merged.get("networks") or {})
     networks.setdefault("default", None)
     project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
@@ -729,7 +775,7 @@ def _swarm_port(entry, service):
         if entry.get("published") not in (None, ""):
             port["published"] = int(entry["published"])
         return port
-    text, _, protocol = str(entry).partition("/")
+    text, _unused, protocol = str(entry).partition("/")
     parts = text.split(":")
     if len(parts) > 2 or "-" in text:
         raise ComposeError("service %s: ports entry %r: a swarm takes [published:]target, or the long syntax"
@@ -832,22 +878,13 @@ def _swarm_object(project, kind, key, declared):
 def load_swarm_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None):
     """Compose documents -> swarm_stack entries {'name', 'services', 'networks', 'secrets', 'configs'}."""
     read_text = read_text or (lambda path: None)
-    merged = merge_documents(documents)
-    unknown = sorted(k for k in merged if k not in TOP_KEYS and not k.startswith("x-"))
-    if unknown:
-        raise ComposeError("top-level key %s is not supported (%s)" % (unknown[0], ", ".join(sorted(TOP_KEYS))))
-    dotenv = read_text(posixpath.join(directory, ".env"))
-    env = dict(parse_env_file(dotenv, posixpath.join(directory, ".env")) if dotenv else {}, **(environ or {}))
-    merged = interpolate_tree(merged, env)
-    project_name = re.sub(r"[^a-z0-9_-]", "", str(name or merged.get("name") or
-                                                  posixpath.basename(posixpath.abspath(directory))).lower())
-    services = _active_services(resolve_extends(merged.get("services") or {}), profiles)
+    merged, env, project_name, services = _prepare(documents, name, directory, environ, profiles, read_text)
     networks = dict(merged.get("networks") or {})
     networks.setdefault("default", None)
     project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
                "environ": env, "secrets": merged.get("secrets") or {}, "configs": merged.get("configs") or {}}
     project["networks"], network_entries = _top_level(project_name, networks, "networks", _used(services, "networks"))
-    project["volumes"], _ = _top_level(project_name, merged.get("volumes") or {}, "volumes", set())
+    project["volumes"], _unused = _top_level(project_name, merged.get("volumes") or {}, "volumes", set())
     result = {"name": project_name, "services": [], "secrets": [], "configs": []}
     result["networks"] = [_swarm_network(entry) for entry in network_entries]
     for kind in ("secrets", "configs"):

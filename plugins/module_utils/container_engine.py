@@ -5,7 +5,7 @@
 
 The plan itself is pure (container_plan.plan_from_state). A recreate never leaves the host without
 the service: the old container is only removed once the new one runs, and is put back if the new
-one fails.
+one fails; one a crash interrupted is finished by the next run (container_recovery.py).
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ from ansible_collections.berth.engine.plugins.module_utils.images import (
 )
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
 
-START_GRACE_SECONDS = 1.0
+# How long a started replacement must stay up, on one start and unrestarted, before the old container is
+# removed: an entrypoint that fails at once (bad command, missing file, crash on its config) dies well
+# within it; a later death is the restart policy's and the health check's business, not the recreate's.
+START_GRACE_SECONDS = 0.25
 
 
 class Raced(EngineError):
@@ -87,6 +90,11 @@ class ContainerResource(Resource):
         if mode.startswith("container:"):
             target = self.client.inspect("container", mode[len("container:"):])
             state["network_mode_target"] = target["Id"] if target else None
+        for option in ("pid_mode", "ipc_mode"):  # the engine stores container:<ID> for these too
+            value = desired["values"].get(option) or ""
+            if value.startswith("container:"):
+                target = self.client.inspect("container", value[len("container:"):])
+                state.setdefault("container_targets", {})[value] = target["Id"] if target else None
         return state
 
     def _read_asides(self):
@@ -115,7 +123,7 @@ class ContainerResource(Resource):
         except EngineError as err:
             who = " as registry user %s" % username if username else ""
             raise EngineError("container %s: %s%s%s" % (self.name, err, who,
-                                                         credentials_hint(str(err), reference, username)),
+                                                        credentials_hint(str(err), reference, username)),
                               err.status, err.daemon_message) from None
         return pulled, "done" if image is None or pulled["Id"] != image["Id"] else None
 
@@ -312,7 +320,10 @@ class ContainerResource(Resource):
         name = self.name
         logs = ""
         problems = []
-        holder = self.client.inspect("container", name)
+        try:
+            holder = self.client.inspect("container", name)
+        except EngineError:
+            holder = None
         if holder is not None and holder["Id"] != old_id:
             new_id = holder["Id"]  # also one a start repair created again under the name
         if new_id:
@@ -336,22 +347,31 @@ class ContainerResource(Resource):
                                                        ("\nNew container output:\n" + logs) if logs else ""))
 
     def _confirm_running(self, container_id):
-        """Watch a freshly started replacement briefly: an entrypoint that dies at once is a failure.
+        """Watch a freshly started replacement until it has run START_GRACE_SECONDS on one start.
 
-        With a restart policy the engine restarts it at once, so a restart counts as a death too.
+        A death counts as a failure, and so does a restart (a restart policy revives it at once): a
+        RestartCount, Restarting, or a StartedAt other than the first one seen. The time is counted on our
+        clock from the first inspect that sees it running, so a skewed engine clock cannot shorten it.
+        A container that exits 0 at once (a one-shot command) is not a failure.
         """
-        deadline = time.monotonic() + START_GRACE_SECONDS
+        started_at = deadline = None
         while True:
             inspect = self.client.inspect("container", container_id) or {}
             state = inspect.get("State") or {}
-            if inspect.get("RestartCount") or state.get("Restarting") or (
+            restarted = started_at is not None and state.get("StartedAt") != started_at
+            if inspect.get("RestartCount") or state.get("Restarting") or restarted or (
                     not state.get("Running") and (state.get("ExitCode") or state.get("Error"))):
                 raise EngineError("the new container exited right after it started (exit code %s, restarted %s "
-                                  "times)%s" % (state.get("ExitCode"), inspect.get("RestartCount") or 0,
+                                  "times)%s" % (state.get("ExitCode"), inspect.get("RestartCount") or int(restarted),
                                                 (": " + state["Error"]) if state.get("Error") else ""))
-            if not state.get("Running") or time.monotonic() >= deadline:
+            if not state.get("Running"):
                 return
-            time.sleep(0.1)
+            now = time.monotonic()
+            if deadline is None:
+                started_at, deadline = state.get("StartedAt"), now + START_GRACE_SECONDS
+            elif now >= deadline:
+                return
+            time.sleep(min(0.05, max(0.0, deadline - now)))
 
     def _wait_exit(self, container_id):
         """state completed: wait for the one-shot container to exit; a non-zero code fails with its output."""

@@ -221,7 +221,7 @@ def parse_tmpfs(entries):
         return None
     result = {}
     for entry in entries:
-        path, _, options = str(entry).partition(":")
+        path, _unused, options = str(entry).partition(":")
         if not path.startswith("/"):
             raise ValueError("tmpfs entry %r must start with an absolute path" % entry)
         result[path] = options
@@ -385,7 +385,7 @@ def parse_exposed_ports(entries):
     """['80', '53/udp', '8000-8001'] -> ['53/udp', '80/tcp', '8000/tcp', '8001/tcp']."""
     result = set()
     for entry in as_text_list(entries, "exposed_ports"):
-        port, _, proto = entry.strip().partition("/")
+        port, _unused, proto = entry.strip().partition("/")
         proto = proto or "tcp"
         if proto not in ("tcp", "udp", "sctp") or not re.match(r"^[0-9]+(?:-[0-9]+)?$", port):
             raise ValueError("exposed_ports entry %r is not of the form port[-port][/tcp|udp|sctp]" % entry)
@@ -541,7 +541,7 @@ def _env_list(env):
 def _env_dict(items):
     result = {}
     for item in items or []:
-        key, _, value = item.partition("=")
+        key, _unused, value = item.partition("=")
         result[key] = value
     return result
 
@@ -588,7 +588,7 @@ OPTIONS = [
     Option("cap_add", "HostConfig", "CapAdd", _caps, actual=lambda c: _caps((c.get("HostConfig") or {}).get("CapAdd"))),
     Option("cap_drop", "HostConfig", "CapDrop", _caps,
            actual=lambda c: _caps((c.get("HostConfig") or {}).get("CapDrop"))),
-    Option("security_opt", "HostConfig", "SecurityOpt", lambda v: sorted(v),
+    Option("security_opt", "HostConfig", "SecurityOpt", sorted,
            actual=lambda c: sorted((c.get("HostConfig") or {}).get("SecurityOpt") or [])),
     Option("devices", "HostConfig", "Devices", parse_devices,
            actual=lambda c: sorted((c.get("HostConfig") or {}).get("Devices") or [],
@@ -901,11 +901,12 @@ def _expected_command(desired, image):
     return _image_config(image).get("Cmd") or []
 
 
-def compare_options(desired, container, image, network_mode_target=None):
+def compare_options(desired, container, image, network_mode_target=None, container_targets=None):
     """[(option, before, after, mode)] for every user-set option that differs from the container.
 
     `network_mode_target` is the ID that `network_mode: container:NAME` resolves to: the engine
-    stores container:<ID>, so the name alone would always differ.
+    stores container:<ID>, so the name alone would always differ; `container_targets` does the same
+    for pid_mode and ipc_mode ({'container:NAME': ID}).
     """
     differences = []
     for name, value in desired["values"].items():
@@ -924,6 +925,8 @@ def compare_options(desired, container, image, network_mode_target=None):
             actual = _declared_mounts_only(expected, actual, image)
         elif name == "network_mode" and expected.startswith("container:") and network_mode_target:
             expected = "container:" + network_mode_target
+        elif name in ("pid_mode", "ipc_mode") and (container_targets or {}).get(expected):
+            expected = "container:" + container_targets[expected]
         elif name == "exposed_ports":
             # The image's EXPOSE and the published ports are exposed too: only the rest is the task's own.
             expected = sorted(set(expected) | set(_image_config(image).get("ExposedPorts") or {})
@@ -1018,7 +1021,7 @@ def update_body(desired):
 
 
 def plan_container(desired, container, image, image_changed=False, force_restart=False,
-                   network_mode_target=None):
+                   network_mode_target=None, container_targets=None):
     """The action list that takes `container` (inspect document or None) to `desired`.
 
     `image` is the inspect document of the desired image (None when it is still to be pulled in
@@ -1042,7 +1045,7 @@ def plan_container(desired, container, image, image_changed=False, force_restart
     if image_changed or (image_id and container.get("Image") != image_id):
         recreate_reasons.append("image")
         plan.differ("image", container.get("Image"), image_id or "%s (to be pulled)" % desired["image"])
-    differences = compare_options(desired, container, image, network_mode_target)
+    differences = compare_options(desired, container, image, network_mode_target, container_targets)
     updates = {}
     for name, before, after, mode in differences:
         plan.differ(name, before, after)
@@ -1142,7 +1145,8 @@ def plan_from_state(desired, state):
     pull = state.get("pull")
     # A pull predicted in check mode means an image we cannot inspect yet: assume it differs.
     plan = plan_container(desired, current, image, image_changed=pull == "predicted",
-                          network_mode_target=state.get("network_mode_target"))
+                          network_mode_target=state.get("network_mode_target"),
+                          container_targets=state.get("container_targets"))
     if desired["state"] == "absent":
         return plan
     mode = desired["values"].get("network_mode") or ""

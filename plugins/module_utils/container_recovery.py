@@ -17,7 +17,10 @@ The next run finishes the interrupted step before planning as usual:
 
 - the new container runs (and is healthy when state is healthy): the old one goes;
 - the new one is missing, or not running, or unhealthy: it goes, and the old one gets its name
-  back (and is started when the task wants it running);
+  back (and is started when the task wants it running); the normal plan then replaces it again
+  through the safe recreate, rollback included;
+- an old container the crash caught while it was being removed is dead (the engine only removes
+  it): the new one stays, or is created afresh when it is missing;
 - the new one is running and still starting its health check: wait for it, then one of the above.
 
 Either way exactly one container holds the name afterwards, and the plan goes on from it (a
@@ -38,6 +41,7 @@ ASIDE_INFIX = "_berth_old_"
 # What the engine reports as StartedAt for a container that has never been started.
 NEVER_STARTED = ("", "0001-01-01T00:00:00Z")
 TASK_EXISTS = "already exists"
+RUNC_ID_IN_USE = "id already in use"
 
 
 def aside_name(name, container_id):
@@ -68,10 +72,20 @@ def never_started(container):
     return ((container or {}).get("State") or {}).get("StartedAt") in NEVER_STARTED + (None,)
 
 
+def is_dead(container):
+    """A container the engine will only remove (a removal was under way when the engine crashed)."""
+    state = _state(container)
+    return bool(state.get("Dead")) or state.get("Status") in ("dead", "removing")
+
+
 def is_stale_task_error(message):
-    """The start error of a container whose containerd task survived a crash of the engine."""
-    message = message or ""
-    return message.startswith("task ") and message.rstrip().endswith(TASK_EXISTS)
+    """A start error of a container whose containerd task or runc state survived a crash of the engine.
+
+    containerd says "task <id>: already exists", runc "id already in use" (both seen after a SIGKILL
+    of dockerd and containerd while containers were starting).
+    """
+    message = (message or "").strip()
+    return (message.startswith("task ") and message.endswith(TASK_EXISTS)) or message.endswith(RUNC_ID_IN_USE)
 
 
 def _state(container):
@@ -119,9 +133,13 @@ def plan_recovery(desired, current, asides):
     asides = sorted(asides or [], key=lambda c: c.get("Created") or "")
     if not asides:
         return [], current, []
-    newest, older = asides[-1], [c["Id"] for c in asides[:-1]]
+    # One the crash caught while it was being removed is dead: the engine can only remove it.
+    usable = [c for c in asides if not is_dead(c)] or asides
+    newest = usable[-1]
+    older = [c["Id"] for c in asides if c is not newest]
     should_run = _should_run(desired, newest)
-    verdict = "keep" if desired["state"] == "absent" else _new_verdict(desired, current, should_run)
+    verdict = "keep" if desired["state"] == "absent" or is_dead(newest) else _new_verdict(
+        desired, current, should_run)
     action = {"action": "recover", "verdict": verdict, "name": name, "aside": newest["Id"],
               "new": (current or {}).get("Id"), "remove": older, "start": should_run}
     if verdict == "keep":

@@ -104,7 +104,7 @@ def stored_credentials(registry, path=None):
         return found.get("Username"), found.get("Secret")
     entry = (config.get("auths") or {}).get(key) or {}
     if entry.get("auth"):
-        username, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
+        username, _unused, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
         return username, password
     return entry.get("username"), entry.get("password")
 

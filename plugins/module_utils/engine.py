@@ -420,7 +420,7 @@ def frames(data):
 
 def demultiplex(data):
     """Undo the engine's 8-byte frame headers on non-TTY log streams: stdout and stderr as one text."""
-    return b"".join(chunk for _, chunk in frames(data)).decode("utf-8", "replace")
+    return b"".join(chunk for _unused, chunk in frames(data)).decode("utf-8", "replace")
 
 
 def split_streams(data):

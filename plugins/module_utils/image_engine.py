@@ -30,8 +30,10 @@ from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     context_archive,
     desired_image,
     expected_image_id,
+    image_platform,
     plan_image,
     plan_image_state,
+    platform_matches,
     references,
     tarball_image_for,
     tarball_images,
@@ -162,13 +164,33 @@ class ImageResource(Resource):
     def _pull(self):
         desired = self.desired
         try:
-            return pull_image(self.client, desired["name"], desired["username"], desired["password"],
-                              platform=desired["platform"])
+            image = pull_image(self.client, desired["name"], desired["username"], desired["password"],
+                               platform=desired["platform"])
         except EngineError as err:
             raise EngineError(str(err) + credentials_hint(str(err), desired["name"], desired["username"]),
                               err.status, err.daemon_message) from None
+        if not platform_matches(image, desired["platform"]):
+            # Older engines pull a single-platform image of another platform with only a warning.
+            raise EngineError("pulling image %s for %s gave a %s image: the registry has no %s image under that "
+                              "name; push one (or a multi-platform image) or change platform"
+                              % (desired["name"], desired["platform"], image_platform(image), desired["platform"]))
+        return image
 
     def _build(self):
+        """Build; the classic builder's cache does not tell platforms apart, so a cached result of another
+        platform than the one asked for is built once more without the cache."""
+        desired = self.desired
+        image = self._run_build(params=None)
+        if not platform_matches(image, desired["platform"]):
+            self.output.append("(the cached result is %s, not %s: building again without the cache)"
+                               % (image_platform(image), desired["platform"]))
+            image = self._run_build(params={"nocache": True})
+        if not platform_matches(image, desired["platform"]):
+            raise EngineError("the build of %s gave a %s image, not %s: check that the base images exist for %s"
+                              % (desired["name"], image_platform(image), desired["platform"], desired["platform"]))
+        return image
+
+    def _run_build(self, params):
         desired = self.desired
         build = desired["build"]
         archive, size, dockerfile_name = context_archive(build["path"], build["dockerfile"])
@@ -184,9 +206,11 @@ class ImageResource(Resource):
 
         headers = {"Content-Type": "application/x-tar", "Content-Length": str(size)}
         headers.update(_registry_config(desired))
+        query = build_params(desired, dockerfile_name)
+        query.update(params or {})
         try:
-            self.client.stream("POST", endpoint("build"), build_params(desired, dockerfile_name), body=archive,
-                               raw_body=True, headers=headers, on_event=collect)
+            self.client.stream("POST", endpoint("build"), query, body=archive, raw_body=True, headers=headers,
+                               on_event=collect)
         except EngineError as err:
             tail = "\n".join(self.output[-20:])
             raise EngineError("building image %s from %s failed: %s%s" % (
@@ -229,7 +253,7 @@ class ImageResource(Resource):
                     self.client.download(endpoint("images", self.name, "get"), out)
                 except EngineError as err:
                     raise EngineError("exporting image %s to %s failed: %s" % (self.name, path, err.daemon_message
-                                                                              or err), err.status,
+                                                                               or err), err.status,
                                       err.daemon_message) from None
                 out.flush()
                 os.fsync(out.fileno())

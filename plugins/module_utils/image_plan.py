@@ -147,7 +147,7 @@ def context_members(context, dockerfile="Dockerfile"):
     if os.path.isfile(ignore_file):
         with open(ignore_file, encoding="utf-8", errors="replace") as handle:
             rules = parse_dockerignore(handle.read())
-    has_exceptions = any(negated for _, negated in rules)
+    has_exceptions = any(negated for _unused, negated in rules)
     always = {dockerfile_name, ".dockerignore"}
 
     members = []
@@ -227,7 +227,8 @@ def tarball_images(path, option="load_path"):
                                "repo_tags": list(entry.get("RepoTags") or [])})
             return images
     except (tarfile.TarError, EOFError, OSError) as err:
-        raise ValueError("%s %s is not a readable image tarball (docker save): %s" % (option, path, err)) from None
+        raise ValueError("%s %s is not a readable image tarball (docker save): %s"
+                         % (option, path, " ".join(str(err).split()))) from None
     except (ValueError, KeyError, TypeError) as err:
         raise ValueError("%s %s has no valid manifest.json (is it a docker save tarball?): %s"
                          % (option, path, err)) from None

@@ -18,7 +18,7 @@ def split_reference(reference):
     if "@" in reference:
         name, digest = reference.split("@", 1)
         return name, digest
-    head, _, last = reference.rpartition("/")
+    head, _unused, last = reference.rpartition("/")
     if ":" in last:
         last, tag = last.split(":", 1)
         return (head + "/" + last if head else last), tag

@@ -188,5 +188,5 @@ class NetworkResource(Resource):
 
 def converge_network(client, params, check_mode=False, actual=None, read=True):
     """For callers not yet on resource.converge: returns (plan, network inspect document or None)."""
-    plan, _, document = converge(NetworkResource(client, params, check_mode), UNREAD if read else actual)
+    plan, _unused, document = converge(NetworkResource(client, params, check_mode), UNREAD if read else actual)
     return plan, document

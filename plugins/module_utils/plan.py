@@ -8,6 +8,7 @@ Nothing here talks to the engine, so all of it is unit-tested without a daemon.
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 
@@ -67,7 +68,7 @@ MAX_CPUS = 4096
 
 
 def _finite(number, option, expected):
-    if number != number or number in (float("inf"), float("-inf")):
+    if isinstance(number, float) and not math.isfinite(number):
         raise ValueError("%s must be %s, got %r" % (option, expected, number))
     return number
 

@@ -52,7 +52,7 @@ def _label_match(item_labels, wanted):
     item_labels = item_labels or {}
     for expression in wanted or []:
         negate = "!=" in expression
-        key, _, value = expression.partition("!=" if negate else "=")
+        key, _unused, value = expression.partition("!=" if negate else "=")
         matched = key in item_labels and (not value or item_labels[key] == value)
         if matched == negate:
             return False

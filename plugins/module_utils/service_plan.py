@@ -392,13 +392,13 @@ def kernel_refusal(what, needs, kernel):
     missing = [(feature, why) for feature, why in needs if kernel.get(feature) is False]
     if not missing:
         return None
-    features = sorted({f for f, _ in missing})
+    features = sorted({f for f, _unused in missing})
     return ("%s needs kernel feature(s) %s, which %s: %s. The engine would accept this spec, report every task "
             "running and serve nothing, so nothing was changed. Use endpoint_mode: dnsrr with ports in "
             "publish_mode: host (and overlay networks without encrypted), or run nodes whose kernel has %s "
             "(CONFIG_IP_VS, CONFIG_INET_ESP). If you know better, set kernel_check: skip."
             % (what, ", ".join(features), kernel.get("source") or "the nodes lack",
-               "; ".join(why for _, why in missing), " and ".join(features)))
+               "; ".join(why for _unused, why in missing), " and ".join(features)))
 
 
 # --- the plan ------------------------------------------------------------------------------------------
@@ -452,7 +452,7 @@ def plan_service(desired, state):
 def _timestamp(text):
     """An engine RFC 3339 time ('...T10:21:06.2568Z', fraction of any length) as a comparable tuple."""
     text = (text or "").rstrip("Z")
-    whole, _, fraction = text.partition(".")
+    whole, _unused, fraction = text.partition(".")
     return whole, int((fraction + "000000000")[:9])
 
 
@@ -518,7 +518,8 @@ ARGUMENT_SPEC = dict(
         name=dict(type="str", required=True),
         aliases=dict(type="list", elements="str"),
     )),
-    secrets=dict(type="list", elements="dict", options=_REFERENCE_OPTIONS),
+    # References by name and target, never values: no_log=False says so to validate-modules.
+    secrets=dict(type="list", elements="dict", options=_REFERENCE_OPTIONS, no_log=False),
     configs=dict(type="list", elements="dict", options=_REFERENCE_OPTIONS),
     limits=dict(type="dict", options=dict(cpus=dict(type="float"), memory=dict(type="str"))),
     reservations=dict(type="dict", options=dict(cpus=dict(type="float"), memory=dict(type="str"))),

@@ -32,6 +32,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_plan import
     ARGUMENT_SPEC as CONTAINER_SPEC,
 )
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import image_reference
+from ansible_collections.berth.engine.plugins.module_utils.container_recovery import aside_of
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.image_engine import ImageResource
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import ARGUMENT_SPEC as IMAGE_SPEC
@@ -78,6 +79,7 @@ class Stack:
         self.results = {kind: {} for kind in KINDS}
         self.diffs = []
         self.warnings = []
+        self.asides = {}  # container name -> containers a crashed recreate left aside (read_known)
         self.secrets = secret_values(params.get("containers") or [])
 
     # --- declared items ------------------------------------------------------------------------------
@@ -126,12 +128,18 @@ class Stack:
             for name in entry.get("Names") or []:
                 by_name[name.lstrip("/")] = entry
         wanted = {r.name for r in items["containers"]}
-        present = sorted(n for n in wanted if n in by_name)
+        # Containers a crashed recreate of a declared one left renamed aside: its item finishes that.
+        asides = sorted(n for n, e in by_name.items() if aside_of(e) in wanted)
+        present = sorted(n for n in wanted if n in by_name) + asides
         with ThreadPoolExecutor(self.parallel) as pool:
             documents = dict(zip(present, pool.map(
                 lambda n: self.client.inspect("container", by_name[n]["Id"]), present)))
+        self.asides = {n: [] for n in wanted}
+        for name in asides:
+            if documents.get(name):
+                self.asides[aside_of(documents[name])].append(documents[name])
         owned = {
-            "containers": [n for n, e in by_name.items() if _owned(e, self.name)],
+            "containers": [n for n, e in by_name.items() if _owned(e, self.name) and n not in asides],
             "networks": [n for n, e in networks.items() if _owned(e, self.name)],
             "volumes": [n for n, e in volumes.items() if _owned(e, self.name)],
         }
@@ -157,9 +165,10 @@ class Stack:
     def _converge_one(self, kind, resource, known):
         try:
             if kind == "containers":
-                plan, _, _ = converge_container(resource, known)
+                resource.known_asides = self.asides.get(resource.name, [])
+                plan, _unused, _unused = converge_container(resource, known)
             else:
-                plan, _, _ = converge(self._labelled(resource) if known is None else resource, known)
+                plan, _unused, _unused = converge(self._labelled(resource) if known is None else resource, known)
             return self._record(kind, resource.name, plan)
         except (EngineError, ValueError) as err:
             return self._record(kind, resource.name, error=err)
@@ -191,7 +200,7 @@ class Stack:
         for image in images:
             if image.desired.get("state", "present") != "present":
                 continue
-            for reference in {image.name, image_reference(image.name)}:
+            for reference in dict.fromkeys((image.name, image_reference(image.name))):
                 for pull in ("missing", "never"):
                     key = ("image", reference, pull)
                     if inspect_image(self.client, reference) is None:

@@ -222,7 +222,7 @@ class SwarmStack:
             if plan.actions and self.check_mode:
                 body = plan.actions[0]["body"]
                 self._pending("network", item["name"], {"Id": "(new network %s)" % item["name"], "Name": item["name"],
-                                                         "Scope": "swarm", "Options": body["Options"]})
+                                                        "Scope": "swarm", "Options": body["Options"]})
             elif plan.actions:
                 self.client.create("network", plan.actions[0]["body"])
             return self._record("networks", item["name"], plan)
@@ -347,7 +347,7 @@ ARGUMENT_SPEC = dict(
     compose_env=dict(type="dict"),
     networks=dict(type="list", elements="dict", default=[], options=NETWORK_SPEC),
     # With their suboptions, so Ansible hides exactly the secret values (content, content_base64, hash_key).
-    secrets=dict(type="list", elements="dict", default=[], options=argument_spec("secret")),
+    secrets=dict(type="list", elements="dict", default=[], options=argument_spec("secret"), no_log=False),
     configs=dict(type="list", elements="dict", default=[], options=argument_spec("config")),
     services=dict(type="list", elements="dict", default=[]),
     prune=dict(type="bool", default=False),

@@ -73,5 +73,5 @@ class VolumeResource(Resource):
 
 def converge_volume(client, params, check_mode=False, actual=None, read=True):
     """For callers not yet on resource.converge: returns (plan, volume inspect document or None)."""
-    plan, _, document = converge(VolumeResource(client, params, check_mode), UNREAD if read else actual)
+    plan, _unused, document = converge(VolumeResource(client, params, check_mode), UNREAD if read else actual)
     return plan, document

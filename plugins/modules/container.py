@@ -64,7 +64,9 @@ options:
     default: auto
     choices: [auto, always, never]
   registry_username:
-    description: User name for the registry of O(image), for pulls.
+    description:
+      - User name for the registry of O(image), for pulls.
+      - When not given, the login stored for that registry by M(berth.engine.login) is used, if there is one.
     type: str
   registry_password:
     description: Password or token for O(registry_username).
@@ -527,7 +529,7 @@ def main():
 
     def converge(client):
         resource = ContainerResource(client, module.params, module.check_mode)
-        plan, _, container = converge_container(resource)
+        plan, _unused, container = converge_container(resource)
         result = plan_result(module, plan, "container", container)
         if module.params["output_logs"] and container and not module.check_mode:
             result["logs"] = client.logs(container["Id"]).splitlines()

@@ -139,7 +139,7 @@ def lookup_id(client, container_id, name, table):
     """(ID, primary group ID or None) of a user or group name, from the container's /etc/passwd or /etc/group."""
     if str(name).isdigit():
         return int(name), None
-    content, _ = read_file(client, container_id, table)
+    content, _unused = read_file(client, container_id, table)
     for line in (content or b"").decode("utf-8", "replace").splitlines():
         fields = line.split(":")
         if len(fields) > 3 and fields[0] == name and fields[2].isdigit():

@@ -64,6 +64,12 @@ options:
     description: Permissions of the file (an octal string).
     type: str
     default: "0644"
+  restart_marker:
+    description:
+      - A file to create just before a changed O(path) is put in place, so that a run interrupted before it
+        restarts the daemon still leaves a trace that a restart is due (the runtime role removes it after the
+        restart). Not created when only the file's attributes change.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -149,6 +155,7 @@ ARGUMENT_SPEC = dict(
     validate_with=dict(type="str", default="auto"),
     backup=dict(type="bool", default=True),
     mode=dict(type="str", default="0644"),
+    restart_marker=dict(type="path"),
 )
 DOCKERD_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
 
@@ -204,11 +211,19 @@ class DaemonJson(Resource):
             backup = ""
             if state["exists"] and self.module.params["backup"]:
                 backup = self.module.backup_local(self.name)
+            self._mark_restart_pending()
             os.replace(candidate, self.name)
         finally:
             if os.path.exists(candidate):
                 os.unlink(candidate)
         return {"backup_file": backup, "validated": validated}
+
+    def _mark_restart_pending(self):
+        marker = self.module.params["restart_marker"]
+        if marker:
+            os.makedirs(os.path.dirname(marker) or ".", mode=0o755, exist_ok=True)
+            with open(marker, "w") as out:
+                out.write("%s changed; daemon restart pending\n" % self.name)
 
     def _set_attributes(self, path):
         os.chmod(path, self.desired["mode"])

@@ -13,6 +13,8 @@ description:
   - Returns the engine's version, API version, storage driver, cgroup driver and version, data root and more,
     for reports and assertions.
   - Optionally lists containers, images, networks and volumes, filtered like the C(docker ... ls --filter) commands.
+  - Optionally reports disk usage (like C(docker system df)), and always the warnings the daemon reports about its
+    own configuration (in RV(engine.warnings)).
   - Never changes anything.
 extends_documentation_fragment:
   - berth.engine.engine
@@ -52,6 +54,14 @@ options:
   volumes_filters:
     description: 'Filters for the volume list, for example C({"dangling": true}).'
     type: dict
+  disk_usage:
+    description:
+      - Report the space used by images, containers, volumes and the build cache in RV(disk_usage)
+        (C(GET /system/df), like C(docker system df)).
+      - Off by default, because the engine measures every container layer and volume for it, which takes long on
+        hosts with many of them.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -163,6 +173,34 @@ engine:
     images:
       description: Number of images.
       type: int
+    warnings:
+      description:
+        - The warnings the daemon reports about its configuration (C(Warnings) of C(GET /info)), such as an API
+          reachable without TLS or missing kernel features; an empty list when there are none.
+      type: list
+      elements: str
+disk_usage:
+  description:
+    - Space used on the engine's data root, per kind of object. Sizes are in bytes.
+    - C(reclaimable) is what removing the unused objects would free (like the RECLAIMABLE column of
+      C(docker system df)). Images in use by a container, running containers, volumes mounted by a container and
+      build cache in use are not reclaimable.
+  returned: when O(disk_usage=true)
+  type: dict
+  contains:
+    images:
+      description: C(count), C(active) (used by containers), C(size) (all layers, shared ones once), C(reclaimable).
+      type: dict
+      sample: {count: 12, active: 3, size: 664126671, reclaimable: 401000000}
+    containers:
+      description: C(count), C(active) (running), C(size) (their writable layers), C(reclaimable) (of stopped ones).
+      type: dict
+    volumes:
+      description: C(count), C(active) (used by containers), C(size), C(reclaimable) (of unused ones).
+      type: dict
+    build_cache:
+      description: C(count), C(active) (in use), C(size) (shared records once), C(reclaimable).
+      type: dict
 info:
   description: The engine's full C(GET /info) document.
   returned: always
@@ -194,7 +232,7 @@ volumes:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint  # noqa: E402
 
 ARGUMENT_SPEC = dict(
     containers=dict(type="bool", default=False),
@@ -206,6 +244,7 @@ ARGUMENT_SPEC = dict(
     networks_filters=dict(type="dict"),
     volumes=dict(type="bool", default=False),
     volumes_filters=dict(type="dict"),
+    disk_usage=dict(type="bool", default=False),
 )
 
 
@@ -261,6 +300,43 @@ def engine_facts(version, info, client_api_version):
         "containers": info.get("Containers"),
         "containers_running": info.get("ContainersRunning"),
         "images": info.get("Images"),
+        "warnings": list(info.get("Warnings") or []),
+    }
+
+
+def _size(value):
+    """Sizes the engine did not compute come as -1 (or not at all): they count as 0."""
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def _usage(count, active, size, reclaimable):
+    return {"count": count, "active": active, "size": size, "reclaimable": max(0, min(reclaimable, size))}
+
+
+def disk_usage(df):
+    """The summary of a GET /system/df document, per kind: count, active, size, reclaimable (bytes)."""
+    images = df.get("Images") or []
+    used_images = [i for i in images if (i.get("Containers") or 0) > 0]
+    # A used image keeps its own layers; layers shared with other images are counted in their sizes.
+    image_size = _size(df.get("LayersSize"))
+    image_used = sum(_size(i.get("Size")) - _size(i.get("SharedSize")) for i in used_images)
+    containers = df.get("Containers") or []
+    running = [c for c in containers if c.get("State") == "running"]
+    container_size = sum(_size(c.get("SizeRw")) for c in containers)
+    volumes = df.get("Volumes") or []
+    used_volumes = [v for v in volumes if ((v.get("UsageData") or {}).get("RefCount") or 0) > 0]
+    volume_size = sum(_size((v.get("UsageData") or {}).get("Size")) for v in volumes)
+    cache = df.get("BuildCache") or []
+    own_cache = [b for b in cache if not b.get("Shared")]
+    cache_size = sum(_size(b.get("Size")) for b in own_cache)
+    return {
+        "images": _usage(len(images), len(used_images), image_size, image_size - image_used),
+        "containers": _usage(len(containers), len(running), container_size,
+                             container_size - sum(_size(c.get("SizeRw")) for c in running)),
+        "volumes": _usage(len(volumes), len(used_volumes), volume_size,
+                          volume_size - sum(_size(v["UsageData"].get("Size")) for v in used_volumes)),
+        "build_cache": _usage(len(cache), len([b for b in cache if b.get("InUse")]), cache_size,
+                              sum(_size(b.get("Size")) for b in own_cache if not b.get("InUse"))),
     }
 
 
@@ -293,6 +369,8 @@ def main():
             result["networks"] = listing(client, "networks", "/networks") or []
         if params["volumes"]:
             result["volumes"] = (listing(client, "volumes", "/volumes") or {}).get("Volumes") or []
+        if params["disk_usage"]:
+            result["disk_usage"] = disk_usage(client.get(endpoint("system", "df")) or {})
         return result
 
     run(module, report)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: image
-short_description: Pull, build, load, tag, push and remove Docker images idempotently
+short_description: Pull, build, load, export, tag, push and remove Docker images idempotently
 version_added: 0.1.0
 description:
   - Makes sure the image O(name) is on the host (pulled, built from a context directory, loaded from a
@@ -51,9 +51,11 @@ options:
       - Where the image comes from when it is missing (or when O(force=true)).
       - C(pull) from its registry. C(build) from O(build). C(load) from O(load_path).
         C(local) the image must already be on the host (useful to tag or push it); the task fails otherwise.
-      - Default C(build) when O(build) is set, C(load) when O(load_path) is set, otherwise C(pull).
+      - C(export) the image must already be on the host, like C(local), and is saved to O(archive_path).
+      - Default C(build) when O(build) is set, C(load) when O(load_path) is set, C(export) when O(archive_path) is set,
+        otherwise C(pull).
     type: str
-    choices: [pull, build, load, local]
+    choices: [pull, build, load, local, export]
   force:
     description:
       - Pull or build even though the image is on the host; the task still reports a change only if that gave a
@@ -95,6 +97,22 @@ options:
         O(source=load). It is loaded when O(name) is missing or names another image ID than the tarball's.
       - If the tarball holds one image not tagged O(name), that image is tagged O(name) after loading.
     type: path
+  archive_path:
+    description:
+      - For O(source=export), the file on the managed node to save O(name) to, as an uncompressed C(docker save)
+        tarball (the counterpart of O(load_path)). Its directory must exist.
+      - Nothing is written when the file already holds the image O(name) points at (its image ID is read from
+        the archive's C(manifest.json)). Otherwise the image is saved to a temporary file beside it, checked, and
+        renamed over it, so the file is never left half written. A file there that is not an image tarball
+        fails the task and is left alone.
+    type: path
+  platform:
+    description:
+      - The platform to pull or build for, C(os/arch[/variant]), for example C(linux/amd64) or C(linux/arm64/v8).
+        Only with O(source=pull) and O(source=build).
+      - An image O(name) already on the host whose OS or architecture (or variant, when the image records one)
+        differs from it counts as different, so it is pulled or built again.
+    type: str
   tag:
     description:
       - More names for the image, for example C(registry.example.com/app:latest). Each is set to the image O(name)
@@ -109,7 +127,10 @@ options:
     type: bool
     default: false
   registry_username:
-    description: User name for the registry, used to pull, push and (for the registry of O(name)) build.
+    description:
+      - User name for the registry, used to pull, push and (for the registry of O(name)) build.
+      - When not given, the login stored for that registry by M(berth.engine.login) (C(~/.docker/config.json) of
+        the user the task runs as, or E(DOCKER_CONFIG)) is used, if there is one.
     type: str
   registry_password:
     description: Password or token for O(registry_username).
@@ -120,7 +141,7 @@ attributes:
   diff_mode:
     support: full
 notes:
-  - Paths (O(build.path), O(load_path)) are on the managed node, where the module runs.
+  - Paths (O(build.path), O(load_path), O(archive_path)) are on the managed node, where the module runs.
   - O(timeout) also bounds how long a pull, push, build or load may stay silent; raise it for builds with long
     steps that print nothing.
 author:
@@ -164,6 +185,17 @@ EXAMPLES = r"""
     registry_username: deploy
     registry_password: "{{ vault_registry_password }}"
 
+- name: Pull the arm64 variant of an image
+  berth.engine.image:
+    name: registry.example.com/web:1.4
+    platform: linux/arm64
+
+- name: Save an image to a tarball (written only when it holds another image)
+  berth.engine.image:
+    name: app:1.4
+    source: export
+    archive_path: /var/tmp/app-1.4.tar
+
 - name: Remove it
   berth.engine.image:
     name: app:1.4
@@ -176,7 +208,9 @@ image:
   returned: success
   type: dict
 actions:
-  description: What was done (in check mode, would be done), in order, like C(pull), C(build), C(load), C(tag), C(push), C(remove).
+  description: >-
+    What was done (in check mode, would be done), in order, like C(pull), C(build), C(load), C(tag), C(push),
+    C(export), C(remove).
   returned: always
   type: list
   elements: str
@@ -199,7 +233,7 @@ def main():
 
     def body(client):
         image = ImageResource(client, module.params, module.check_mode)
-        plan, _, document = converge(image)
+        plan, _unused, document = converge(image)
         result = plan_result(module, plan, "image", document)
         if image.output:
             result["build_output"] = image.output

@@ -184,7 +184,7 @@ def main():
     module = engine_module(ARGUMENT_SPEC)
 
     def body(client):
-        plan, _, network = converge(NetworkResource(client, module.params, module.check_mode))
+        plan, _unused, network = converge(NetworkResource(client, module.params, module.check_mode))
         return plan_result(module, plan, "network", network)
 
     run(module, body)

@@ -200,10 +200,10 @@ def installed_packages(module, names):
         return {}
     if module.get_bin_path("dpkg-query"):
         argv = ["dpkg-query", "-W", "-f", "${db:Status-Status} ${Package} ${Version}\\n"] + names
-        _, out, _ = module.run_command(argv)  # non-zero when some are unknown: expected
+        _unused, out, _unused = module.run_command(argv)  # non-zero when some are unknown: expected
         return parse_dpkg(out)
     if module.get_bin_path("rpm"):
-        _, out, _ = module.run_command(["rpm", "-q", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\\n"] + names)
+        _unused, out, _unused = module.run_command(["rpm", "-q", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\\n"] + names)
         return parse_rpm(out, names)
     return {}
 
@@ -224,7 +224,7 @@ def service_state(module):
     """systemd or not, the engine units' states and dockerd's command line, from one systemctl call."""
     if not os.path.isdir("/run/systemd/system"):
         return dict(systemd=False, units={}, exec_start="")
-    _, out, _ = module.run_command(
+    _unused, out, _unused = module.run_command(
         ["systemctl", "show", "--property=Id,LoadState,UnitFileState,ActiveState,ExecStart"] + UNITS)
     return dict(systemd=True, **parse_systemctl_show(out))
 
@@ -269,7 +269,7 @@ def dockerd_state(module):
     path = module.get_bin_path("dockerd", opt_dirs=SBIN_DIRS) or ""
     validate = False
     if path:
-        _, out, err = module.run_command([path, "--help"])
+        _unused, out, err = module.run_command([path, "--help"])
         validate = "--validate" in out + err
     return dict(path=path, validate=validate)
 

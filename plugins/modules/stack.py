@@ -125,7 +125,9 @@ options:
         - always
         - never
       registry_username:
-        description: User name for the registry of O(containers[].image), for pulls.
+        description:
+          - User name for the registry of O(containers[].image), for pulls.
+          - When not given, the login stored for that registry by M(berth.engine.login) is used, if there is one.
         type: str
       registry_password:
         description: Password or token for O(containers[].registry_username).

@@ -103,7 +103,7 @@ def main():
     module = engine_module(ARGUMENT_SPEC)
 
     def body(client):
-        plan, _, volume = converge(VolumeResource(client, module.params, module.check_mode))
+        plan, _unused, volume = converge(VolumeResource(client, module.params, module.check_mode))
         return plan_result(module, plan, "volume", volume)
 
     run(module, body)

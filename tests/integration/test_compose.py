@@ -99,7 +99,7 @@ def test_shop_is_made_as_compose_would_make_it_then_changes_nothing(docker_clien
 
 
 def test_one_change_in_the_file_changes_exactly_that_container_and_check_mode_predicts_it(docker_client, shop,
-                                                                                           tmp_path):
+                                                                                          tmp_path):
     import shutil
 
     copy_dir = tmp_path / "shop"

@@ -303,7 +303,7 @@ def test_image_is_only_needed_to_create(docker_client, web):
 def test_concurrent_creates_of_one_container_both_succeed(docker_client, web):
     # Both runs plan a create; the one that loses the name conflict re-reads and re-plans instead of failing.
     results = []
-    threads = [threading.Thread(target=lambda: results.append(converge(web))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(converge(web))) for _unused in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

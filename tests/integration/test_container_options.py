@@ -5,6 +5,7 @@ container keeps its ID; otherwise a recreate) predicted by check mode, and a bad
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -178,7 +179,8 @@ def test_auto_remove_container_goes_away_when_it_stops(docker_client, base):
     msg = fails(dict(task, restart_policy="always"))
     assert "auto_remove" in msg and "restart_policy" in msg, msg
     container.stop(timeout=1)
-    container.wait(condition="removed", timeout=30)
+    with contextlib.suppress(docker.errors.NotFound):  # removed before the wait began
+        container.wait(condition="removed", timeout=30)
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(base["name"])
 
@@ -188,7 +190,8 @@ def test_comparisons_for_containers_other_tools_change(docker_client, base, test
     docker_client.containers.create(test_images.busybox, name=base["name"], environment={"MODE": "theirs"},
                                     labels={"io.berth.test.ours": "1", "io.other.tool": "x"})
     original = docker_client.containers.get(base["name"]).id
-    task = dict(base, state="present", labels={"io.berth.test.ours": "1"}, env={"MODE": "ours"},
+    task = dict(name=base["name"], image=base["image"], state="present", labels={"io.berth.test.ours": "1"},
+                env={"MODE": "ours"},
                 comparisons={"labels": "allow_more_present", "env": "ignore"})
     assert not ok(task)["changed"], "the other tool's label and env value are not a difference"
     assert docker_client.containers.get(base["name"]).id == original

@@ -14,9 +14,9 @@ import pytest
 from tests.support.ansible import module_helpers
 
 exec_converge, exec_ok, exec_fails = module_helpers("berth.engine.container_exec")
-_, info_ok, info_fails = module_helpers("berth.engine.container_info")
-_, prune_ok, prune_fails = module_helpers("berth.engine.prune")
-_, login_ok, login_fails = module_helpers("berth.engine.login")
+_unused, info_ok, info_fails = module_helpers("berth.engine.container_info")
+_unused, prune_ok, prune_fails = module_helpers("berth.engine.prune")
+_unused, login_ok, login_fails = module_helpers("berth.engine.login")
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def test_login_password_never_in_verbose_output(tmp_path, local_registry):
     assert secret not in result["_stdout"] + result["_stderr"]
 
 
-_, copy_ok, copy_fails = module_helpers("berth.engine.container_copy")
+_unused, copy_ok, copy_fails = module_helpers("berth.engine.container_copy")
 
 
 def _file_in(container, path):
@@ -187,7 +187,7 @@ def _file_in(container, path):
     import io
     import tarfile
 
-    stream, _ = container.get_archive(path)
+    stream, _unused = container.get_archive(path)
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
         member = archive.getmembers()[0]
         return archive.extractfile(member).read(), member.mode & 0o7777, member.uid, member.gid
@@ -214,7 +214,7 @@ def test_copy_content_is_idempotent_with_diff_and_check(docker_client, box):
 
 def test_copy_owner_by_name_binary_and_errors(docker_client, box):
     copy_ok({"container": box, "dest": "/tmp/blob", "content_base64": "AAEC/w==", "owner": "nobody"})
-    content, _, uid, _ = _file_in(docker_client.containers.get(box), "/tmp/blob")
+    content, _unused, uid, _unused = _file_in(docker_client.containers.get(box), "/tmp/blob")
     assert content == b"\x00\x01\x02\xff" and uid == 65534
     assert "is not in the container's /etc/passwd" in copy_fails(
         {"container": box, "dest": "/tmp/x", "content": "x", "owner": "no-such-user"})

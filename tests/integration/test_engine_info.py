@@ -66,3 +66,52 @@ def test_bad_filter_fails_clearly():
     assert result["failed"]
     assert "networks_filters were not accepted by the engine" in result["msg"]
     assert "no-such-filter" in result["msg"]
+
+
+def test_daemon_warnings_are_always_reported(docker_client):
+    expected = docker_client.info().get("Warnings") or []
+    for args in ({}, {"disk_usage": False}):
+        assert info(args)["engine"]["warnings"] == expected
+
+
+def test_disk_usage_on_a_private_daemon(docker_client, test_images, unique_name):
+    """A daemon of its own, so every count and size is known exactly (others' tests cannot move them)."""
+    from tests.support.private_daemon import private_daemons
+
+    with private_daemons(1, "df") as (daemon,):
+        daemon.load_image(test_images.busybox, docker_client)
+        client = daemon.client
+        args = {"docker_host": daemon.docker_host, "disk_usage": True}
+
+        assert "disk_usage" not in info({"docker_host": daemon.docker_host})
+        idle = info(args)["disk_usage"]
+        layers = client.df()["LayersSize"]
+        assert layers > 0
+        assert idle["images"] == {"count": 1, "active": 0, "size": layers, "reclaimable": layers}
+        assert idle["containers"] == {"count": 0, "active": 0, "size": 0, "reclaimable": 0}
+        assert idle["volumes"] == {"count": 0, "active": 0, "size": 0, "reclaimable": 0}
+        assert idle["build_cache"] == {"count": 0, "active": 0, "size": 0, "reclaimable": 0}
+        assert info(args, check=True)["disk_usage"] == idle
+
+        # An unused volume holding 1 MiB, a running container that wrote 512 KiB, a stopped one that wrote 256 KiB.
+        volume = client.volumes.create(unique_name)
+        client.containers.run(test_images.busybox, ["dd", "if=/dev/zero", "of=/data/fill", "bs=1024", "count=1024"],
+                              volumes={volume.name: {"bind": "/data"}}, network_mode="none", remove=True)
+        client.containers.run(test_images.busybox, ["sh", "-c", "dd if=/dev/zero of=/fill bs=1024 count=512 && "
+                                                    "exec sleep 600"], name=unique_name + "-run", network_mode="none",
+                              detach=True)
+        client.containers.run(test_images.busybox, ["dd", "if=/dev/zero", "of=/fill", "bs=1024", "count=256"],
+                              name=unique_name + "-stop", network_mode="none")
+        sizes = {c["Names"][0].lstrip("/"): c["SizeRw"] for c in client.df()["Containers"]}
+        busy = info(args)["disk_usage"]
+        assert busy["images"] == {"count": 1, "active": 1, "size": layers, "reclaimable": 0}
+        # The image declares VOLUME /data: each of the two containers has an empty anonymous volume, in use.
+        assert busy["volumes"] == {"count": 3, "active": 2, "size": 1024 * 1024, "reclaimable": 1024 * 1024}
+        assert busy["containers"] == {"count": 2, "active": 1, "size": sum(sizes.values()),
+                                      "reclaimable": sizes[unique_name + "-stop"]}
+        assert sizes[unique_name + "-stop"] >= 256 * 1024 and sizes[unique_name + "-run"] >= 512 * 1024
+
+
+def test_disk_usage_bad_input_fails_clearly():
+    result = run_module(MODULE, {"disk_usage": "sometimes"})
+    assert result["failed"] and "disk_usage" in result["msg"]

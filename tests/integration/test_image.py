@@ -30,7 +30,7 @@ def unique_image(docker_client, cleanup, ref, base):
     """An image only this test has (so removing its one tag really removes it)."""
     cleanup.image(ref)
     dockerfile = "FROM %s\nLABEL io.berth.test.unique=%s\n" % (base, ref)
-    image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=ref, rm=True)
+    image, _unused = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=ref, rm=True)
     return image.id
 
 
@@ -266,3 +266,156 @@ def test_image_ids_are_refused_as_tags_and_for_pulls(docker_client, unique_name,
     ref = cleanup.image(unique_name + ":by-id")
     tagged = ok({"name": busybox.split(":", 1)[1], "source": "local", "tag": [ref]})
     assert tagged["actions"] == ["tag"] and image_id(docker_client, ref) == busybox
+
+
+# --- export (docker save to a file) ----------------------------------------------------------
+
+def archive_contents(path):
+    """(image IDs, RepoTags) of a docker save tarball, read with tarfile: the config blob's sha256 is the ID."""
+    import hashlib
+    import json
+    import tarfile
+
+    with tarfile.open(path) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))
+        ids = ["sha256:" + hashlib.sha256(archive.extractfile(e["Config"]).read()).hexdigest() for e in manifest]
+    return ids, [tag for e in manifest for tag in e.get("RepoTags") or []]
+
+
+def test_export_writes_the_archive_only_when_it_holds_another_image(docker_client, unique_name, cleanup, tmp_path,
+                                                                    test_images):
+    ref = unique_name + ":1"
+    first = unique_image(docker_client, cleanup, ref, test_images.busybox)
+    archive = tmp_path / "out" / "image.tar"
+    archive.parent.mkdir()
+    args = {"name": ref, "source": "export", "archive_path": str(archive)}
+
+    predicted = ok(args, check=True, diff=True)
+    assert predicted["changed"] and predicted["actions"] == ["export"]
+    assert predicted["diff"]["before"] == {"archive": {"path": str(archive), "id": None}}
+    assert predicted["diff"]["after"] == {"archive": {"path": str(archive), "id": first}}
+    assert not archive.exists(), "check mode must not write"
+
+    written = ok(args, diff=True)
+    assert written["changed"] and written["actions"] == ["export"] and written["diff"] == predicted["diff"]
+    assert archive_contents(archive) == ([first], [ref])
+    assert sorted(p.name for p in archive.parent.iterdir()) == ["image.tar"], "no temporary file is left"
+    stamp = archive.stat().st_mtime_ns
+
+    for check in (True, False):
+        again = ok({"name": ref, "archive_path": str(archive)}, check=check)  # source export is the default
+        assert not again["changed"] and again["actions"] == []
+    assert archive.stat().st_mtime_ns == stamp, "an archive holding the image is not rewritten"
+
+    # `name` moves to another image: the archive is replaced (check mode predicts it and leaves it).
+    second = unique_image(docker_client, cleanup, ref, test_images.http)
+    assert second != first
+    predicted = ok(args, check=True, diff=True)
+    assert predicted["actions"] == ["export"] and predicted["diff"]["before"]["archive"]["id"] == first
+    assert archive_contents(archive)[0] == [first]
+    replaced = ok(args)
+    assert replaced["changed"] and archive_contents(archive) == ([second], [ref])
+
+    # The archive loads back as the same image.
+    docker_client.images.remove(ref, force=True)
+    with open(archive, "rb") as handle:
+        docker_client.images.load(handle.read())
+    assert image_id(docker_client, ref) == second
+
+
+def test_export_bad_inputs_fail_and_leave_files_alone(docker_client, unique_name, cleanup, tmp_path, test_images):
+    ref = unique_name + ":1"
+    unique_image(docker_client, cleanup, ref, test_images.busybox)
+    other = tmp_path / "notes.txt"
+    other.write_text("not an image\n")
+    for check in (True, False):
+        msg = fails({"name": ref, "archive_path": str(other)}, check=check)
+        assert "archive_path %s is not a readable image tarball" % other in msg and "not replaced" in msg
+    assert other.read_text() == "not an image\n"
+    assert "archive_path %s is a directory" % tmp_path in fails({"name": ref, "archive_path": str(tmp_path)})
+    missing_dir = tmp_path / "missing" / "image.tar"
+    assert "the directory %s does not exist" % missing_dir.parent in fails(
+        {"name": ref, "archive_path": str(missing_dir)})
+    assert "source export needs archive_path" in fails({"name": ref, "source": "export"})
+    assert "archive_path is set but source is pull" in fails(
+        {"name": ref, "source": "pull", "archive_path": str(tmp_path / "x.tar")})
+    msg = fails({"name": unique_name + ":missing", "archive_path": str(tmp_path / "x.tar")})
+    assert "image %s:missing is not on the host and source is export" % unique_name in msg
+    assert not (tmp_path / "x.tar").exists()
+
+
+# --- platform --------------------------------------------------------------------------------
+
+def scratch_context(path, content):
+    """A context that builds FROM scratch, so any platform builds without a base image to pull."""
+    path.mkdir()
+    (path / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
+    (path / "marker").write_text(content)
+    return path
+
+
+def platform_of(docker_client, ref):
+    attrs = docker_client.images.get(ref).attrs
+    return "%s/%s" % (attrs["Os"], attrs["Architecture"])
+
+
+def test_build_for_a_platform(docker_client, unique_name, cleanup, tmp_path):
+    ref = cleanup.image(unique_name + ":1")
+    ctx = scratch_context(tmp_path / "ctx", unique_name)
+    arm = {"name": ref, "build": {"path": str(ctx)}, "platform": "linux/arm64/v8"}
+
+    assert ok(arm, check=True)["actions"] == ["build"] and image_id(docker_client, ref) is None
+    built = ok(arm)
+    assert built["changed"] and platform_of(docker_client, ref) == "linux/arm64"
+    arm_id = image_id(docker_client, ref)
+    assert not ok(arm)["changed"] and not ok(dict(arm, platform="linux/aarch64"), check=True)["changed"]
+
+    amd = dict(arm, platform="linux/amd64")
+    predicted = ok(amd, check=True, diff=True)
+    assert predicted["actions"] == ["build"]
+    assert predicted["diff"]["before"]["platform"] == "linux/arm64"
+    assert predicted["diff"]["after"]["platform"] == "linux/amd64"
+    assert image_id(docker_client, ref) == arm_id, "check mode must not build"
+    # The classic builder's cache would hand back the arm64 image: the module builds again without it.
+    rebuilt = ok(amd)
+    assert rebuilt["changed"] and rebuilt["actions"] == ["build"]
+    assert platform_of(docker_client, ref) == "linux/amd64" and image_id(docker_client, ref) != arm_id
+    assert not ok(amd)["changed"]
+
+
+def test_pull_for_a_platform(docker_client, unique_name, cleanup, tmp_path, local_registry):
+    registry = local_registry
+    creds = {"registry_username": registry.username, "registry_password": registry.password}
+    ctx = scratch_context(tmp_path / "ctx", unique_name)
+    local = cleanup.image(unique_name + ":arm")
+    docker_client.images.build(path=str(ctx), tag=local, platform="linux/arm64", rm=True)
+    ref = cleanup.image(registry.push(docker_client, local, unique_name, "arm"))
+    assert image_id(docker_client, ref) is None
+
+    pull = {"name": ref, "platform": "linux/arm64", **creds}
+    assert ok(pull, check=True)["actions"] == ["pull"] and image_id(docker_client, ref) is None
+    pulled = ok(pull)
+    assert pulled["changed"] and pulled["actions"] == ["pull"] and platform_of(docker_client, ref) == "linux/arm64"
+    assert not ok(pull)["changed"] and not ok(pull, check=True)["changed"]
+
+    # The registry has no amd64 image under that name: a mismatch is planned and the pull fails clearly.
+    amd = dict(pull, platform="linux/amd64")
+    predicted = ok(amd, check=True, diff=True)
+    assert predicted["actions"] == ["pull"] and predicted["diff"]["after"]["platform"] == "linux/amd64"
+    msg = fails(amd)
+    assert "pulling image %s for linux/amd64 gave a linux/arm64 image" % ref in msg
+    assert platform_of(docker_client, ref) == "linux/arm64"
+
+
+@pytest.mark.parametrize("platform, source, message", [
+    ("linux", None, "platform 'linux' is not os/arch[/variant]"),
+    ("linux/arm/v7/x", None, "is not os/arch[/variant]"),
+    ("Linux amd64", None, "is not os/arch[/variant]"),
+    ("linux/amd64", "local", "platform applies to pulls and builds, but source is local"),
+])
+def test_bad_platform_fails_clearly(platform, source, message, test_images):
+    args = {"name": test_images.busybox, "platform": platform}
+    if source:
+        args["source"] = source
+    for check in (True, False):
+        assert message in fails(args, check=check)

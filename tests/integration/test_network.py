@@ -190,7 +190,7 @@ def test_bad_inputs_fail_clearly(docker_client, net, override, message):
 
 
 def test_failed_recreate_restores_network_and_unfit_static_ips_turn_dynamic(docker_client, net, make_name,
-                                                                                cleanup, test_images):
+                                                                            cleanup, test_images):
     ok(net["args"])
     subnet = net["subnet"]
     web = sleeper(docker_client, cleanup, make_name("web"), test_images.busybox, net["name"],

@@ -127,7 +127,7 @@ def test_runtime_facts_match_what_the_host_says(docker_client):
     assert facts["systemd"] is Path("/run/systemd/system").is_dir()
     assert facts["daemon_json"]["content"] == json.loads(DAEMON_JSON.read_text())
     assert facts["restart_pending"] is Path("/var/lib/berth/runtime-restart-pending").exists()
-    help_text = subprocess.run([facts["dockerd"]["path"], "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run([facts["dockerd"]["path"], "--help"], capture_output=True, text=True, check=False).stdout
     assert facts["dockerd"]["validate"] is ("--validate" in help_text)
 
 
@@ -166,10 +166,15 @@ def test_daemon_config_writes_then_changes_nothing_and_backs_up_a_replaced_file(
     assert not ok(args)["changed"]
 
     previous = path.read_text()
-    changed = ok(dict(args, config={"mtu": 1400}))
+    marker = tmp_path / "state" / "restart-pending"
+    changed = ok(dict(args, config={"mtu": 1400}, restart_marker=str(marker)))
     assert changed["changed_keys"] == ["log-opts", "mtu"] and changed["restart_needed"]
     assert Path(changed["backup_file"]).read_text() == previous
     assert _backups(path) == [Path(changed["backup_file"])]
+    assert marker.read_text() == f"{path} changed; daemon restart pending\n"
+    marker.unlink()
+    assert not ok(dict(args, config={"mtu": 1400}, restart_marker=str(marker)))["changed"]
+    assert not marker.exists(), "an unchanged file asked for a restart"
 
 
 def test_daemon_config_check_and_diff_mode_write_nothing(tmp_path):

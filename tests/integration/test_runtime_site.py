@@ -17,14 +17,14 @@ from tests.support.ansible import run_playbook
 
 
 def _sha256_in_container(container, path: str) -> str:
-    stream, _ = container.get_archive(path)
+    stream, _unused = container.get_archive(path)
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
         member = tar.getmembers()[0]
         return hashlib.sha256(tar.extractfile(member).read()).hexdigest()
 
 
 def _get(url: str, attempts: int = 20) -> str:
-    for _ in range(attempts):
+    for _unused in range(attempts):
         try:
             with urllib.request.urlopen(url, timeout=3) as resp:
                 return resp.read().decode()

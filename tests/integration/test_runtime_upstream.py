@@ -20,7 +20,7 @@ def _deb822(text: str) -> dict:
     fields = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            key, _, value = line.partition(":")
+            key, _unused, value = line.partition(":")
             fields[key.strip()] = value.strip()
     return fields
 

@@ -14,9 +14,9 @@ from tests.support.ansible import _bin, _env, module_helpers
 from tests.support.swarm_daemon import swarm_fixture
 
 swarm = swarm_fixture()
-_, ok_secret, fails_secret = module_helpers("berth.engine.secret")
-_, ok_config, _fails_config = module_helpers("berth.engine.config")
-_, ok_service, _ = module_helpers("berth.engine.service")
+_unused, ok_secret, fails_secret = module_helpers("berth.engine.secret")
+_unused, ok_config, _fails_config = module_helpers("berth.engine.config")
+_unused, ok_service, _unused = module_helpers("berth.engine.service")
 
 KIND = {"secret": (ok_secret, "secrets"), "config": (ok_config, "configs")}
 
@@ -57,7 +57,7 @@ def run_verbose(module, args):
 
 @pytest.mark.parametrize("kind", ["secret", "config"])
 def test_create_use_rotate_and_prune_versions(swarm, unique_name, kind):
-    ok, _ = KIND[kind]
+    ok, _unused = KIND[kind]
     logical = unique_name.replace("-", "_")
     target = logical if kind == "secret" else "/" + logical
     path = "/run/secrets/" + logical if kind == "secret" else target

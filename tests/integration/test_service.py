@@ -35,7 +35,7 @@ def http_get(swarm, port=18080):
     """GET / on the node's address from inside the daemon's netns."""
     url = f"http://{swarm.node_address}:{port}/"
     code = f"import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('{url}', timeout=5).read().decode())"
-    for _ in range(20):
+    for _unused in range(20):
         result = swarm.in_netns("python3", "-c", code, check=False)
         if result.returncode == 0:
             return result.stdout

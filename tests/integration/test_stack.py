@@ -13,7 +13,7 @@ from tests.support.ansible import module_helpers, run_playbook
 MODULE = "berth.engine.stack"
 
 
-stack, ok, _ = module_helpers(MODULE)
+stack, ok, _unused = module_helpers(MODULE)
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_two_concurrent_runs_of_one_stack_both_succeed(docker_client, make_name,
             {"name": n, "image": test_images.busybox, "stop_timeout": 1, "env": {"INDEX": str(i)}}
             for i, n in enumerate(names)]}}]}])
     runs = []
-    threads = [threading.Thread(target=lambda: runs.append(run_playbook(play))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: runs.append(run_playbook(play))) for _unused in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -186,7 +186,7 @@ def test_two_concurrent_runs_of_one_stack_both_succeed(docker_client, make_name,
 
 
 def test_wrong_registry_password_in_a_stack_gives_the_hint(docker_client, make_name, cleanup, test_images,
-                                                          local_registry):
+                                                           local_registry):
     name = make_name("c")
     cleanup.container(name)
     ref = _pushed_image(docker_client, local_registry, test_images, cleanup, make_name("img"))

@@ -18,7 +18,7 @@ from tests.support.ansible import REPO_ROOT, module_helpers, run_playbook
 from tests.support.private_daemon import private_daemons
 
 converge, ok, fails = module_helpers("berth.engine.swarm")
-_, node_ok, node_fails = module_helpers("berth.engine.swarm_node")
+_unused, node_ok, node_fails = module_helpers("berth.engine.swarm_node")
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_three_services_network_secret_config_rerun_and_prune(swarm, make_name):
     common = dict(endpoint_mode="dnsrr", networks=[{"name": net}])
     services = [
         dict(name=web, image="berth-test/http:v1", ports=[{"target": 8080, "published": 18180,
-                                                              "publish_mode": "host"}],
+                                                           "publish_mode": "host"}],
              configs=[{"name": config, "target": "/www/conf.txt"}], **common),
         dict(name=api, image="berth-test/http:v2", secrets=[{"name": secret}], **common),
         dict(name=worker, image="berth-test/busybox:latest", replicas=2,

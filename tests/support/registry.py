@@ -107,7 +107,7 @@ def start_registry(username: str = "berth", password: str = "berth-secret", atte
     htpasswd = subprocess.run(["htpasswd", "-Bbn", username, password], check=True, capture_output=True, text=True)
     (root / "htpasswd").write_text(htpasswd.stdout)
     last = ""
-    for _ in range(attempts):  # the free port can be taken between probe and bind: retry
+    for _unused in range(attempts):  # the free port can be taken between probe and bind: retry
         host = f"127.0.0.1:{_free_port()}"
         (root / "config.yml").write_text(CONFIG.format(root=root, host=host))
         with open(root / "registry.log", "w") as logf:

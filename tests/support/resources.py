@@ -100,7 +100,7 @@ class Cleanup:
         for name in dict.fromkeys([*self.containers, *sorted(s_containers)]):
             attempt(f"container {name}", lambda n: c.api.remove_container(n, force=True, v=True), name, retries=3)
         for name in dict.fromkeys([*self.networks, *sorted(s_networks)]):
-            attempt(f"network {name}", lambda n: c.api.remove_network(n), name, retries=5)
+            attempt(f"network {name}", c.api.remove_network, name, retries=5)
         for name in dict.fromkeys([*self.volumes, *sorted(s_volumes)]):
             attempt(f"volume {name}", lambda n: c.api.remove_volume(n, force=True), name, retries=3)
         for ref in dict.fromkeys([*self.images, *sorted(s_images)]):

@@ -80,7 +80,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def reply_for(self, method, path):
         for (want_method, want_path), reply in self.routes.items():
             if want_method == method and (want_path == path or (want_path.endswith("*")
-                                                                 and path.startswith(want_path[:-1]))):
+                                                                and path.startswith(want_path[:-1]))):
                 return reply
         if path == "/version":
             return Reply(body={"ApiVersion": self.api_version, "Version": "99.0.0", "MinAPIVersion": "1.24"})

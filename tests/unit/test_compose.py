@@ -63,7 +63,7 @@ def test_names_and_labels_are_the_ones_compose_makes():
     assert result["networks"][0]["name"] == "app_default"
     assert result["networks"][0]["labels"]["com.docker.compose.network"] == "default"
     assert result["volumes"] == [{"name": "app_data", "labels": {"com.docker.compose.project": "app",
-                                                                  "com.docker.compose.volume": "data"}}]
+                                                                 "com.docker.compose.volume": "data"}}]
     assert web["mounts"] == [{"type": "volume", "source": "app_data", "target": "/data", "read_only": False}]
 
 
@@ -191,8 +191,8 @@ def test_extends_cycle_and_extends_file_fail():
 
 
 def test_unsupported_keys_fail_naming_key_and_service():
-    with pytest.raises(ComposeError, match="service web: key mac_address is not supported"):
-        project("services: {web: {image: w, mac_address: 02:42:ac:11:00:02}}")
+    with pytest.raises(ComposeError, match="service web: key develop is not supported"):
+        project("services: {web: {image: w, develop: {watch: []}}}")
     with pytest.raises(ComposeError, match="deploy.placement only takes effect in a swarm"):
         project("services: {web: {image: w, deploy: {placement: {constraints: [node.role==manager]}}}}")
     with pytest.raises(ComposeError, match="top-level key include is not supported"):
@@ -396,3 +396,36 @@ def test_swarm_encrypted_overlay_is_passed_on_for_the_kernel_check():
         networks: {secure: {driver_opts: {encrypted: ""}}}
     """)
     assert result["networks"][0]["encrypted"] is True
+
+
+def test_less_common_run_options_translate_to_container_options():
+    result = project("""
+services:
+  app:
+    image: app:1
+    shm_size: 128m
+    tty: true
+    stdin_open: true
+    pid: host
+    mem_swappiness: 10
+    cpuset: "0-1"
+    oom_kill_disable: true
+    group_add: ["20"]
+    dns_search: example.test
+    dns_opt: ["ndots:2"]
+    expose: [9000, "53/udp"]
+    blkio_config:
+      weight: 300
+      device_read_bps: [{path: /dev/vda, rate: 1m}]
+    gpus: [{driver: nvidia, count: all, capabilities: [gpu]}]
+""")
+    app = containers(result)["app-app-1"]
+    assert (app["shm_size"], app["tty"], app["interactive"], app["pid_mode"]) == ("128m", True, True, "host")
+    assert (app["memory_swappiness"], app["cpuset_cpus"]) == (10, "0-1")
+    assert (app["oom_killer"], app["groups"]) == (False, ["20"])
+    assert (app["dns_search"], app["dns_options"], app["exposed_ports"]) == (["example.test"], ["ndots:2"],
+                                                                             ["9000", "53/udp"])
+    assert app["blkio_weight"] == 300 and app["device_read_bps"] == [{"path": "/dev/vda", "rate": "1m"}]
+    assert app["device_requests"] == [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]
+    with pytest.raises(ComposeError, match="blkio_config.nope"):
+        project("services: {app: {image: 'app:1', blkio_config: {nope: 1}}}")

@@ -25,6 +25,7 @@ def fixture(name):
     """Inspect documents captured from a real engine (see the fixture names for what they hold)."""
     return json.loads((FIXTURES / name).read_text())
 
+
 IMAGE = {
     "Id": "sha256:img1",
     "Config": {"Env": ["PATH=/bin", "FROM_IMAGE=1"], "Labels": {"image.label": "yes"},
@@ -38,8 +39,9 @@ def params(**overrides):
     return base
 
 
-def container_from(desired, image=IMAGE, running=True):
+def container_from(desired, image=None, running=True):
     """An inspect document like the engine would return for a container created from `desired`."""
+    image = IMAGE if image is None else image
     body = create_body(desired)
     config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
     env = dict(e.split("=", 1) for e in image["Config"]["Env"])
@@ -326,3 +328,304 @@ def test_plan_from_state_adds_the_pull_and_checks_networks():
     assert plan.action_names() == ["pull", "create", "start"]
     assert plan.actions[1]["connect"] == [("back", {"Aliases": ["b"]})]
     assert plan.actions[1]["body"]["HostConfig"]["NetworkMode"] == "front"
+
+
+# --- finishing a recreate a crash interrupted (container_recovery.py) -----------------------------
+
+def _crash_leftovers(new_state=None, new_health=None):
+    """(old container renamed aside, new container or None) shaped like a real engine's inspect."""
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import aside_name
+
+    base = fixture("container_web.json")
+    old = copy.deepcopy(base)
+    old["Id"] = "a" * 64
+    old["Name"] = "/" + aside_name("web", old["Id"])
+    old["State"].update(Running=False, Status="exited", Pid=0, FinishedAt="2026-12-01T10:22:00Z")
+    if new_state is None:
+        return old, None
+    new = copy.deepcopy(base)
+    new["Id"], new["Name"], new["Created"] = "b" * 64, "/web", "2026-12-01T10:22:01Z"
+    new["State"].update(Running=new_state == "running", Status=new_state)
+    if new_state == "created":
+        new["State"]["StartedAt"] = "0001-01-01T00:00:00Z"
+    if new_health:
+        new["State"]["Health"] = {"Status": new_health, "FailingStreak": 0, "Log": []}
+    return old, new
+
+
+def test_aside_marker_is_the_containers_own_id():
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import aside_name, aside_of
+
+    old, _unused = _crash_leftovers()
+    assert aside_of(old) == "web"
+    assert aside_of({"Id": old["Id"], "Names": ["/" + aside_name("my_berth_old_app", old["Id"])]}) == \
+        "my_berth_old_app"
+    assert aside_of(dict(old, Id="c" * 64)) is None, "a name embedding another container's ID is not ours"
+    assert aside_of({"Id": "a" * 64, "Names": ["/web_berth_old_"]}) is None
+    assert aside_of(fixture("container_web.json")) is None
+
+
+def test_recovery_keeps_a_running_replacement_and_removes_the_old_one():
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import plan_recovery
+
+    old, new = _crash_leftovers("running")
+    actions, effective, warnings = plan_recovery(desired_container(params()), new, [old])
+    assert [(a["action"], a["verdict"], a["remove"]) for a in actions] == [("recover", "keep", [old["Id"]])]
+    assert effective is new
+    assert "interrupted" in warnings[0] and "web" in warnings[0]
+
+
+@pytest.mark.parametrize("new_state", [None, "created", "exited"])
+def test_recovery_puts_the_old_container_back_when_the_new_one_does_not_run(new_state):
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import plan_recovery
+
+    old, new = _crash_leftovers(new_state)
+    actions, effective, _unused = plan_recovery(desired_container(params()), new, [old])
+    assert actions[0]["verdict"] == "restore" and actions[0]["aside"] == old["Id"]
+    assert actions[0]["new"] == (new["Id"] if new else None) and actions[0]["start"] is True
+    assert effective["Id"] == old["Id"] and effective["Name"] == "/web" and effective["State"]["Running"]
+
+
+def test_recovery_with_health_waits_for_a_starting_replacement_and_rejects_an_unhealthy_one():
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import plan_recovery
+
+    desired = desired_container(params(state="healthy"))
+    for health, verdict in (("healthy", "keep"), ("starting", "confirm"), ("unhealthy", "restore")):
+        old, new = _crash_leftovers("running", health)
+        actions, _unused, _unused = plan_recovery(desired, new, [old])
+        assert actions[0]["verdict"] == verdict, health
+
+
+def test_recovery_for_a_stopped_task_keeps_an_existing_replacement_and_never_starts_the_old_one():
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import plan_recovery
+
+    old, new = _crash_leftovers("created")
+    assert plan_recovery(desired_container(params(state="stopped")), new, [old])[0][0]["verdict"] == "keep"
+    actions, effective, _unused = plan_recovery(desired_container(params(state="stopped")), None, [old])
+    assert actions[0]["verdict"] == "restore" and actions[0]["start"] is False
+    assert not effective["State"]["Running"]
+
+
+def test_recovery_restores_the_newest_of_several_leftovers_and_nothing_without_any():
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import plan_recovery
+
+    old, _unused = _crash_leftovers()
+    older = dict(copy.deepcopy(old), Id="c" * 64, Created="2026-11-30T00:00:00Z")
+    actions, effective, _unused = plan_recovery(desired_container(params()), None, [old, older])
+    assert actions[0]["aside"] == old["Id"] and actions[0]["remove"] == [older["Id"]]
+    assert effective["Id"] == old["Id"]
+    web = fixture("container_web.json")
+    assert plan_recovery(desired_container(params()), web, []) == ([], web, [])
+
+
+def test_resource_plan_recovers_first_then_recreates_the_restored_container():
+    """One plan: finish the interrupted step, then converge from what it leaves (here: a recreate)."""
+    from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
+
+    old, _unused = _crash_leftovers()
+    image = fixture("container_image.json")
+    resource = ContainerResource(None, params(image="berth-test/busybox", env={"CHANGED": "1"}))
+    state = {"current": None, "image": image, "pull": None, "networks": {}, "network_mode_target": None,
+             "asides": [old]}
+    plan = resource.plan(state)
+    assert plan.action_names() == ["recover", "recreate"]
+    assert plan.actions[1]["id"] == old["Id"]
+    assert plan.warnings and "interrupted" in plan.warnings[0]
+    state["asides"] = []
+    assert resource.plan(state).action_names() == ["create", "start"], "without leftovers: a plain create"
+
+
+def test_a_start_of_a_never_started_container_carries_its_create_document():
+    from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import is_stale_task_error
+
+    _unused, created = _crash_leftovers("created")
+    created["State"]["Running"] = False
+    image = fixture("container_image.json")
+    created["Image"] = image["Id"]
+    resource = ContainerResource(None, params(image="berth-test/busybox"))
+    state = {"current": created, "image": image, "pull": None, "networks": {}, "network_mode_target": None,
+             "asides": []}
+    plan = resource.plan(state)
+    start = next(a for a in plan.actions if a["action"] == "start")
+    assert start["repair"]["body"]["Image"] == "berth-test/busybox:latest"
+    ran = copy.deepcopy(created)
+    ran["State"]["StartedAt"] = "2026-12-01T10:21:00Z"
+    assert "repair" not in next(a for a in resource.plan(dict(state, current=ran)).actions
+                                if a["action"] == "start"), "a container that has run is never re-created"
+    assert is_stale_task_error("task 53ef9d81a948: already exists")
+    assert is_stale_task_error("id already in use")
+    assert not is_stale_task_error("container already exists")
+
+
+# --- the less common run options and comparisons (issue 12) -----------------------------------------
+
+from ansible_collections.berth.engine.plugins.module_utils.container_plan import (  # noqa: E402
+    create_params,
+    parse_gpus,
+)
+
+NEW_OPTIONS = dict(
+    tty=True, interactive=True, domainname="example.test", mac_address="02:42:AC:11:00:99", shm_size="128m",
+    pid_mode="host", ipc_mode="shareable", uts="host", userns_mode="host", memory_swappiness=10,
+    oom_score_adj=-500, oom_killer=False, groups=["20", "10"], dns_search=["a.test"], dns_options=["ndots:2"],
+    publish_all_ports=True, exposed_ports=["9000-9001/udp", "7000"], volumes_from=["donor:ro"], auto_remove=True,
+    runtime="runc", cgroup_parent="/berth", storage_opt={"size": "10G"}, gpus="all",
+    device_read_bps=[{"path": "/dev/vda", "rate": "1m"}], device_write_iops=[{"path": "/dev/vda", "rate": "100"}],
+    memory="64m", memory_swap="256m", cpuset_cpus="0-1", cpuset_mems="0", cpu_period=100000, cpu_quota=50000,
+    blkio_weight=300,
+)
+
+
+def engine_view(desired):
+    """container_from plus what the engine adds itself: the image's EXPOSE and the OS of the platform."""
+    container = container_from(desired)
+    container["Config"]["ExposedPorts"] = dict(IMAGE["Config"]["ExposedPorts"],
+                                               **container["Config"].get("ExposedPorts", {}))
+    container["Platform"] = "linux"
+    return container
+
+
+def test_new_options_reach_the_create_body_as_the_engine_stores_them():
+    body = create_body(desired_container(params(**NEW_OPTIONS)))
+    host = body["HostConfig"]
+    assert body["Tty"] is True and body["OpenStdin"] is True and body["MacAddress"] == "02:42:ac:11:00:99"
+    assert body["ExposedPorts"] == {"7000/tcp": {}, "9000/udp": {}, "9001/udp": {}}
+    assert host["ShmSize"] == 128 * 1024 ** 2 and host["OomKillDisable"] is True and host["GroupAdd"] == ["10", "20"]
+    assert host["DeviceRequests"] == [{"Driver": "", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]],
+                                       "Options": {}}]
+    assert host["BlkioDeviceReadBps"] == [{"Path": "/dev/vda", "Rate": 1024 ** 2}]
+    assert host["BlkioDeviceWriteIOps"] == [{"Path": "/dev/vda", "Rate": 100}]
+    assert (host["MemorySwap"], host["CpuPeriod"], host["CpuQuota"], host["BlkioWeight"]) == (
+        256 * 1024 ** 2, 100000, 50000, 300)
+    assert host["StorageOpt"] == {"size": "10G"} and host["VolumesFrom"] == ["donor:ro"]
+
+
+def test_new_options_unchanged_need_nothing_and_image_expose_is_no_drift():
+    desired = desired_container(params(**NEW_OPTIONS))
+    assert plan_container(desired, engine_view(desired), IMAGE).actions == []
+
+
+@pytest.mark.parametrize("change, action", [
+    ({"cpu_quota": 25000}, "update"), ({"cpuset_cpus": "1"}, "update"), ({"memory_swap": "-1"}, "update"),
+    ({"blkio_weight": 500}, "update"), ({"cpuset_mems": "0-1"}, "update"),
+    ({"shm_size": "256m"}, "recreate"), ({"tty": False}, "recreate"), ({"oom_killer": True}, "recreate"),
+    ({"mac_address": "02:42:ac:11:00:98"}, "recreate"), ({"exposed_ports": ["7000"]}, "recreate"),
+    ({"gpus": "2"}, "recreate"), ({"device_read_bps": [{"path": "/dev/vda", "rate": "2m"}]}, "recreate"),
+    ({"platform": "windows/amd64"}, "recreate"), ({"dns_search": ["b.test"]}, "recreate"),
+])
+def test_each_change_is_fixed_in_place_or_by_a_recreate(change, action):
+    container = engine_view(desired_container(params(**NEW_OPTIONS)))
+    plan = plan_container(desired_container(params(**dict(NEW_OPTIONS, **change))), container, IMAGE)
+    assert plan.action_names() == [action]
+
+
+def test_update_body_keeps_the_given_swap_and_skips_ignored_options():
+    desired = desired_container(params(memory="64m", memory_swap="-1", cpu_quota=20000, cpus=None,
+                                       comparisons={"cpu_quota": "ignore"}))
+    assert update_body(desired) == {"Memory": 64 * 1024 ** 2, "MemorySwap": -1}
+    assert update_body(desired_container(params(memory="64m")))["MemorySwap"] == 128 * 1024 ** 2
+
+
+def test_platform_is_a_create_parameter_and_only_its_os_is_compared():
+    desired = desired_container(params(platform="Linux/AMD64"))
+    assert create_params(desired) == {"platform": "linux/amd64"} and "platform" not in create_body(desired)
+    state = {"current": None, "image": IMAGE, "networks": {}}
+    assert plan_from_state(desired, state).actions[0]["params"] == {"platform": "linux/amd64"}
+    assert plan_container(desired, engine_view(desired), IMAGE).actions == []
+
+
+def test_pid_mode_container_compares_the_id_the_engine_stores():
+    desired = desired_container(params(pid_mode="container:donor", ipc_mode="container:donor"))
+    container = engine_view(desired)
+    container["HostConfig"]["PidMode"] = container["HostConfig"]["IpcMode"] = "container:" + "d" * 64
+    targets = {"container:donor": "d" * 64}
+    assert plan_container(desired, container, IMAGE, container_targets=targets).actions == []
+    assert plan_container(desired, container, IMAGE).action_names() == ["recreate"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("all", [{"Driver": "", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]], "Options": {}}]),
+    ("2", [{"Driver": "", "Count": 2, "DeviceIDs": [], "Capabilities": [["gpu"]], "Options": {}}]),
+    ('"device=0,2"', [{"Driver": "", "Count": 0, "DeviceIDs": ["0", "2"], "Capabilities": [["gpu"]],
+                       "Options": {}}]),
+    ("driver=nvidia,count=1,capabilities=utility,compute",
+     [{"Driver": "nvidia", "Count": 1, "DeviceIDs": [], "Capabilities": [["compute", "utility"]], "Options": {}}]),
+])
+def test_gpus_parse_like_docker_run(value, expected):
+    assert parse_gpus(value) == expected
+
+
+def test_env_file_is_merged_under_env():
+    files = {"/etc/app.env": "# comment\n\nA=from-file\nB=from-file\nexport_ok.x=1\n"}
+    desired = desired_container(params(env_file="/etc/app.env", env={"B": "task"}), read_text=files.__getitem__)
+    assert desired["values"]["env"] == {"A": "from-file", "B": "task", "export_ok.x": "1"}
+    with pytest.raises(ValueError, match="env_file /etc/none.env cannot be read"):
+        desired_container(params(env_file="/etc/none.env"), read_text=lambda path: Path(path).read_text())
+    with pytest.raises(ValueError, match="line 1 is not KEY=VALUE"):
+        desired_container(params(env_file="/x"), read_text=lambda path: "NOT A PAIR\n")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"mac_address": "02:42"}, "mac_address"), ({"shm_size": "big"}, "shm_size"),
+    ({"ipc_mode": "bogus"}, "ipc_mode must be"), ({"pid_mode": "container:"}, "pid_mode"),
+    ({"uts": "private"}, "uts must be host"), ({"oom_score_adj": 1001}, "oom_score_adj must be from -1000"),
+    ({"memory_swappiness": -1}, "memory_swappiness"), ({"cpu_period": 999}, "cpu_period"),
+    ({"cpu_quota": 5}, "cpu_quota"), ({"blkio_weight": 1001}, "blkio_weight"), ({"cpuset_cpus": "0-"}, "cpuset_cpus"),
+    ({"memory_swap": "1g"}, "memory_swap needs memory"), ({"memory": "1g", "memory_swap": "512m"}, "memory_swap"),
+    ({"cpus": 1, "cpu_period": 100000}, "cpus cannot be combined"), ({"exposed_ports": ["80/xyz"]}, "exposed_ports"),
+    ({"gpus": "all", "device_requests": [{"count": 1}]}, "gpus and device_requests"),
+    ({"gpus": "sometimes"}, "gpus must be"), ({"gpus": "count=x"}, "gpus.count"),
+    ({"device_requests": [{"count": 1, "device_ids": ["0"]}]}, "count and device_ids"),
+    ({"device_read_bps": [{"path": "/tmp/x", "rate": "1m"}]}, "device_read_bps"),
+    ({"device_write_iops": [{"path": "/dev/vda", "rate": "-1"}]}, "device_write_iops rate"),
+    ({"platform": "linux amd64"}, "platform"), ({"auto_remove": True, "restart_policy": "always"}, "auto_remove"),
+    ({"comparisons": {"nope": "ignore"}}, "'nope' is not an option"),
+    ({"comparisons": {"env": "loose"}}, "comparisons.env must be"),
+    ({"comparisons": {"user": "allow_more_present"}}, "comparisons.user: allow_more_present"),
+    ({"comparisons": ["env"]}, "comparisons must be a mapping"),
+])
+def test_bad_new_inputs_fail_naming_the_option(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        desired_container(params(**overrides))
+
+
+def test_comparisons_allow_more_present_ignore_and_strict():
+    theirs = desired_container(params(labels={"ours": "1", "theirs": "x"}, env={"MODE": "theirs"},
+                                      cap_add=["net_admin", "sys_time"], ports=["80", "90"], user="app"))
+    container = engine_view(theirs)
+    ours = dict(labels={"ours": "1"}, env={"MODE": "ours"}, cap_add=["net_admin"], ports=["80"], user="app")
+    relaxed = desired_container(params(comparisons={"*": "allow_more_present", "env": "ignore"}, **ours))
+    assert plan_container(relaxed, container, IMAGE).actions == []
+    strict = desired_container(params(comparisons={"env": "ignore"}, **ours))
+    plan = plan_container(strict, container, IMAGE)
+    assert plan.action_names() == ["recreate"] and "env" not in plan.after
+    assert {"labels", "cap_add", "ports"} <= set(plan.after)
+    # allow_more_present with * keeps scalars strict, and a listed label that differs is still a difference.
+    changed = desired_container(params(**dict(ours, comparisons={"*": "allow_more_present"}, env={"MODE": "theirs"},
+                                              user="root")))
+    assert plan_container(changed, container, IMAGE).action_names() == ["recreate"]
+    assert set(plan_container(changed, container, IMAGE).after) - {"state"} == {"user"}
+
+
+def test_comparisons_for_networks():
+    desired = desired_container(params(networks=[{"name": "front"}]))
+    container = engine_view(desired)
+    container["NetworkSettings"]["Networks"]["other"] = {"Aliases": None}
+    assert plan_container(desired, container, IMAGE).action_names() == ["disconnect"]
+    relaxed = desired_container(params(networks=[{"name": "front"}], comparisons={"networks": "allow_more_present"}))
+    assert plan_container(relaxed, container, IMAGE).actions == []
+    ignored = desired_container(params(networks=[{"name": "back"}], comparisons={"networks": "ignore"}))
+    assert plan_container(ignored, container, IMAGE).actions == []
+
+
+def test_recovery_keeps_the_new_container_when_the_old_one_died_being_removed():
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import plan_recovery
+
+    old, new = _crash_leftovers("exited")
+    old["State"].update(Dead=True, Status="dead")
+    actions, effective, _unused = plan_recovery(desired_container(params()), new, [old])
+    assert actions[0]["verdict"] == "keep" and actions[0]["remove"] == [old["Id"]]
+    assert effective is new, "the normal plan then starts the new container"
+    actions, effective, _unused = plan_recovery(desired_container(params()), None, [old])
+    assert actions[0]["verdict"] == "keep" and effective is None, "and creates one when there is none"

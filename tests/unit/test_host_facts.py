@@ -57,7 +57,7 @@ def desired(**params):
 
 
 def test_gather_reads_every_source(tmp_path):
-    host, _ = make_host(tmp_path)
+    host, _unused = make_host(tmp_path)
     facts = host.gather(desired())
     assert facts["kernel"]["config_source"] == "/boot/config-%s" % RELEASE
     assert facts["kernel"]["missing_options"] == [] and facts["kernel"]["modules_supported"]
@@ -75,7 +75,7 @@ def test_gather_reads_every_source(tmp_path):
 
 
 def test_swarm_features_from_the_tree(tmp_path):
-    host, _ = make_host(tmp_path)
+    host, _unused = make_host(tmp_path)
     swarm = host.gather(desired())["swarm"]
     assert swarm["options"]["CONFIG_IP_VS"] == {"status": "module", "module": "ip_vs", "loaded": False}
     assert swarm["options"]["CONFIG_XFRM_USER"]["loaded"] is True
@@ -86,7 +86,7 @@ def test_swarm_features_from_the_tree(tmp_path):
 def test_kernel_config_override_and_proc_config_gz(tmp_path):
     import gzip
 
-    host, _ = make_host(tmp_path, {"proc/config.gz": None})
+    host, _unused = make_host(tmp_path, {"proc/config.gz": None})
     (tmp_path / "proc/config.gz").write_bytes(gzip.compress(b"CONFIG_NAMESPACES=y\n"))
     config, source = host.kernel_config()
     assert source == "/proc/config.gz" and config == {"CONFIG_NAMESPACES": "y"}
@@ -94,7 +94,7 @@ def test_kernel_config_override_and_proc_config_gz(tmp_path):
 
 
 def test_sysctl_names_never_leave_proc_sys(tmp_path):
-    host, _ = make_host(tmp_path)
+    host, _unused = make_host(tmp_path)
     assert host.sysctl_path("net.bridge.bridge-nf-call-iptables") == "/proc/sys/net/bridge/bridge-nf-call-iptables"
     for hostile in ("x./etc/hostname", "../../etc/hostname", "net..ipv4", "a/b"):
         with pytest.raises(ValueError) as err:
@@ -145,7 +145,7 @@ def test_a_module_that_cannot_be_loaded_is_a_note(tmp_path):
     changes = {"proc/modules": "", "sys/module/br_netfilter/refcnt": None,
                "proc/sys/net/bridge/bridge-nf-call-iptables": None,
                "proc/sys/net/bridge/bridge-nf-call-ip6tables": None}
-    host, _ = make_host(tmp_path, changes, modprobe_rc=1)
+    host, _unused = make_host(tmp_path, changes, modprobe_rc=1)
     plan, _state, result = converge(hf.HostPrereqs(host, {"fix": True}))
     assert "load_module" in plan.action_names()
     assert any("br_netfilter: modprobe failed: modprobe: FATAL" in n for n in result["notes"])
@@ -155,7 +155,7 @@ def test_a_module_that_cannot_be_loaded_is_a_note(tmp_path):
 
 
 def test_unwritable_persisted_file_fails_clearly(tmp_path):
-    host, _ = make_host(tmp_path, {"etc/sysctl.d": "a file where the directory should be"})
+    host, _unused = make_host(tmp_path, {"etc/sysctl.d": "a file where the directory should be"})
     with pytest.raises(hf.HostError) as err:
         converge(hf.HostPrereqs(host, {"fix": True, "sysctl_file": "/etc/sysctl.d/90-berth.conf"}))
     assert "cannot write" in str(err.value) and "/etc/sysctl.d/90-berth.conf" in str(err.value)
@@ -164,7 +164,7 @@ def test_unwritable_persisted_file_fails_clearly(tmp_path):
 def test_container_without_proc_modules_and_readonly_sysctls(tmp_path):
     changes = {"proc/modules": None, "lib/modules/%s/modules.dep" % RELEASE: None,
                "proc/sys/net/ipv4/ip_forward": "0\n", ".dockerenv": ""}
-    host, _ = make_host(tmp_path, changes)
+    host, _unused = make_host(tmp_path, changes)
     (tmp_path / "proc/sys/net/ipv4/ip_forward").chmod(0o444)
     resource = hf.HostPrereqs(host, {"fix": True})
     state = resource.read()

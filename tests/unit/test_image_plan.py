@@ -1,6 +1,7 @@
 """Unit tests for the pure image plan (no daemon): references, contexts, tarballs, actions."""
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -108,7 +109,7 @@ def test_context_members_honour_dockerignore_and_keep_the_dockerfile(tmp_path):
         "cache/keep.txt": "x", "src/mod.py": "x", "src/mod.pyc": "x",
     }, dockerignore="*.log\ncache\n**/*.pyc\nDockerfile\n.dockerignore\n")
     members, dockerfile = context_members(str(context))
-    names = [name for _, name in members]
+    names = [name for _unused, name in members]
     assert dockerfile == "Dockerfile"
     assert names == sorted(names)
     assert set(names) == {".dockerignore", "Dockerfile", "app.py", "src", "src/mod.py"}
@@ -117,7 +118,7 @@ def test_context_members_honour_dockerignore_and_keep_the_dockerfile(tmp_path):
 def test_context_members_exception_reaches_into_excluded_directory(tmp_path):
     context = make_context(tmp_path, {"Dockerfile": "FROM scratch\n", "cache/big.bin": "x", "cache/keep.txt": "x"},
                            dockerignore="cache\n!cache/keep.txt\n")
-    names = {name for _, name in context_members(str(context))[0]}
+    names = {name for _unused, name in context_members(str(context))[0]}
     assert "cache/keep.txt" in names and "cache/big.bin" not in names
 
 
@@ -168,7 +169,7 @@ def save_tarball(path, images, compress=False):
         add(archive, "manifest.json", json.dumps(manifest).encode())
     data = buffer.getvalue()
     path.write_bytes(gzip.compress(data) if compress else data)
-    return ["sha256:" + hashlib.sha256(json.dumps(c).encode()).hexdigest() for c, _ in images]
+    return ["sha256:" + hashlib.sha256(json.dumps(c).encode()).hexdigest() for c, _unused in images]
 
 
 def add(archive, name, data):
@@ -414,3 +415,131 @@ def test_apply_drops_a_provisional_action_from_the_actions_and_the_diff():
     assert plan.actions == [kept] and plan.after == {"tags": {"app:2": "?"}}
     _drop(plan, kept, "tags")
     assert plan.actions == [] and plan.before == {} and plan.after == {} and not plan.changed
+
+
+# --- platform --------------------------------------------------------------------------------
+
+from ansible_collections.berth.engine.plugins.module_utils.image_plan import (  # noqa: E402
+    archive_image_id,
+    image_platform,
+    normalise_platform,
+    plan_export,
+    platform_matches,
+)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("linux/amd64", "linux/amd64"),
+    (" Linux/X86_64 ", "linux/amd64"),
+    ("linux/aarch64", "linux/arm64"),
+    ("linux/arm64/v8", "linux/arm64"),
+    ("linux/arm/v7", "linux/arm/v7"),
+    (None, None),
+])
+def test_normalise_platform(given, expected):
+    assert normalise_platform(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "linux", "linux/", "/amd64", "linux/arm/v7/x", "linux amd64", "linux/am d64"])
+def test_normalise_platform_rejects_what_is_not_os_arch_variant(bad):
+    with pytest.raises(ValueError, match="is not os/arch"):
+        normalise_platform(bad)
+
+
+def test_platform_matches_compares_a_variant_only_when_the_image_records_one():
+    arm7 = {"Os": "linux", "Architecture": "arm", "Variant": "v7"}
+    assert image_platform(arm7) == "linux/arm/v7" and platform_matches(arm7, "linux/arm/v7")
+    assert not platform_matches(arm7, "linux/arm/v6") and platform_matches(arm7, "linux/arm")
+    assert platform_matches({"Os": "linux", "Architecture": "arm"}, "linux/arm/v6")
+    assert platform_matches({"Os": "linux", "Architecture": "arm64", "Variant": "v8"}, "linux/arm64")
+    assert not platform_matches({"Os": "linux", "Architecture": "amd64"}, "linux/arm64")
+    assert platform_matches({"Os": "linux", "Architecture": "amd64"}, None)
+
+
+def test_a_present_image_of_another_platform_is_obtained_again():
+    amd = dict(image(), Os="linux", Architecture="amd64")
+    for source, extra in (("pull", {}), ("build", {"build": {"path": "/ctx"}})):
+        desired = desired_image(params(name="app:1", source=source, platform="linux/arm64", **extra))
+        plan = plan_image(desired, amd, None)
+        assert [a["action"] for a in plan.actions] == [source] and plan.actions[0]["platform"] == "linux/arm64"
+        assert plan.before["platform"] == "linux/amd64" and plan.after["platform"] == "linux/arm64"
+        same = desired_image(params(name="app:1", source=source, platform="linux/amd64", **extra))
+        assert plan_image(same, amd, None).actions == []
+    # A registry digest we hold does not make an image of another platform good enough.
+    forced = desired_image(params(name="app:1", platform="linux/arm64", force=True))
+    assert plan_image(forced, amd, OLD).has("pull")
+
+
+def test_platform_goes_to_pull_and_build_only():
+    assert build_params(desired_image(params(name="app:1", build={"path": "/c"}, platform="linux/arm64")),
+                        "Dockerfile")["platform"] == "linux/arm64"
+    assert "platform" not in build_params(desired_image(params(name="app:1", build={"path": "/c"})), "Dockerfile")
+    for source, extra in (("local", {}), ("load", {"load_path": "/x.tar"}), ("export", {"archive_path": "/x.tar"})):
+        with pytest.raises(ValueError, match="platform applies to pulls and builds, but source is " + source):
+            desired_image(params(name="app:1", source=source, platform="linux/amd64", **extra))
+    assert desired_image(params(name="app:1", state="absent", platform="linux/amd64"))["platform"] is None
+
+
+# --- export ----------------------------------------------------------------------------------
+
+def test_export_source_and_archive_path_go_together():
+    assert desired_image(params(name="app:1", archive_path="/x.tar"))["source"] == "export"
+    with pytest.raises(ValueError, match="source export needs archive_path"):
+        desired_image(params(name="app:1", source="export"))
+    with pytest.raises(ValueError, match="archive_path is set but source is pull"):
+        desired_image(params(name="app:1", source="pull", archive_path="/x.tar"))
+    assert desired_image(params(name=OLD, archive_path="/x.tar"))["name"] == OLD, "an ID names a local image"
+
+
+def test_export_is_planned_when_the_archive_holds_another_image():
+    desired = desired_image(params(name="app:1", archive_path="/srv/app.tar", tag=["app:2"]))
+    state = {"current": image(), "tag_ids": {"app:2": OLD}, "archive_id": None}
+    plan = plan_image_state(desired, state)
+    assert plan.actions == [{"action": "export", "path": "/srv/app.tar", "id": OLD}]
+    assert plan.before == {"archive": {"path": "/srv/app.tar", "id": None}}
+    assert plan.after == {"archive": {"path": "/srv/app.tar", "id": OLD}}
+    assert plan_image_state(desired, dict(state, archive_id=OLD)).actions == []
+    assert plan_export(plan_image(desired, image()), desired, OLD, NEW).has("export")
+    with pytest.raises(ValueError, match="not on the host and source is export"):
+        plan_image_state(desired, dict(state, current=None))
+
+
+def test_archive_image_id_reads_what_the_archive_holds(tmp_path):
+    target = tmp_path / "app.tar"
+    assert archive_image_id(str(target)) is None
+    ids = save_tarball(target, [({"a": 1}, ["app:1"])])
+    assert archive_image_id(str(target)) == ids[0]
+    ids = save_tarball(target, [({"a": 1}, ["app:1"]), ({"b": 2}, [])])
+    assert archive_image_id(str(target)) == ", ".join(sorted(ids))
+    with pytest.raises(ValueError, match="is a directory"):
+        archive_image_id(str(tmp_path))
+    with pytest.raises(ValueError, match="the directory %s does not exist" % (tmp_path / "no")):
+        archive_image_id(str(tmp_path / "no" / "app.tar"))
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"not a tarball")
+    with pytest.raises(ValueError, match="archive_path .* is not replaced"):
+        archive_image_id(str(junk))
+
+
+# --- stored logins ---------------------------------------------------------------------------
+
+def test_stored_login_is_used_when_the_task_gives_none(tmp_path, monkeypatch):
+    from ansible_collections.berth.engine.plugins.module_utils.images import (
+        auth_header,
+        credentials_hint,
+        registry_credentials,
+    )
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert registry_credentials("reg:5000/x:1") == (None, None) and auth_header("reg:5000/x:1", None, None) == {}
+    token = base64.b64encode(b"deploy:s3cret").decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"reg:5000": {"auth": token}}}))
+    assert registry_credentials("reg:5000/x:1") == ("deploy", "s3cret")
+    assert registry_credentials("reg:5000/x:1", "other", "pw") == ("other", "pw"), "the task's win"
+    assert registry_credentials("other:5000/x:1") == (None, None)
+    sent = json.loads(base64.urlsafe_b64decode(auth_header("reg:5000/x:1", None, None)["X-Registry-Auth"]))
+    assert sent == {"username": "deploy", "password": "s3cret", "serveraddress": "reg:5000"}
+    refused = credentials_hint("unauthorized: authentication required", "reg:5000/x:1", None)
+    assert "refused the login stored by berth.engine.login" in refused
+    (tmp_path / "config.json").write_text("{broken")
+    assert registry_credentials("reg:5000/x:1") == (None, None), "an unreadable config is no login"

@@ -156,6 +156,7 @@ def apply_widget(value):
 
 
 def test_type_errors_while_parsing_are_bad_input():
+    failure = None
     try:
         parse_widget([])
     except TypeError as err:
@@ -166,6 +167,7 @@ def test_type_errors_while_parsing_are_bad_input():
 
 
 def test_type_errors_elsewhere_are_ours_with_a_trace():
+    failure = None
     try:
         apply_widget(float("inf"))
     except OverflowError as err:

@@ -127,7 +127,7 @@ def test_ipam_config_compares_subnet_set_and_given_fields_only():
 
 def test_create_body_defaults_to_bridge():
     body = network_body(desired(ipam={"config": [{"subnet": "172.28.0.0/16", "ip_range": "172.28.5.0/24",
-                                                   "aux_addresses": {"r": "172.28.0.2"}}]}))
+                                                  "aux_addresses": {"r": "172.28.0.2"}}]}))
     assert body == {
         "Name": "backend", "CheckDuplicate": True, "Driver": "bridge", "Internal": False, "Attachable": False,
         "EnableIPv6": False, "Options": {}, "Labels": {},

@@ -66,8 +66,8 @@ def desired(**overrides):
     return desired_service(params)
 
 
-def state(current=SERVICE, **overrides):
-    result = {"current": copy.deepcopy(current), "image": None, "networks": NETWORKS,
+def state(current="existing", **overrides):
+    result = {"current": copy.deepcopy(SERVICE if current == "existing" else current), "image": None, "networks": NETWORKS,
               "secrets": {"db": ("s1", "db_0123456789ab")}, "configs": {}, "kernel": NO_KERNEL}
     result.update(overrides)
     return result
@@ -145,7 +145,7 @@ def test_create_defaults_and_body():
     spec = plan.actions[0]["spec"]
     assert spec["Name"] == "web" and spec["Mode"] == {"Replicated": {"Replicas": 1}}
     assert spec["TaskTemplate"]["ContainerSpec"]["Configs"][0]["File"] == {"Name": "/site", "UID": "0", "GID": "0",
-                                                                         "Mode": 0o440}
+                                                                           "Mode": 0o440}
     with pytest.raises(ValueError, match="image is required"):
         plan_service(desired(), state(current=None))
 
@@ -161,7 +161,7 @@ def test_replicas_on_a_global_service_is_refused():
 
 def test_settings_only_for_given_options():
     found = settings(desired(limits={"cpus": 0.5}), state(), SERVICE["Spec"])
-    assert [(o, p, v, h) for o, p, v, h in found] == [
+    assert list(found) == [
         ("limits", ("TaskTemplate", "Resources", "Limits"), {"NanoCPUs": 500000000}, "keys")]
     assert compare(found, SERVICE["Spec"]) == [
         ("limits", ("TaskTemplate", "Resources", "Limits"), {}, {"NanoCPUs": 500000000})]
@@ -176,7 +176,7 @@ def test_kernel_refusal_for_ingress_and_vip(spec_change, feature):
     current = copy.deepcopy(SERVICE)
     current["Spec"].update(spec_change)
     needs = kernel_needs(current["Spec"], NETWORKS)
-    assert feature in [f for f, _ in needs]
+    assert feature in [f for f, _unused in needs]
     with pytest.raises(ValueError, match="nothing was changed.*endpoint_mode: dnsrr"):
         plan_service(desired(replicas=1), state(current=current))
     assert plan_service(desired(replicas=1, kernel_check="skip"), state(current=current)).action_names() == ["update"]

@@ -124,15 +124,29 @@ build_system_disk() {
   "${chroot[@]}" sh -ec '
     mkdir -p /boot/grub/i386-pc
     cp /usr/lib/grub/i386-pc/*.mod /usr/lib/grub/i386-pc/*.lst /usr/lib/grub/i386-pc/boot.img /boot/grub/i386-pc/
-    grub-mkimage -O i386-pc -o /boot/grub/i386-pc/core.img -p "(hd0,msdos1)/boot/grub" biosdisk part_msdos ext2
-    update-grub' >"$work/grub.log" 2>&1 || { cat "$work/grub.log" >&2; exit 1; }
+    grub-mkimage -O i386-pc -o /boot/grub/i386-pc/core.img -p "(hd0,msdos1)/boot/grub" biosdisk part_msdos ext2' \
+    >"$work/grub.log" 2>&1 || { cat "$work/grub.log" >&2; exit 1; }
   dd if="$rootfs/boot/grub/i386-pc/boot.img" of="$raw" bs=440 count=1 conv=notrunc status=none
   dd if="$rootfs/boot/grub/i386-pc/core.img" of="$raw" bs=512 seek=1 conv=notrunc status=none
-  # grub-mkconfig saw the build machine's loop device (no /dev/disk/by-uuid
-  # here): boot by UUID. update-grub in the VM gets it right by itself.
-  sed -Ei "s|^(\s*linux\s.*) root=[^ ]+|\1 root=UUID=$uuid|" "$rootfs/boot/grub/grub.cfg"
-  grep -Eq "^\s*linux\s.* root=UUID=$uuid " "$rootfs/boot/grub/grub.cfg" ||
-    { echo "build-image.sh: grub.cfg does not boot UUID=$uuid:" >&2; cat "$work/grub.log" "$rootfs/boot/grub/grub.cfg" >&2; exit 1; }
+  # update-grub cannot run here (grub.d/10_linux skips a root on a loop
+  # device): the first grub.cfg is written by hand, the VM's own update-grub
+  # (the prereqs role runs it) replaces it with Debian's.
+  local kernel initrd
+  kernel="$(cd "$rootfs/boot" && ls vmlinuz-*)"
+  initrd="$(cd "$rootfs/boot" && ls initrd.img-*)"
+  cat >"$rootfs/boot/grub/grub.cfg" <<CFG
+serial --speed=115200
+terminal_input serial
+terminal_output serial
+set timeout=0
+menuentry 'Debian GNU/Linux' {
+  insmod part_msdos
+  insmod ext2
+  search --no-floppy --fs-uuid --set=root $uuid
+  linux /boot/$kernel root=UUID=$uuid ro $cmdline
+  initrd /boot/$initrd
+}
+CFG
 }
 
 main() {
@@ -156,15 +170,15 @@ main() {
   trap 'exit 143' TERM
   trap 'exit 130' INT
   ssh-keygen -q -t ed25519 -N "" -C berth-vm-admin -f "$work/id_ed25519"
+  # The quick disk first. ftype=0 exists only in the old v4 format (crc=0).
+  truncate -s "$xfs_size" "$work/xfs-ftype0.raw"
+  mkfs.xfs -q -m crc=0 -n ftype=0 -L noftype "$work/xfs-ftype0.raw"
+  qemu-img convert -O qcow2 "$work/xfs-ftype0.raw" "$work/xfs-ftype0.qcow2"
+  rm -f "$work/xfs-ftype0.raw"
   ( build_system_disk )
   log "converting to qcow2"
   qemu-img convert -O qcow2 "$work/disk.raw" "$work/debian12.qcow2"
-  rm -f "$work/disk.raw"
-  # ftype=0 exists only in the old v4 on-disk format (crc=0).
-  truncate -s "$xfs_size" "$work/xfs-ftype0.raw"
-  mkfs.xfs -q -m crc=0 -n ftype=0 -L berth-noftype "$work/xfs-ftype0.raw"
-  qemu-img convert -O qcow2 "$work/xfs-ftype0.raw" "$work/xfs-ftype0.qcow2"
-  rm -f "$work/xfs-ftype0.raw" "$work"/*.log
+  rm -f "$work/disk.raw" "$work"/*.log
   rm -rf "$work/rootfs"
   touch "$work/.complete"
   rm -rf --one-file-system "$dir"

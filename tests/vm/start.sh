@@ -11,7 +11,9 @@
 # Environment:
 #   BERTH_VM_BOOT_TIMEOUT  seconds to wait for sshd (default 600; TCG under load is slow)
 #   BERTH_VM_MEMORY        MiB (default 2048)
-#   BERTH_VM_ACCEL         qemu -accel list, first that works wins (default kvm,tcg)
+#   BERTH_VM_ACCEL         qemu -accel list, first that works wins (default tcg:
+#                          a KVM guest was seen hanging after GRUB where /dev/kvm
+#                          opened but nested virtualisation was incomplete; kvm,tcg to try)
 set -euo pipefail
 run_dir=${1:?usage: start.sh RUN_DIR IMAGE_DIR}
 image_dir=${2:?usage: start.sh RUN_DIR IMAGE_DIR}
@@ -31,7 +33,7 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 echo "$port" >"$run_dir/ssh.port"
 
 accel=()
-IFS=, read -ra accels <<<"${BERTH_VM_ACCEL:-kvm,tcg}"
+IFS=, read -ra accels <<<"${BERTH_VM_ACCEL:-tcg}"
 for a in "${accels[@]}"; do
   case "$a" in
     kvm) [ -w /dev/kvm ] && accel+=(-accel kvm) ;;  # only when the device is usable

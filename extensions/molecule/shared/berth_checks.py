@@ -154,7 +154,7 @@ def check_workload(host, host_vars):
         port = published_port(host, c["name"])
         url = f"http://127.0.0.1:{port}/"
         body = None
-        for _ in range(10):  # the engine may still be wiring the port after a restart
+        for _unused in range(10):  # the engine may still be wiring the port after a restart
             r = host.run(
                 "python3 -c %s %s",
                 "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())",

@@ -87,6 +87,8 @@ do_start() {
 	fi
 	touch "$DOCKER_LOGFILE"
 	chgrp docker "$DOCKER_LOGFILE" 2>/dev/null || true
+	# Debian's /bin/sh (dash) has ulimit -n and -H; elsewhere a failure is tolerated.
+	# shellcheck disable=SC3045
 	ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 	if command -v start-stop-daemon >/dev/null 2>&1; then
 		# shellcheck disable=SC2086

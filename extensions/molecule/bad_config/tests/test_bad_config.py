@@ -48,7 +48,7 @@ def has_validate(host):
 @pytest.fixture(scope="module", params=sorted(CASES))
 def bad_run(request):
     """Apply one bad configuration to every host of the scenario with site.yml."""
-    config, _, _ = CASES[request.param]
+    config, _unused, _unused = CASES[request.param]
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
     run = run_playbook(
         "site.yml",
@@ -62,7 +62,7 @@ def bad_run(request):
 def test_play_fails_saying_why(host, bad_run):
     case, run = bad_run
     name = host.backend.get_hostname()
-    _, says, refused_by = CASES[case]
+    _unused, says, refused_by = CASES[case]
     assert run.recap[name]["failed"] >= 1, f"{case}: the play did not fail on {name}\n{run.describe()}"
     # The last failure is the one that stopped the host (failures before it
     # were handled by the role's rollback).

@@ -47,7 +47,7 @@ def steps():
 
     def names(group):
         return {h.backend.get_hostname() for h in testinfra.get_hosts([f"ansible://{group}"],
-                                                                       ansible_inventory=inventory_file)}
+                                                                      ansible_inventory=inventory_file)}
 
     hosts = {n: testinfra.get_host(f"ansible://{n}", ansible_inventory=inventory_file)
              for n in sorted(names("container_hosts") - names("no_systemd"))}

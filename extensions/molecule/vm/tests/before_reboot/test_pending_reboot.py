@@ -23,7 +23,7 @@ def runs(host):
 
 
 def test_first_run_changes_the_boot_config_and_stops(host, runs):
-    _, first, _ = runs
+    _unused, first, _unused = runs
     stop = vm.failures(first)
     assert stop and stop[-1]["task"] == STOP_TASK, first.describe()
     msg = stop[-1]["msg"]
@@ -39,7 +39,7 @@ def test_first_run_changes_the_boot_config_and_stops(host, runs):
 
 
 def test_rerun_reports_the_same_and_changes_nothing(runs):
-    _, _, second = runs
+    _unused, _unused, second = runs
     stop = vm.failures(second)
     assert stop and stop[-1]["task"] == STOP_TASK, second.describe()
     print("rerun says:", stop[-1]["msg"])
@@ -48,7 +48,7 @@ def test_rerun_reports_the_same_and_changes_nothing(runs):
 
 
 def test_nothing_was_rebooted_or_installed(host, runs):
-    booted, _, _ = runs
+    booted, _unused, _unused = runs
     assert vm.boot_id(host) == booted
     assert vm.cgroup_param(host.file("/proc/cmdline").content_string) == "0"
     assert host.mount_point("/sys/fs/cgroup").filesystem != "cgroup2"

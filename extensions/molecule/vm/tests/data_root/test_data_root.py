@@ -1,8 +1,10 @@
 """The engine's data root on the VM's second disk, xfs formatted with ftype=0
 (no d_type): host_prereqs reports it, site.yml stops in the prereqs role
-before touching the engine, and with that check ignored the runtime role's
-restart is refused by dockerd and rolled back, with a message naming the
-filesystem and the fix; the engine keeps running on its old data root."""
+before touching the engine, and with that check ignored the runtime role
+refuses it before writing daemon.json, naming the filesystem and the fix
+(dockerd itself would not fail: with no storage-driver in daemon.json it
+skips overlay2 and starts on vfs and an empty data root). The engine keeps
+running on its old data root, with its containers."""
 
 import json
 
@@ -67,10 +69,11 @@ def test_runtime_role_refuses_overlay2_there_and_rolls_back(host, noftype):
     before = vm.root_output(host, "cat /etc/docker/daemon.json")
     run = vm.play("site.yml", berth_daemon_config={"data-root": DATA_ROOT}, berth_prereqs_ignore=["xfs_ftype_0"])
     failed = vm.failures(run)
-    assert failed, run.describe()
-    msg = json.dumps(failed[-1]["result"])
-    print("runtime says (task %r): %s" % (failed[-1]["task"], failed[-1]["msg"]))
-    assert "xfs" in msg and "ftype=1" in msg, msg
+    assert failed and failed[-1]["task"] == "Refuse a data root the storage driver cannot use", run.describe()
+    msg = failed[-1]["msg"]
+    print("runtime says:", msg)
+    assert msg.startswith("daemon.json was left unchanged:"), msg
+    assert "xfs formatted with ftype=0" in msg and "mkfs.xfs -n ftype=1" in msg, msg
     assert json.loads(vm.root_output(host, "cat /etc/docker/daemon.json")) == json.loads(before)
     assert data_root_of_engine(host) == "/var/lib/docker"
     assert json.loads(vm.root_output(host, "docker inspect web"))[0]["State"]["Running"]

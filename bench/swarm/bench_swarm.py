@@ -1,0 +1,190 @@
+#!/usr/bin/env python
+"""Swarm bench (issue 10): 20 services on a 3-node swarm, first converge and no-change rerun.
+
+  (berth)     one berth.engine.swarm_stack task            (project venv)
+  (community) community.docker.docker_swarm_service loop   (bench venv: PyPI `ansible`, bench/run.sh makes it)
+
+The cluster is three private dockerds, each in its own network namespace, joined by veth pairs to one
+bridge (tests/support/private_daemon.py); node 0 is the manager, 1 and 2 join as workers. The kernel has
+no IP_VS, so every service uses endpoint_mode dnsrr and publishes no port. Each repeat starts from no
+services; the variants alternate their order per repeat. After a converge the bench waits (untimed) until
+every service runs its task, so the no-change run meets a settled cluster (swarm_stack waits for that
+itself, docker_swarm_service does not: berth's converge time includes the convergence, community's not).
+
+  .venv/bin/python bench/swarm/bench_swarm.py --repeat 3   -> bench/out/swarm.json, logs in bench/out/logs/
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.private_daemon import private_daemons  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+BENCH_VENV = Path(os.environ.get("BERTH_BENCH_VENV", ROOT / ".cache" / "bench-venv"))
+IMAGE = "berth-test/busybox:latest"
+PREFIX = "berth-bench-svc-"
+SERVICES = 20
+VARIANTS = {
+    "berth": [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "bench/swarm/berth.yml"],
+    "community": [str(BENCH_VENV / "bin" / "ansible-playbook"), "bench/swarm/community.yml"],
+}
+EXPECTED_CHANGED = {"berth": 1, "community": SERVICES}  # first converge: the one stack task, or each loop item
+SETTLE_TIMEOUT = 300
+
+
+def services_spec(count):
+    return [{
+        "name": "%s%02d" % (PREFIX, i),
+        "image": IMAGE,
+        # PID 1 traps TERM so a removal does not wait out the stop grace period.
+        "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 86400 & wait"],
+        "replicas": 1,
+        "endpoint_mode": "dnsrr",
+        "labels": {"io.berth.bench": "1"},
+    } for i in range(count)]
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd, log_path, timeout=900):
+    """Wall and user+sys CPU of the whole (reaped) process tree of cmd, load average around it."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    load_before = os.getloadavg()[0]
+    cpu, start = children_cpu(), time.perf_counter()
+    with open(log_path, "w") as log:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
+    run = dict(secs=round(time.perf_counter() - start, 2), cpu_secs=round(children_cpu() - cpu, 2),
+               load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1))
+    text = Path(log_path).read_text(errors="replace")
+    m = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", text)
+    if proc.returncode != 0 or not m:
+        raise SystemExit("%s failed (exit %s), see %s" % (" ".join(cmd), proc.returncode, log_path))
+    # The recap counts tasks; a loop's items each print their own "changed:" line.
+    run["changed"] = len(re.findall(r"^changed: \[localhost\]", text, re.M)) or int(m.group(1))
+    return run
+
+
+def settle(manager, count):
+    """Until `count` bench services each have one running task (untimed)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        services = [s for s in manager.services.list() if s.name.startswith(PREFIX)]
+        running = sum(1 for s in services if any(t["Status"]["State"] == "running" for t in s.tasks()))
+        if len(services) == count and running == count:
+            return
+        time.sleep(1)
+    raise SystemExit("the bench services did not all run within %ss" % SETTLE_TIMEOUT)
+
+
+def clear(daemons):
+    """Remove the bench services and wait until no node runs their containers any more."""
+    manager = daemons[0].client
+    for service in manager.services.list():
+        if service.name.startswith(PREFIX):
+            service.remove()
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        left = sum(len(d.client.api.containers(all=True, filters={"label": "com.docker.swarm.service.name"}))
+                   for d in daemons)
+        if not left:
+            return
+        time.sleep(1)
+    raise SystemExit("bench service containers were still there after %ss" % SETTLE_TIMEOUT)
+
+
+def make_cluster(daemons):
+    import docker
+
+    host = docker.from_env()
+    manager = daemons[0]
+    manager.client.swarm.init(advertise_addr=manager.address, listen_addr="%s:2377" % manager.address)
+    token = manager.client.swarm.attrs["JoinTokens"]["Worker"]
+    for node in daemons[1:]:
+        node.client.swarm.join(remote_addrs=["%s:2377" % manager.address], join_token=token,
+                               advertise_addr=node.address, listen_addr="%s:2377" % node.address)
+    for node in daemons:
+        node.load_image(IMAGE, host)
+    ready = [n for n in manager.client.nodes.list() if n.attrs["Status"]["State"] == "ready"]
+    if len(ready) != len(daemons):
+        raise SystemExit("only %d of %d nodes are ready" % (len(ready), len(daemons)))
+
+
+def bench(daemons, repeat):
+    OUT.joinpath("logs").mkdir(parents=True, exist_ok=True)
+    vars_path = OUT / "swarm-vars.json"
+    vars_path.write_text(json.dumps({"bench_docker_host": daemons[0].docker_host,
+                                     "bench_services": services_spec(SERVICES)}))
+    results = {v: {"converge": [], "nochange": []} for v in VARIANTS}
+    for rep in range(repeat):
+        order = list(VARIANTS) if rep % 2 == 0 else list(reversed(VARIANTS))
+        for variant in order:
+            clear(daemons)
+            for phase in ("converge", "nochange"):
+                log = OUT / "logs" / ("swarm-%s-%s-r%d.log" % (variant, phase, rep))
+                run = timed(VARIANTS[variant] + ["-e", "@%s" % vars_path], log)
+                want = EXPECTED_CHANGED[variant] if phase == "converge" else 0
+                if run["changed"] != want:
+                    raise SystemExit("(%s) %s reported changed=%d, expected %d, see %s"
+                                     % (variant, phase, run["changed"], want, log))
+                # Until every task runs: ~0 after swarm_stack, which waited; the rest of the job after the loop.
+                settled = time.perf_counter()
+                settle(daemons[0].client, SERVICES)
+                run["settle_secs"] = round(time.perf_counter() - settled, 2)
+                run["until_running_secs"] = round(run["secs"] + run["settle_secs"], 2)
+                results[variant][phase].append(run)
+                print("  r%d %-9s %-8s %7.2f s (all running after %7.2f s)  cpu %6.2f s  load %4.1f -> %4.1f" % (
+                    rep, variant, phase, run["secs"], run["until_running_secs"], run["cpu_secs"], run["load_before"],
+                    run["load_after"]), flush=True)
+            # A cut-short bench keeps what it measured.
+            (OUT / "swarm-partial.json").write_text(json.dumps(results, indent=1))
+    clear(daemons)
+    return results
+
+
+def summary(results):
+    med = {v: {p: {k: statistics.median(r[k] for r in runs) for k in ("secs", "until_running_secs", "cpu_secs")}
+               for p, runs in phases.items()} for v, phases in results.items()}
+    b, c = med["berth"], med["community"]
+    med["ratios"] = {
+        "nochange_wall_x": round(c["nochange"]["secs"] / b["nochange"]["secs"], 1),
+        "nochange_cpu_x": round(c["nochange"]["cpu_secs"] / b["nochange"]["cpu_secs"], 1),
+        "converge_wall_x": round(c["converge"]["secs"] / b["converge"]["secs"], 2),
+        "converge_until_running_x": round(c["converge"]["until_running_secs"] / b["converge"]["until_running_secs"], 2),
+    }
+    return med
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if not (BENCH_VENV / "bin" / "ansible-playbook").exists():
+        raise SystemExit("no bench venv at %s: run bench/run.sh once (it makes it)" % BENCH_VENV)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    with private_daemons(3, "bsw") as daemons:
+        make_cluster(daemons)
+        results = bench(daemons, args.repeat)
+    report = {"started": started, "ended": time.strftime("%Y-%m-%d %H:%M:%S"), "services": SERVICES,
+              "nodes": 3, "runs": results, "medians": summary(results)}
+    (OUT / "swarm.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report["medians"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
