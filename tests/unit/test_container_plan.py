@@ -602,8 +602,9 @@ def test_comparisons_allow_more_present_ignore_and_strict():
     assert plan.action_names() == ["recreate"] and "env" not in plan.after
     assert {"labels", "cap_add", "ports"} <= set(plan.after)
     # allow_more_present with * keeps scalars strict, and a listed label that differs is still a difference.
-    changed = desired_container(params(**dict(ours, comparisons={"*": "allow_more_present"}, env={"MODE": "theirs"},
-                                              user="root")))
+    theirs = dict(ours)
+    theirs.update(comparisons={"*": "allow_more_present"}, env={"MODE": "theirs"}, user="root")
+    changed = desired_container(params(**theirs))
     assert plan_container(changed, container, IMAGE).action_names() == ["recreate"]
     assert set(plan_container(changed, container, IMAGE).after) - {"state"} == {"user"}
 

@@ -67,7 +67,8 @@ def desired(**overrides):
 
 
 def state(current="existing", **overrides):
-    result = {"current": copy.deepcopy(SERVICE if current == "existing" else current), "image": None, "networks": NETWORKS,
+    result = {"current": copy.deepcopy(SERVICE if current == "existing" else current), "image": None,
+              "networks": NETWORKS,
               "secrets": {"db": ("s1", "db_0123456789ab")}, "configs": {}, "kernel": NO_KERNEL}
     result.update(overrides)
     return result
