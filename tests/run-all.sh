@@ -100,7 +100,7 @@ do_sanity() { timeout -k 30 "${BERTH_TIMEOUT_SANITY:-1200}" bash scripts/sanity.
 
 # pytest exits 5 when it collected nothing: that is a failure here, like any non-zero code.
 do_unit() { timeout -k 30 "${BERTH_TIMEOUT_UNIT:-900}" python -m pytest tests/unit; }
-do_integration() { timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-2400}" python -m pytest tests/integration -n 2; }
+do_integration() { timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-3000}" python -m pytest tests/integration -n 2; }
 
 # The main job, as README gives it: provision localhost and deploy the sample workload. The
 # integration tests then find a provisioned host (the runtime role restarts dockerd only here).
