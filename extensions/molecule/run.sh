@@ -24,7 +24,7 @@ cd "$root" || exit 2
 [ -x "$root/.venv/bin/molecule" ] && export PATH="$root/.venv/bin:$PATH"
 jobs="${BERTH_MOLECULE_JOBS:-2}"
 logs="${BERTH_MOLECULE_LOGS:-$root/tests/output/molecule}"
-timeout_s="${BERTH_TIMEOUT_MOLECULE:-1800}"
+timeout_s="${BERTH_TIMEOUT_MOLECULE:-2700}"
 mkdir -p "$logs"
 
 scenarios=("$@")
