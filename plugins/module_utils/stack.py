@@ -201,10 +201,9 @@ class Stack:
             if image.desired.get("state", "present") != "present":
                 continue
             for reference in dict.fromkeys((image.name, image_reference(image.name))):
-                for pull in ("missing", "never"):
-                    key = ("image", reference, pull)
-                    if inspect_image(self.client, reference) is None:
-                        self.cache[key] = (None, "predicted")
+                if inspect_image(self.client, reference) is None:  # one inspect per reference, not per pull mode
+                    for pull in ("missing", "never"):
+                        self.cache[("image", reference, pull)] = (None, "predicted")
 
     # --- pruning -------------------------------------------------------------------------------------
 
