@@ -81,8 +81,18 @@ provision() {
   ANSIBLE_ROLES_PATH="$roles" ansible-playbook -i "$state/fleet.yml" "$here/geerlingguy.yml" "${geerlingguy_vars[@]}"
 }
 
+# localhost's dockerd may have been started outside its init script (scripts/ensure-dockerd.sh): give
+# the script its pid file, or geerlingguy.docker's `service` task starts a second daemon and fails.
+record_local_pid() {
+  [ -d /run/systemd/system ] && return 0
+  if [ -s /var/run/docker.pid ] && ! [ -s /var/run/docker-ssd.pid ]; then
+    cp /var/run/docker.pid /var/run/docker-ssd.pid
+  fi
+}
+
 measure() {
   mkdir -p "$out"
+  record_local_pid
   local -A inventory=([local]=inventories/local [fleet]="$state/fleet.yml")
   for round in $(seq 1 "$rounds"); do
     for variant in site prereqs-runtime geerlingguy ping; do
