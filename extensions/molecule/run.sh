@@ -30,7 +30,7 @@ mkdir -p "$logs"
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
   # The longest first, so the last one to start is a short one.
-  for s in vm default bundle bad_config; do
+  for s in cluster vm default bundle bad_config; do
     [ -f "$scenario_dir/$s/molecule.yml" ] && scenarios+=("$s")
   done
   for d in "$scenario_dir"/*/; do

@@ -13,7 +13,10 @@ from __future__ import annotations
 import time
 
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
+    DISCARD_PROBED_OPTIONS,
     desired_container,
+    ignore_discarded,
+    options_the_engine_discards,
     plan_from_state,
     update_body,
 )
@@ -26,7 +29,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_recovery im
     never_started,
     plan_recovery,
 )
-from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, NotFound
+from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, NotFound, endpoint
 from ansible_collections.berth.engine.plugins.module_utils.images import (
     credentials_hint,
     has_digest,
@@ -95,6 +98,9 @@ class ContainerResource(Resource):
             if value.startswith("container:"):
                 target = self.client.inspect("container", value[len("container:"):])
                 state.setdefault("container_targets", {})[value] = target["Id"] if target else None
+        if any(desired["values"].get(option) is not None for option in DISCARD_PROBED_OPTIONS):
+            state["discarded"] = self.cached(("discarded-options",), lambda: options_the_engine_discards(
+                self.client.get(endpoint("info")) or {}))
         return state
 
     def _read_asides(self):
@@ -130,12 +136,16 @@ class ContainerResource(Resource):
     # --- plan --------------------------------------------------------------------------------------
 
     def plan(self, state):
-        """Finish a recreate a crash interrupted (container_recovery.py), then plan from what that leaves."""
-        recovery, current, warnings = plan_recovery(self.desired, state["current"], state.get("asides"))
-        plan = plan_from_state(self.desired, dict(state, current=current))
-        attach_repairs(plan, self.desired, current, state.get("image"))
+        """Finish a recreate a crash interrupted (container_recovery.py), then plan from what that leaves.
+
+        Options the engine discards on this host are not compared (they could never converge).
+        """
+        desired, ignored = ignore_discarded(self.desired, state.get("discarded") or {})
+        recovery, current, warnings = plan_recovery(desired, state["current"], state.get("asides"))
+        plan = plan_from_state(desired, dict(state, current=current))
+        attach_repairs(plan, desired, current, state.get("image"))
         plan.actions[:0] = recovery
-        plan.warnings.extend(warnings)
+        plan.warnings.extend(warnings + ignored)
         return plan
 
     # --- apply -------------------------------------------------------------------------------------
@@ -201,8 +211,8 @@ class ContainerResource(Resource):
         except EngineError as err:
             raise EngineError("creating container %s failed: %s" % (name, err.daemon_message or err),
                               err.status, err.daemon_message) from None
-        for network, endpoint in action["connect"]:
-            self._connect(created["Id"], network, endpoint)
+        for network, endpoint_config in action["connect"]:
+            self._connect(created["Id"], network, endpoint_config)
         return created["Id"]
 
     def _connect(self, container_id, network, endpoint):
@@ -311,6 +321,13 @@ class ContainerResource(Resource):
                 self._confirm_running(new_id)
             if self.desired["state"] == "healthy":
                 self._wait_healthy(new_id)
+        except Raced as err:
+            # The name is another's now: a roll-back would have to remove its container to rename ours back.
+            raise EngineError(
+                "recreating container %s: another run or tool created a container under its name while this run "
+                "had the previous one (%s) renamed aside (%s). Nothing was removed: the previous container waits, "
+                "stopped, as %s; run the task again once the other is done, and it finishes the replacement like one "
+                "a crash interrupted" % (name, old_id[:12], err, aside), err.status, err.daemon_message) from None
         except EngineError as err:
             self._roll_back(old_id, new_id, action["was_running"], err)
         self._remove(old_id)
@@ -419,8 +436,18 @@ def _privilege_hint(message):
 
 
 def converge_container(resource, known=UNREAD):
-    """converge(), once more from a fresh read when another run got to the container first."""
+    """converge(), once more from a fresh read when another run got to the container first.
+
+    Once: a second race means something keeps changing the container, and a loop would fight it.
+    """
     try:
         return converge(resource, known)
-    except Raced:
-        return converge(resource)
+    except Raced as first:
+        try:
+            return converge(resource)
+        except Raced as second:
+            raise EngineError(
+                "container %s changed again while this run applied its plan, after it had read and planned once "
+                "more (first: %s; then: %s). Another run or tool is changing it at the same time: run the task "
+                "again once that is done" % (resource.name, first, second), second.status,
+                second.daemon_message) from None

@@ -745,6 +745,42 @@ def comparison_mode(desired, name):
     return "strict" if mode == "allow_more_present" and name not in COLLECTION_OPTIONS else mode
 
 
+# Options the engine accepts but discards on a host whose kernel cannot apply them: it stores the default
+# (BlkioWeight 0, MemorySwappiness null) and only warns in the create or update answer. Compared, they
+# would differ on every run while no update could change them.
+DISCARD_PROBED_OPTIONS = ("blkio_weight", "memory_swappiness")
+
+
+def options_the_engine_discards(info):
+    """{option: why} for the options that the engine whose GET /info answer is `info` discards.
+
+    cgroup v2 has no memory swappiness; its block IO weight needs io.weight (the engine warns when it is
+    missing). On cgroup v1 the engine looks for blkio.weight, which Linux has no longer had since 5.0
+    (CFQ went; BFQ names its file otherwise), and warns only in its log.
+    """
+    discarded = {}
+    if str(info.get("CgroupVersion") or "1") == "2":
+        discarded["memory_swappiness"] = "cgroup v2 has no memory swappiness"
+        if "WARNING: No io.weight support" in (info.get("Warnings") or []):
+            discarded["blkio_weight"] = "the host has no io.weight support"
+    else:
+        major = re.match(r"\d+", str(info.get("KernelVersion") or ""))
+        if major and int(major.group()) >= 5:
+            discarded["blkio_weight"] = "cgroup v1 has no blkio.weight since Linux 5.0"
+    return discarded
+
+
+def ignore_discarded(desired, discarded):
+    """(desired, warnings): the options of `discarded` that the task sets are no longer compared."""
+    names = sorted(name for name in discarded if desired["values"].get(name) is not None)
+    if not names:
+        return desired, []
+    comparisons = dict(desired.get("comparisons") or {}, **{name: "ignore" for name in names})
+    warnings = ["container %s: the engine discards %s on this host (%s), so it is not compared"
+                % (desired["name"], name, discarded[name]) for name in names]
+    return dict(desired, comparisons=comparisons), warnings
+
+
 def _check_new_conflicts(params, values):
     if params.get("gpus") is not None and params.get("device_requests") is not None:
         raise ValueError("gpus and device_requests both set the container's device requests; use one of them")

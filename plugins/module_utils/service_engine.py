@@ -124,69 +124,144 @@ class ServiceResource(Resource):
         return plan
 
     def apply(self, plan, state):
+        rollout = self.start(plan, state)
+        if rollout is None:
+            return None
+        if not self.desired["wait"]:
+            return self.client.inspect("service", rollout.service_id)
+        return wait_for(self.client, rollout)
+
+    def start(self, plan, state):
+        """Write the plan (create, update or remove) without waiting; the Rollout to wait for, None after a removal."""
         action = plan.actions[0]
         if action["action"] == "remove":
             self.client.remove("service", action["id"])
             return None
+        timeout = self.desired["wait_timeout"]
         if action["action"] == "update":
-            return update_and_wait(self.client, state["current"], action["spec"], action["rollout"],
-                                   self.desired["wait_timeout"], self.desired["wait"])
+            current = state["current"]
+            write_update(self.client, current, action["spec"])
+            return Rollout(self.name, current["ID"], action["rollout"], current.get("UpdateStatus"), timeout)
         try:
             service_id = self.client.create("service", action["spec"])["ID"]
         except EngineError as err:
             raise EngineError("creating service %s failed: %s" % (self.name, err.daemon_message or err),
                               err.status, err.daemon_message) from None
-        if not self.desired["wait"]:
-            return self.client.inspect("service", service_id)
-        return wait_converged(self.client, self.name, service_id, False, None, self.desired["wait_timeout"])
+        return Rollout(self.name, service_id, False, None, timeout)
+
+
+class Rollout:
+    """A create or update the engine is carrying out, with what waiting for it needs to know."""
+
+    def __init__(self, name, service_id, rollout, previous_status, timeout):
+        self.name = name
+        self.service_id = service_id
+        # The update replaces tasks (image, env ...), so only tasks created since it count.
+        self.rollout = rollout
+        # The update status before the write: an equal one is not this update's.
+        self.previous_status = previous_status or {}
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.since = None  # the service's UpdatedAt, from the first poll after the write
+
+
+def write_update(client, service, spec):
+    """POST the spec over the service at the version read (the engine refuses a stale version)."""
+    try:
+        client.post(endpoint("services", service["ID"], "update"), {"version": service["Version"]["Index"]}, spec)
+    except EngineError as err:
+        raise EngineError("updating service %s failed: %s" % (service["Spec"]["Name"], err.daemon_message or err),
+                          err.status, err.daemon_message) from None
 
 
 def update_and_wait(client, service, spec, rollout, timeout, wait=True):
     """Write `spec` over the service (at the version read) and wait for it; also used by secret rotation."""
-    name = service["Spec"]["Name"]
-    try:
-        client.post(endpoint("services", service["ID"], "update"), {"version": service["Version"]["Index"]}, spec)
-    except EngineError as err:
-        raise EngineError("updating service %s failed: %s" % (name, err.daemon_message or err),
-                          err.status, err.daemon_message) from None
+    write_update(client, service, spec)
     if not wait:
         return client.inspect("service", service["ID"])
-    return wait_converged(client, name, service["ID"], rollout, service.get("UpdateStatus"), timeout)
+    return wait_for(client, Rollout(service["Spec"]["Name"], service["ID"], rollout, service.get("UpdateStatus"),
+                                    timeout))
 
 
-def wait_converged(client, name, service_id, rollout, previous_status, timeout):
-    """Poll until the new spec's tasks all run; raise on a paused or rolled-back update or on timeout."""
-    started = time.monotonic()
-    since = None
-    while True:
-        service = client.inspect("service", service_id)
-        if service is None:
-            raise EngineError("service %s disappeared while Berth waited for it to converge" % name)
-        since = since or service.get("UpdatedAt")
-        status = service.get("UpdateStatus") or {}
-        fresh = status if status and status.get("StartedAt") != (previous_status or {}).get("StartedAt") else {}
-        tasks = client.listing("task", {"service": [service_id]})
-        state = fresh.get("State")
-        if state in ("paused", "rollback_paused"):
-            raise EngineError("service %s: the update is %s by the engine (%s). Task errors: %s. Fix the spec and run "
-                              "again, or roll back with `docker service rollback %s`"
-                              % (name, state, fresh.get("Message") or "", task_errors(tasks), name))
-        if state == "rollback_completed":
-            image = (((service["Spec"].get("TaskTemplate") or {}).get("ContainerSpec")) or {}).get("Image")
-            raise EngineError("service %s: the update failed and the engine rolled it back (failure_action: rollback); "
-                              "the previous spec (image %s) is running again. Task errors: %s"
-                              % (name, image, task_errors(tasks)))
-        elapsed = time.monotonic() - started
-        # An update the engine rolls out shows a fresh update status at once; one whose tasks it keeps shows none.
-        require_new = rollout and (bool(fresh) or elapsed <= NO_ROLLOUT_GRACE)
-        if state in (None, "completed") and tasks_converged(service, tasks, since if require_new else None):
-            service["Tasks"] = tasks
-            return service
-        if elapsed > timeout:
-            raise EngineError("service %s did not converge within %ss (wait_timeout): %s. Task errors: %s"
-                              % (name, timeout, fresh.get("Message") or "tasks are not all running",
-                                 task_errors(tasks)))
-        time.sleep(POLL_SECONDS)
+def wait_for(client, rollout):
+    """The converged service's document; raises the EngineError that says why it did not converge."""
+    outcome = wait_all(client, [rollout])[rollout.name]
+    if isinstance(outcome, EngineError):
+        raise outcome
+    return outcome
+
+
+def wait_all(client, rollouts):
+    """Wait for every rollout at once: {name: converged service document, or the EngineError that ended it}.
+
+    Each poll is two calls however many services there are: the services and their tasks, listed by ID.
+    """
+    outcomes = {}
+    waiting = {r.service_id: r for r in rollouts}
+    while waiting:
+        services = {s["ID"]: s for s in client.listing("service", {"id": sorted(waiting)})}
+        for service_id in [i for i in waiting if i not in services]:
+            gone = waiting.pop(service_id)
+            outcomes[gone.name] = EngineError("service %s disappeared while Berth waited for it to converge"
+                                              % gone.name)
+        tasks = list_tasks(client, sorted(waiting))
+        for service_id, rollout in list(waiting.items()):
+            service = services[service_id]
+            rollout.since = rollout.since or service.get("UpdatedAt")
+            mine = None if tasks is None else [t for t in tasks if t.get("ServiceID") == service_id]
+            try:
+                converged = rollout_converged(rollout, service, mine, time.monotonic() - rollout.started)
+            except EngineError as err:
+                outcomes[waiting.pop(service_id).name] = err
+                continue
+            if converged:
+                service["Tasks"] = mine
+                outcomes[waiting.pop(service_id).name] = service
+        if waiting:
+            time.sleep(POLL_SECONDS)
+    return outcomes
+
+
+def list_tasks(client, service_ids):
+    """The tasks of these services, or None when the listing fails this time (a service removed meanwhile
+    makes the engine refuse the filter; the next poll no longer asks for it)."""
+    if not service_ids:
+        return []
+    try:
+        return client.listing("task", {"service": service_ids})
+    except EngineError:
+        return None
+
+
+def rollout_converged(rollout, service, tasks, elapsed):
+    """Pure: True once every desired task of the new spec runs, False while not yet (tasks None: unknown).
+
+    Raises EngineError, naming the tasks' errors, for an update the engine paused or rolled back, and
+    once `elapsed` passes the rollout's timeout.
+    """
+    name = rollout.name
+    status = service.get("UpdateStatus") or {}
+    fresh = status if status and status.get("StartedAt") != rollout.previous_status.get("StartedAt") else {}
+    state = fresh.get("State")
+    if state in ("paused", "rollback_paused"):
+        raise EngineError("service %s: the update is %s by the engine (%s). Task errors: %s. Fix the spec and run "
+                          "again, or roll back with `docker service rollback %s`"
+                          % (name, state, fresh.get("Message") or "", task_errors(tasks or []), name))
+    if state == "rollback_completed":
+        image = (((service["Spec"].get("TaskTemplate") or {}).get("ContainerSpec")) or {}).get("Image")
+        raise EngineError("service %s: the update failed and the engine rolled it back (failure_action: rollback); "
+                          "the previous spec (image %s) is running again. Task errors: %s"
+                          % (name, image, task_errors(tasks or [])))
+    # An update the engine rolls out shows a fresh update status at once; one whose tasks it keeps shows none.
+    require_new = rollout.rollout and (bool(fresh) or elapsed <= NO_ROLLOUT_GRACE)
+    if tasks is not None and state in (None, "completed") and \
+            tasks_converged(service, tasks, rollout.since if require_new else None):
+        return True
+    if elapsed > rollout.timeout:
+        raise EngineError("service %s did not converge within %ss (wait_timeout): %s. Task errors: %s"
+                          % (name, rollout.timeout, fresh.get("Message") or "tasks are not all running",
+                             task_errors(tasks or [])))
+    return False
 
 
 def wait_removed(client, service_ids, timeout=60):

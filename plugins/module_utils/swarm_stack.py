@@ -25,6 +25,7 @@ from ansible_collections.berth.engine.plugins.module_utils.resource import conve
 from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
     ServiceResource,
     read_kernel,
+    wait_all,
     wait_removed,
 )
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import ARGUMENT_SPEC as SERVICE_SPEC
@@ -229,19 +230,48 @@ class SwarmStack:
         except (EngineError, ValueError) as err:
             return self._record("networks", item["name"], error=err)
 
-    def _run_resource(self, kind, resource, failed_inputs):
-        blocked = self._blocked_by(resource, failed_inputs) if kind == "services" else []
-        if blocked:
-            return self._record(kind, resource.name, error=ItemError(
-                "not converged: it uses %s, which failed" % ", ".join(blocked)))
+    def _run_resource(self, kind, resource):
+        """Converge a secret or config (a rotation waits for the services it updates)."""
         try:
             plan, _state, _doc = converge(resource)
-            if self.check_mode and plan.has("create") and kind != "services":
+            if self.check_mode and plan.has("create"):
                 version = next(a["version"] for a in plan.actions if a["action"] == "create")
                 self._pending(kind[:-1], resource.name, ("(new version %s)" % version, version))
             return self._record(kind, resource.name, plan)
         except (EngineError, ValueError) as err:
             return self._record(kind, resource.name, error=err)
+
+    def _start_service(self, service, failed_inputs):
+        """Read, plan and write one service without waiting: (plan, Rollout to wait for), or None when done."""
+        blocked = self._blocked_by(service, failed_inputs)
+        if blocked:
+            self._record("services", service.name, error=ItemError(
+                "not converged: it uses %s, which failed" % ", ".join(blocked)))
+            return None
+        try:
+            state = service.read()
+            plan = service.plan(state)
+            rollout = None if self.check_mode or not plan.actions else service.start(plan, state)
+        except (EngineError, ValueError) as err:
+            self._record("services", service.name, error=err)
+            return None
+        if rollout is None or not service.desired["wait"]:
+            self._record("services", service.name, plan)
+            return None
+        return plan, rollout
+
+    def _run_services(self, pool, services, failed_inputs):
+        """Write every service first, then wait for all of them together (one poll for all)."""
+        started = [s for s in pool.map(lambda s: self._start_service(s, failed_inputs), services) if s]
+        try:
+            outcomes = wait_all(self.client, [rollout for _plan, rollout in started])
+        except EngineError as err:  # the manager stopped answering: every written service is unconfirmed
+            outcomes = {rollout.name: EngineError("written, but waiting for it failed: %s" % err)
+                        for _plan, rollout in started}
+        for plan, rollout in started:
+            outcome = outcomes[rollout.name]
+            self._record("services", rollout.name, plan,
+                         error=outcome if isinstance(outcome, EngineError) else None)
 
     def _pending(self, kind, name, stand_in):
         """In check mode, what services read instead of an object this run would create first."""
@@ -315,9 +345,8 @@ class SwarmStack:
         with ThreadPoolExecutor(self.parallel) as pool:
             list(pool.map(self._run_network, built["networks"]))
             for kind in ("secrets", "configs"):
-                list(pool.map(lambda r, k=kind: self._run_resource(k, r, set()), built[kind]))
-            failed_inputs = self._failed_inputs()
-            list(pool.map(lambda r: self._run_resource("services", r, failed_inputs), built["services"]))
+                list(pool.map(lambda r, k=kind: self._run_resource(k, r), built[kind]))
+            self._run_services(pool, built["services"], self._failed_inputs())
         if self.params.get("prune"):
             self.prune(built)
         return self.result()

@@ -19,40 +19,7 @@ description:
   - Check mode reports exactly the actions a real run would take; diff mode shows which version changes.
 extends_documentation_fragment:
   - berth.engine.engine
-options:
-  name:
-    description: Logical name of the config (at most 51 characters).
-    type: str
-    required: true
-  state:
-    description: C(present) the current content is the newest version. C(absent) no version exists (fails while a service uses one).
-    type: str
-    default: present
-    choices: [present, absent]
-  content:
-    description: The config's content. One of O(content), O(content_base64) or O(src) is required with O(state=present).
-    type: str
-  content_base64:
-    description: The content, base64-encoded (for binary data).
-    type: str
-  src:
-    description: A file on the managed host (the manager) holding the content.
-    type: path
-  labels:
-    description: Labels of a version this task creates.
-    type: dict
-  keep_versions:
-    description: How many old versions to keep after a change (unused ones beyond that are removed).
-    type: int
-    default: 1
-  update_services:
-    description: Roll the services that use an older version over to the new one.
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait for each updated service to converge.
-    type: int
-    default: 300
+  - berth.engine.swarm_object.config
 attributes:
   check_mode:
     support: full

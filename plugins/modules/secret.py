@@ -22,45 +22,13 @@ description:
   - Check mode reports exactly the actions a real run would take; diff mode shows which version changes.
 extends_documentation_fragment:
   - berth.engine.engine
+  - berth.engine.swarm_object.secret
 options:
-  name:
-    description: Logical name of the secret (at most 51 characters).
-    type: str
-    required: true
-  state:
-    description: C(present) the current content is the newest version. C(absent) no version exists (fails while a service uses one).
-    type: str
-    default: present
-    choices: [present, absent]
-  content:
-    description: The secret's value. One of O(content), O(content_base64) or O(src) is required with O(state=present).
-    type: str
-  content_base64:
-    description: The value, base64-encoded (for binary data).
-    type: str
-  src:
-    description: A file on the managed host (the manager) holding the value.
-    type: path
   hash_key:
     description:
       - Key of the HMAC that names the versions. Defaults to the swarm's cluster ID. Give the same key on every
         cluster that should name versions alike; changing it creates a new version.
     type: str
-  labels:
-    description: Labels of a version this task creates.
-    type: dict
-  keep_versions:
-    description: How many old versions to keep after a change (unused ones beyond that are removed).
-    type: int
-    default: 1
-  update_services:
-    description: Roll the services that use an older version over to the new one.
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait for each updated service to converge.
-    type: int
-    default: 300
 attributes:
   check_mode:
     support: full

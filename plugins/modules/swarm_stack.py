@@ -14,7 +14,8 @@ description:
   - Each entry takes the options of its single-resource module (M(berth.engine.service), M(berth.engine.secret),
     M(berth.engine.config)) and is compared and applied by the same code; networks are overlay networks that are
     created when absent (a network cannot change in place, so a difference is that item's failure).
-  - Networks come first, then secrets and configs, then services (in parallel, each waited for until converged).
+  - Networks come first, then secrets and configs, then services. Every service is created or updated first, then
+    all of them are waited for together until converged, so the wait costs the longest rollout, not their sum.
     A service that uses a network, secret or config that failed is not converged.
   - Everything the stack creates is labelled C(io.berth.swarm_stack=<name>). With O(prune=true), labelled
     services, networks, secrets and configs that are no longer declared are removed (services first).
@@ -178,7 +179,7 @@ options:
     type: bool
     default: false
   parallel:
-    description: How many items are converged at once.
+    description: How many items are read and written at once (services are then waited for all together).
     type: int
     default: 4
   kernel_check:

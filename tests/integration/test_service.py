@@ -105,6 +105,20 @@ def test_rolling_update_then_failed_update_rolls_back(swarm, unique_name):
     assert "berth-test http v2" in http_get(swarm, 18081)
 
 
+def test_a_failed_update_with_failure_action_pause_fails_with_the_task_errors(swarm, unique_name):
+    base = args(swarm, name=unique_name, image="berth-test/http:v1", replicas=1, endpoint_mode="dnsrr",
+                update_config={"failure_action": "pause", "monitor": "3s", "delay": "0s", "max_failure_ratio": 0},
+                restart_policy={"condition": "any", "delay": "1s", "max_attempts": 0})
+    ok(base)
+    failed = fails(dict(base, image="berth-test/failing:latest"))
+    assert f"service {unique_name}: the update is paused by the engine" in failed, failed
+    assert "non-zero exit (3)" in failed and f"docker service rollback {unique_name}" in failed, failed
+    service = swarm.client.services.get(unique_name).attrs
+    assert service["UpdateStatus"]["State"] == "paused"
+    assert service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == "berth-test/failing:latest"
+    swarm.client.services.get(unique_name).remove()
+
+
 @pytest.mark.parametrize("case", ["ingress_port", "vip_with_network", "encrypted_network"])
 def test_refuses_specs_the_kernel_cannot_serve_before_any_change(swarm, unique_name, case):
     overlay = swarm.client.networks.create(unique_name + "-net", driver="overlay", attachable=True,

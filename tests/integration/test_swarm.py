@@ -19,6 +19,7 @@ from tests.support.private_daemon import private_daemons
 
 converge, ok, fails = module_helpers("berth.engine.swarm")
 _unused, node_ok, node_fails = module_helpers("berth.engine.swarm_node")
+_unused, service_ok, service_fails = module_helpers("berth.engine.service")
 
 
 @pytest.fixture
@@ -221,6 +222,36 @@ def test_swarm_node_labels_roles_drain_and_removal(pair, docker_client, test_ima
     assert removed["actions"] == ["remove"]
     assert [n.id for n in manager.client.nodes.list()] == [manager.client.info()["Swarm"]["NodeID"]]
     assert not node_ok(dict(on_manager, state="absent"))["changed"]
+
+
+KERNEL_YES = {"io.berth.kernel.ip_vs": "true", "io.berth.kernel.esp": "true"}
+
+
+def test_the_kernel_labels_of_every_node_decide_the_service_kernel_check(pair, docker_client, test_images):
+    """With the labels on both nodes, they (not this host's kernel) decide; one node without IP_VS refuses."""
+    manager, worker = pair
+    init(manager)
+    run = run_playbook(JOIN_PLAYBOOK, extra_vars=join_vars(manager, worker))
+    assert not run.failed, run.describe()
+    manager_id, worker_id = (d.client.info()["Swarm"]["NodeID"] for d in pair)
+    node_ok({"docker_host": manager.docker_host, "node": manager_id, "labels": KERNEL_YES})
+    node_ok({"docker_host": manager.docker_host, "node": worker_id,
+             "labels": dict(KERNEL_YES, **{"io.berth.kernel.ip_vs": "false"})})
+    for daemon in pair:
+        daemon.load_image(test_images.busybox, docker_client)
+    ingress = {"docker_host": manager.docker_host, "name": "berth-t-kernel", "image": test_images.busybox,
+               "resolve_image": False, "args": ["sleep", "3600"], "wait": False,
+               "ports": [{"target": 8080, "published": 18095}]}
+
+    refused = service_fails(ingress)
+    assert "node labels io.berth.kernel.* say node(s)" in refused and "ip_vs" in refused, refused
+    assert "nothing was changed" in refused and manager.client.services.list() == []
+
+    node_ok({"docker_host": manager.docker_host, "node": worker_id, "labels": {"io.berth.kernel.ip_vs": "true"}})
+    created = service_ok(ingress)
+    assert created["changed"] and created["actions"] == ["create"]
+    spec = manager.client.services.get("berth-t-kernel").attrs["Spec"]
+    assert spec["EndpointSpec"]["Ports"][0]["PublishMode"] == "ingress"
 
 
 AUTOLOCK_PLAYBOOK = """

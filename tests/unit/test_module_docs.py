@@ -3,18 +3,28 @@
 The check ansible-test's validate-modules would make, kept small: every option documented with the
 spec's type, required, default, choices, elements, aliases and suboptions (and nothing else), the
 shared connection options documented by the doc fragment, and examples using only real options.
+The modules are read from plugins/modules, so a new one cannot be left out, and README must list each.
 """
 from __future__ import annotations
 
 import importlib
+import re
+from pathlib import Path
 
 import pytest
 import yaml
 
-from ansible_collections.berth.engine.plugins.doc_fragments.engine import ModuleDocFragment
 from ansible_collections.berth.engine.plugins.module_utils.common import CONNECTION_ARGS
+from tests.support.docs import module_documentation
 
-MODULES = ["container", "stack", "image", "network", "volume", "engine_info"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODULES = sorted(p.stem for p in (REPO_ROOT / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
+SUPPORT = {"full", "partial", "none"}
+
+
+def connection_args(doc):
+    """The shared engine connection options, for modules that take them (the engine doc fragment)."""
+    return CONNECTION_ARGS if "berth.engine.engine" in (doc.get("extends_documentation_fragment") or []) else {}
 
 
 def load(name):
@@ -52,13 +62,13 @@ def compare(spec, docs, where):
 def test_documentation_matches_argument_spec(name):
     module, doc = load(name)
     assert doc["module"] == name
-    assert "berth.engine.engine" in doc["extends_documentation_fragment"]
-    assert doc["attributes"]["check_mode"]["support"] == "full"
-    assert doc["attributes"]["diff_mode"]["support"] == "full"
-    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-    options = dict(doc["options"], **fragment)
-    spec = dict(module.ARGUMENT_SPEC, **CONNECTION_ARGS)
-    assert compare(spec, options, name) == []
+    merged = module_documentation(name)  # with its doc fragments merged in, as ansible-doc does
+    for attribute in ("check_mode", "diff_mode"):
+        assert merged["attributes"][attribute]["support"] in SUPPORT, (name, attribute)
+    if merged["attributes"]["check_mode"]["support"] != "full":
+        assert merged["attributes"]["check_mode"].get("details"), "%s: say what check mode does" % name
+    spec = dict(module.ARGUMENT_SPEC, **connection_args(doc))
+    assert compare(spec, merged["options"], name) == []
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -66,7 +76,7 @@ def test_examples_and_return_parse_and_use_real_options(name):
     module, doc = load(name)
     assert isinstance(yaml.safe_load(module.RETURN), dict)
     valid = set()
-    for option, spec in dict(module.ARGUMENT_SPEC, **CONNECTION_ARGS).items():
+    for option, spec in dict(module.ARGUMENT_SPEC, **connection_args(doc)).items():
         valid.add(option)
         valid.update(spec.get("aliases") or [])
     used = 0
@@ -79,3 +89,12 @@ def test_examples_and_return_parse_and_use_real_options(name):
         used += 1
         assert set(args) <= valid, "example %r uses unknown options %s" % (task["name"], set(args) - valid)
     assert used, "no example uses berth.engine.%s" % name
+
+
+def test_every_module_is_tested_and_listed_in_readme():
+    assert {"container", "stack", "image", "engine_info", "prune", "login"} <= set(MODULES)
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = readme.split("## Modules", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`berth\.engine\.([a-z_]+)`", table))
+    assert listed == set(MODULES), "README's module table: missing %s, unknown %s" % (
+        sorted(set(MODULES) - listed), sorted(listed - set(MODULES)))

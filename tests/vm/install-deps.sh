@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install what the Molecule `vm` scenario needs on the machine running it
 # (Debian/Ubuntu, root): qemu (TCG is enough; KVM is used when /dev/kvm
-# works), qemu-img, debootstrap, sfdisk and mkfs.xfs for tests/vm/build-image.sh,
+# works), qemu-img, debootstrap, sfdisk, mkfs.xfs/ext4 and losetup for tests/vm/build-image.sh,
 # and the ssh client. A no-op when everything is there.
 set -euo pipefail
 declare -A pkg_of=(
   [qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils [mkfs.xfs]=xfsprogs
   [debootstrap]=debootstrap [sfdisk]=fdisk [ssh]=openssh-client [ssh-keygen]=openssh-client
+  # Usually there already; a minimal CI image may lack them.
+  [mkfs.ext4]=e2fsprogs [losetup]=mount [blkid]=util-linux [flock]=util-linux [fstrim]=util-linux
 )
 missing=()
 for cmd in "${!pkg_of[@]}"; do

@@ -8,9 +8,16 @@
 # same state), the serial console log (console.log), qemu's pid (qemu.pid) and
 # the forwarded SSH port (ssh.port). The only way in is SSH on 127.0.0.1
 # (qemu user-mode network with one forwarded port). Prints the port.
+# The overlays are throwaway, so qemu may ignore the guest's flushes
+# (cache=unsafe): dpkg's many fsyncs cost nothing. A virtio RNG gives the
+# guest entropy at once.
 # Environment:
 #   BERTH_VM_BOOT_TIMEOUT  seconds to wait for sshd (default 600; TCG under load is slow)
 #   BERTH_VM_MEMORY        MiB (default 2048)
+#   BERTH_VM_CPUS          vCPUs (default 1: on a busy 2-core machine a second TCG vCPU
+#                          spins on locks its descheduled sibling holds; a reboot
+#                          with 2 was seen stuck for minutes in soft lockups)
+#   BERTH_VM_CPU           qemu -cpu model (default max)
 #   BERTH_VM_ACCEL         qemu -accel list, first that works wins (default tcg:
 #                          a KVM guest was seen hanging after GRUB where /dev/kvm
 #                          opened but nested virtualisation was incomplete; kvm,tcg to try)
@@ -45,10 +52,11 @@ done
 : >"$run_dir/console.log"
 t0=$SECONDS
 qemu-system-x86_64 \
-  -name berth-vm "${accel[@]}" -cpu max -smp 2 -m "${BERTH_VM_MEMORY:-2048}" \
-  -drive "file=$run_dir/debian12.qcow2,if=virtio,format=qcow2" \
-  -drive "file=$run_dir/xfs-ftype0.qcow2,if=virtio,format=qcow2" \
+  -name berth-vm "${accel[@]}" -cpu "${BERTH_VM_CPU:-max}" -smp "${BERTH_VM_CPUS:-1}" -m "${BERTH_VM_MEMORY:-2048}" \
+  -drive "file=$run_dir/debian12.qcow2,if=virtio,format=qcow2,cache=unsafe" \
+  -drive "file=$run_dir/xfs-ftype0.qcow2,if=virtio,format=qcow2,cache=unsafe" \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=n0 \
+  -device virtio-rng-pci \
   -display none -monitor none -serial "file:$run_dir/console.log" \
   -daemonize -pidfile "$run_dir/qemu.pid"
 echo "start.sh: qemu pid $(cat "$run_dir/qemu.pid") (${accel[*]}), console $run_dir/console.log, ssh port $port" >&2

@@ -53,10 +53,36 @@ def _merge(base, over):
     return out
 
 
+# The daemon.json keys of each berth_hardening profile (README "Security"), written out here
+# rather than read from the role, so that a change to the role's profile shows up as a failure.
+HARDENING_KEYS = {
+    "none": {},
+    "baseline": {"no-new-privileges": True, "userland-proxy": False, "icc": False, "live-restore": True},
+    "cis": {"no-new-privileges": True, "userland-proxy": False, "icc": False, "live-restore": True,
+            "userns-remap": "default"},
+}
+
+
+def hardening_keys(host_vars):
+    """The profile's keys: they replace a default's whole value; berth_daemon_config merges over them."""
+    profile = setting(host_vars, "berth_hardening", "runtime")
+    keys = dict(HARDENING_KEYS[profile])
+    if profile == "cis":
+        driver = setting(host_vars, "berth_hardening_log_driver", "runtime")
+        address = setting(host_vars, "berth_hardening_log_address", "runtime")
+        if driver:
+            keys["log-driver"] = driver
+            keys["log-opts"] = {"syslog-address": address} if driver == "syslog" and address else {}
+        plugins = setting(host_vars, "berth_authorization_plugins", "runtime")
+        if plugins:
+            keys["authorization-plugins"] = plugins
+    return keys
+
+
 def expected_daemon_config(host_vars):
     defaults = setting(host_vars, "berth_daemon_defaults", "runtime")
     config = setting(host_vars, "berth_daemon_config", "runtime") or {}
-    merged = _merge(defaults, config)
+    merged = _merge(dict(defaults, **hardening_keys(host_vars)), config)
     return {k: v for k, v in merged.items() if v is not None}
 
 

@@ -35,6 +35,12 @@ def failures(run, host=HOST):
     return [t for t in run.tasks if t["host"] == host and t["failed"] and not t["ignore_errors"]]
 
 
+def message_text(task):
+    """A failed task's msg as one string (a fail task's msg may be a list of lines)."""
+    msg = task["msg"]
+    return "\n".join(map(str, msg)) if isinstance(msg, list) else str(msg)
+
+
 def cgroup_param(cmdline):
     """The value systemd acts on: the last systemd.unified_cgroup_hierarchy= wins."""
     values = [w.split("=", 1)[1] for w in cmdline.split() if w.startswith("systemd.unified_cgroup_hierarchy=")]

@@ -1,0 +1,185 @@
+"""berth_hardening and berth_workloads_cis: the roles' Jinja rendered the way a play renders it (no host).
+
+The runtime role's vars/main.yml turns the profile into the `defaults` of berth.engine.daemon_config
+(defaults < profile), the module merges berth_daemon_config over them (pure.merge, tested here with the
+result); the audit rules template is rendered from a path list like the one the role's probe prints.
+"""
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from ansible_collections.berth.engine.plugins.module_utils import daemon_config as pure
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BASELINE_KEYS = {"no-new-privileges": True, "userland-proxy": False, "icc": False, "live-restore": True}
+
+
+def role_vars(role):
+    loader = DataLoader()
+    found = {}
+    for part in ("defaults", "vars"):
+        found.update(loader.load_from_file(os.path.join(ROOT, "roles", role, part, "main.yml"),
+                                           trusted_as_template=True))
+    return loader, found
+
+
+def render(role, name, **overrides):
+    loader, variables = role_vars(role)
+    variables.update(overrides)
+    return Templar(loader=loader, variables=variables).template(variables[name])
+
+
+def daemon_json(user_config=None, **overrides):
+    """What daemon_config writes: berth_daemon_config merged over the role's profile defaults."""
+    defaults = render("runtime", "__berth_daemon_profile_defaults", **overrides)
+    return pure.merge(defaults, user_config or {})
+
+
+def test_baseline_is_the_default_and_adds_its_keys_to_the_defaults():
+    assert role_vars("runtime")[1]["berth_hardening"] == "baseline"
+    written = daemon_json()
+    assert written == dict(BASELINE_KEYS, **{"log-driver": "json-file",
+                                             "log-opts": {"max-size": "10m", "max-file": "3"}})
+
+
+def test_none_leaves_the_defaults_alone():
+    assert daemon_json(berth_hardening="none") == {
+        "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}, "live-restore": True}
+
+
+def test_cis_remaps_users_and_logs_to_journald_without_json_file_options():
+    written = daemon_json(berth_hardening="cis")
+    assert written == dict(BASELINE_KEYS, **{"userns-remap": "default", "log-driver": "journald", "log-opts": {}})
+    assert "authorization-plugins" not in written
+
+
+def test_cis_syslog_address_and_authorization_plugins():
+    written = daemon_json(berth_hardening="cis", berth_hardening_log_driver="syslog",
+                          berth_hardening_log_address="udp://logs.example.com:514",
+                          berth_authorization_plugins=["authz-broker"])
+    assert written["log-driver"] == "syslog"
+    assert written["log-opts"] == {"syslog-address": "udp://logs.example.com:514"}
+    assert written["authorization-plugins"] == ["authz-broker"]
+
+
+def test_cis_with_an_empty_log_driver_keeps_the_rotated_json_file_logs():
+    written = daemon_json(berth_hardening="cis", berth_hardening_log_driver="")
+    assert written["log-driver"] == "json-file" and written["log-opts"] == {"max-size": "10m", "max-file": "3"}
+
+
+def test_baseline_settings_only_for_cis_inputs():
+    written = daemon_json(berth_hardening="baseline", berth_hardening_log_driver="syslog",
+                          berth_authorization_plugins=["authz-broker"])
+    assert written["log-driver"] == "json-file" and "authorization-plugins" not in written
+    assert "userns-remap" not in written
+
+
+@pytest.mark.parametrize("profile", ["baseline", "cis"])
+def test_user_config_wins_over_the_profile(profile):
+    user = {"icc": True, "userland-proxy": True, "no-new-privileges": None, "userns-remap": None,
+            "log-opts": {"tag": "{{.Name}}"}}
+    written = daemon_json(user, berth_hardening=profile)
+    assert written["icc"] is True and written["userland-proxy"] is True
+    assert "no-new-privileges" not in written and "userns-remap" not in written
+    assert written["log-opts"]["tag"] == "{{.Name}}"
+
+
+def test_every_profile_key_is_a_known_daemon_setting_of_the_right_type():
+    for profile in ("baseline", "cis"):
+        written = daemon_json(berth_hardening=profile, berth_authorization_plugins=["p"])
+        for key, value in written.items():
+            assert pure.type_error(key, value, pure.KEY_TYPES[key]) is None, key
+
+
+def test_audit_data_root_follows_daemon_json():
+    assert render("runtime", "__berth_data_root") == "/var/lib/docker"
+    assert render("runtime", "__berth_data_root", berth_daemon_config={"data-root": "/srv/docker"}) == "/srv/docker"
+
+
+def test_audit_candidates_cover_the_benchmark_paths():
+    candidates = render("runtime", "__berth_audit_candidates", berth_bundle_bin_dir="/opt/docker/bin")
+    for path in ("/usr/bin/dockerd", "/usr/sbin/dockerd", "/opt/docker/bin/dockerd",
+                 "/lib/systemd/system/docker.service", "/lib/systemd/system/docker.socket",
+                 "/etc/default/docker", "/etc/containerd/config.toml", "/etc/sysconfig/docker",
+                 "/usr/bin/containerd", "/usr/bin/containerd-shim", "/usr/bin/containerd-shim-runc-v1",
+                 "/usr/bin/containerd-shim-runc-v2", "/usr/bin/runc", "/opt/docker/bin/runc"):
+        assert path in candidates, path
+
+
+def test_audit_rules_file():
+    loader, variables = role_vars("runtime")
+    variables.update(ansible_managed="managed", __berth_audit_paths={"stdout_lines": ["/usr/sbin/dockerd",
+                                                                                      "/usr/bin/runc"]})
+    templar = Templar(loader=loader, variables=variables)
+    with open(os.path.join(ROOT, "roles/runtime/templates/docker.rules.j2")) as handle:
+        text = templar.template(trust_as_template(handle.read()))
+    rules = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert rules == [
+        "-w /etc/docker -k docker",
+        "-w /etc/docker/daemon.json -k docker",
+        "-w /usr/sbin/dockerd -k docker",
+        "-w /usr/bin/runc -k docker",
+        "-w /var/lib/docker -p wa -k docker",
+        "-w /run/containerd -p wa -k docker",
+        "-w /run/containerd/containerd.sock -p wa -k docker",
+    ]
+
+
+@pytest.mark.parametrize("virtualization, loadable", [
+    ({}, True),
+    ({"virtualization_role": "host", "virtualization_type": "kvm"}, True),
+    ({"virtualization_role": "guest", "virtualization_type": "kvm"}, True),
+    ({"virtualization_role": "guest", "virtualization_type": "docker"}, False),
+    ({"virtualization_role": "guest", "virtualization_type": "lxc"}, False),
+])
+def test_audit_rules_load_only_outside_containers(virtualization, loadable):
+    assert render("runtime", "__berth_audit_loadable", ansible_facts=virtualization) is loadable
+
+
+def slurped(*texts):
+    return {"results": [{"item": "/etc/subuid", "content": base64.b64encode(t.encode()).decode()} if t is not None
+                        else {"item": "/etc/subuid", "failed": True} for t in texts]}
+
+
+@pytest.mark.parametrize("files, start", [
+    ((None, None), 100000),
+    (("", ""), 100000),
+    (("alice:100000:65536\n", "alice:100000:65536\n"), 165536),
+    (("alice:100000:65536\nbob:165536:65536\n", "alice:100000:65536\n"), 231072),
+    (("legacy:500000:1000\n", "# comment\n"), 501000),
+])
+def test_subordinate_ids_start_after_every_range_in_use(files, start):
+    assert int(render("runtime", "__berth_subid_start", __berth_subids=slurped(*files))) == start
+
+
+CONTAINERS = [
+    {"name": "web", "image": "web:1", "memory": "64m", "healthcheck": {"test": ["CMD", "true"]},
+     "read_only": False, "cap_add": ["NET_BIND_SERVICE"]},
+    {"name": "worker", "image": "web:1", "cap_drop": None},
+]
+
+
+def test_workloads_cis_off_passes_containers_through():
+    assert render("workloads", "berth_workloads_containers", berth_containers=CONTAINERS) == CONTAINERS
+
+
+def test_workloads_cis_defaults_go_under_each_container():
+    web, worker = render("workloads", "berth_workloads_containers", berth_containers=CONTAINERS,
+                         berth_workloads_cis=True)
+    assert web == dict(CONTAINERS[0], pids_limit=512, cap_drop=["ALL"])
+    assert web["read_only"] is False  # the container's own value wins
+    assert worker == dict(CONTAINERS[1], read_only=True, pids_limit=512)
+    assert worker["cap_drop"] is None  # null opts out of a default
+
+
+def test_workloads_cis_lists_missing_required_options():
+    missing = render("workloads", "berth_workloads_cis_missing", berth_containers=CONTAINERS
+                     + [{"name": "db", "image": "db", "memory": None, "healthcheck": {"test": ["NONE"]}}])
+    assert missing == ["worker: memory, healthcheck", "db: memory"]
+    assert render("workloads", "berth_workloads_cis_missing", berth_containers=CONTAINERS,
+                  berth_workloads_cis_required=["memory"]) == ["worker: memory"]
