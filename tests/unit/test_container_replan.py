@@ -96,4 +96,3 @@ def test_no_race_no_second_read():
     resource = ScriptedResource(reads=[None], races=0)
     assert converge_container(resource)[0].action_names() == ["create", "start"]
     assert resource.reads == [] and len(resource.applied) == 1
-

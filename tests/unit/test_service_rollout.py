@@ -93,8 +93,8 @@ def test_the_state_of_an_earlier_update_is_not_this_ones():
 def test_timeout_names_the_service_and_what_is_missing():
     with pytest.raises(EngineError, match=r"service web did not converge within 60s \(wait_timeout\): tasks are not "
                                           r"all running\. Task errors: task 2 \(rejected\): No such image"):
-        rollout_converged(rollout(), service(), [task(slot=1), task(slot=2, state="rejected", desired="shutdown",
-                                                                        err="No such image: berth-test/nosuch")], 61)
+        tasks = [task(slot=1), task(slot=2, state="rejected", desired="shutdown", err="No such image: berth-test/nosuch")]
+        rollout_converged(rollout(), service(), tasks, 61)
 
 
 class Cluster:
