@@ -93,7 +93,8 @@ def test_the_state_of_an_earlier_update_is_not_this_ones():
 def test_timeout_names_the_service_and_what_is_missing():
     with pytest.raises(EngineError, match=r"service web did not converge within 60s \(wait_timeout\): tasks are not "
                                           r"all running\. Task errors: task 2 \(rejected\): No such image"):
-        tasks = [task(slot=1), task(slot=2, state="rejected", desired="shutdown", err="No such image: berth-test/nosuch")]
+        failed = task(slot=2, state="rejected", desired="shutdown", err="No such image: berth-test/nosuch")
+        tasks = [task(slot=1), failed]
         rollout_converged(rollout(), service(), tasks, 61)
 
 
