@@ -127,3 +127,12 @@ def test_secret_and_config_share_their_options_word_for_word_but_for_the_kind():
 def test_secret_and_config_documentation_match_their_argument_spec(kind):
     assert compare(argument_spec(kind), own_options(kind), kind) == []
     assert "options" not in raw_documentation(kind) or set(raw_documentation(kind)["options"]) <= {"hash_key"}
+
+
+def test_generated_fragments_are_current():
+    """The written-out fragment texts are what tests/support/doc_fragments_gen.py makes of their sources."""
+    from ansible_collections.berth.engine.plugins.doc_fragments.container_options import ModuleDocFragment
+    from tests.support.doc_fragments_gen import expected, written
+
+    stale = [name for name, text in expected(ModuleDocFragment.DOCUMENTATION).items() if written(*name) != text]
+    assert not stale, "stale doc fragments %s: run python -m tests.support.doc_fragments_gen --write" % stale
