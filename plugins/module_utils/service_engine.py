@@ -248,10 +248,17 @@ def rollout_converged(rollout, service, tasks, elapsed):
                           "again, or roll back with `docker service rollback %s`"
                           % (name, state, fresh.get("Message") or "", task_errors(tasks or []), name))
     if state == "rollback_completed":
+        # The engine marks the rollback complete before the restored tasks run: fail once they do (or
+        # at the timeout), so the message says what is true.
+        restored = tasks is not None and tasks_converged(service, tasks)
+        if not restored and elapsed <= rollout.timeout:
+            return False
         image = (((service["Spec"].get("TaskTemplate") or {}).get("ContainerSpec")) or {}).get("Image")
         raise EngineError("service %s: the update failed and the engine rolled it back (failure_action: rollback); "
-                          "the previous spec (image %s) is running again. Task errors: %s"
-                          % (name, image, task_errors(tasks or [])))
+                          "the previous spec (image %s) %s. Task errors: %s"
+                          % (name, image, "is running again" if restored else
+                             "is restored but its tasks did not all run within %ss" % rollout.timeout,
+                             task_errors(tasks or [])))
     # An update the engine rolls out shows a fresh update status at once; one whose tasks it keeps shows none.
     require_new = rollout.rollout and (bool(fresh) or elapsed <= NO_ROLLOUT_GRACE)
     if tasks is not None and state in (None, "completed") and \

@@ -67,10 +67,21 @@ def test_an_update_waits_for_tasks_created_since_it_while_no_status_shows():
 def test_a_rolled_back_update_fails_naming_the_running_image_and_the_task_errors():
     status = {"State": "rollback_completed", "StartedAt": UPDATED, "CompletedAt": LATER,
               "Message": "rollback completed"}
-    tasks = [task(slot=1), task(slot=1, state="failed", desired="shutdown", err="task: non-zero exit (3)")]
+    failed = task(slot=1, state="failed", desired="shutdown", err="task: non-zero exit (3)")
+    tasks = [task(slot=1), task(slot=2), failed]
     with pytest.raises(EngineError, match=r"service web: the update failed and the engine rolled it back .*"
-                                          r"image berth-test/http:v2.*task 1 \(failed\): task: non-zero exit \(3\)"):
+                                          r"image berth-test/http:v2\) is running again.*task 1 \(failed\): "
+                                          r"task: non-zero exit \(3\)"):
         rollout_converged(rollout(previous=PREVIOUS_STATUS), service(status=status), tasks, 4)
+
+
+def test_a_rolled_back_update_waits_for_the_restored_tasks_before_it_fails():
+    status = {"State": "rollback_completed", "StartedAt": UPDATED, "CompletedAt": LATER,
+              "Message": "rollback completed"}
+    starting = [task(slot=1), task(slot=2, state="starting"), task(slot=2, state="failed", desired="shutdown")]
+    assert not rollout_converged(rollout(previous=PREVIOUS_STATUS), service(status=status), starting, 4)
+    with pytest.raises(EngineError, match=r"is restored but its tasks did not all run within 60s"):
+        rollout_converged(rollout(previous=PREVIOUS_STATUS), service(status=status), starting, 61)
 
 
 @pytest.mark.parametrize("state", ["paused", "rollback_paused"])
