@@ -141,6 +141,13 @@ def test_audit_rules_load_only_outside_containers(virtualization, loadable):
     assert render("runtime", "__berth_audit_loadable", ansible_facts=virtualization) is loadable
 
 
+@pytest.mark.parametrize("is_container", [True, False])
+def test_audit_rules_follow_the_prereqs_container_detection_when_it_ran(is_container):
+    facts = {"virtualization_role": "host", "virtualization_type": "kvm"}  # what the prereqs result outranks
+    prereqs = {"container": {"is_container": is_container, "type": "docker"}}
+    assert render("runtime", "__berth_audit_loadable", ansible_facts=facts, berth_prereqs=prereqs) is not is_container
+
+
 def slurped(*texts):
     return {"results": [{"item": "/etc/subuid", "content": base64.b64encode(t.encode()).decode()} if t is not None
                         else {"item": "/etc/subuid", "failed": True} for t in texts]}
