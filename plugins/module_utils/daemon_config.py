@@ -14,6 +14,7 @@ import difflib
 import json
 
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
+from ansible_collections.berth.engine.plugins.module_utils.prereqs import check_backing_filesystem
 
 # dockerd's daemon.json keys (the json tags of its Config, 20.10 to 28) and the JSON type
 # each must have. dockerd itself only reports "the following directives don't match" or a
@@ -110,6 +111,11 @@ KEY_TYPES = {
 TYPE_WORDS = {"bool": "true or false", "str": "a string", "int": "an integer", "list": "a list",
               "dict": "a mapping"}
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+DEFAULT_DATA_ROOT = "/var/lib/docker"
+OVERLAY_DRIVERS = ("overlay2", "overlay")
+# Backing filesystems overlay2 cannot use. dockerd does not fail on them: with
+# no storage-driver set it silently starts on vfs and an empty data root.
+REFUSED_FILESYSTEMS = ("data_root_on_overlay", "xfs_ftype_0", "d_type_unsupported")
 
 
 def as_json(value):
@@ -233,7 +239,9 @@ def changed_keys(before, after):
 def plan(desired, state):
     """Compare the desired configuration with the file as read. Pure.
 
-    state: {"exists": bool, "text": str or None, "mode": int or None, "uid": int or None}.
+    state: {"exists": bool, "text": str or None, "mode": int or None, "uid": int or None,
+    "storage": the data root's filesystem (host_facts.Host.storage()) or None}.
+    Raises ValueError when the write would put overlay2 on a filesystem it cannot use.
     """
     result = Plan("daemon.json", desired["name"])
     current, unparseable = parse_current(state.get("text") if state.get("exists") else None)
@@ -243,12 +251,43 @@ def plan(desired, state):
     same = current is not None and as_json(current) == as_json(desired["config"])
     if not same:
         keys = changed_keys(current, desired["config"]) if current is not None else sorted(desired["config"])
+        refuse_storage(desired, state, keys)
         result.add("write", keys=keys, backup=bool(state.get("exists")))
         result.differ("content", render(current) if current is not None else (state.get("text") or ""),
                       desired["content"])
     elif state.get("mode") != desired["mode"] or state.get("uid") not in (None, 0):
         result.add("set_attributes", mode="%04o" % desired["mode"])
     return result
+
+
+def storage_target(config):
+    """(data root, storage driver) the file makes dockerd use; the driver is overlay2 when dockerd picks."""
+    return config.get("data-root") or DEFAULT_DATA_ROOT, config.get("storage-driver") or "overlay2"
+
+
+def storage_refusals(config, storage):
+    """Why overlay2 cannot run on the data root's filesystem, as "message fix" strings (empty: it can).
+
+    storage: host_facts.Host.storage() of the data root, or None when it was not read.
+    """
+    _data_root, driver = storage_target(config)
+    if driver not in OVERLAY_DRIVERS or not storage:
+        return []
+    return ["%s %s" % (p["message"], p["fix"]) for p in check_backing_filesystem(storage, driver)
+            if p["id"] in REFUSED_FILESYSTEMS]
+
+
+def refuse_storage(desired, state, keys):
+    """Raise ValueError when a write that sets up the storage would put overlay2 where it cannot run.
+
+    Checked when the file is new or changes data-root or storage-driver: other edits of a host that
+    already runs are not blocked by a filesystem the daemon has been using all along.
+    """
+    if state.get("exists") and not {"data-root", "storage-driver"} & set(keys):
+        return
+    found = storage_refusals(desired["config"], state.get("storage"))
+    if found:
+        raise ValueError("%s was left unchanged: %s" % (desired["name"], " ".join(found)))
 
 
 def restart_needed(result):

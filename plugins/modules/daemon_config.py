@@ -19,6 +19,10 @@ description:
   - A new file is written to a temporary file next to O(path), checked with C(dockerd --validate) where the
     installed dockerd has it (23.0 and later), then the old file is copied to a backup and the new one renamed
     over it.
+  - Refuses a new file, or one that changes C(data-root) or C(storage-driver), when the storage driver is
+    C(overlay2) (also when unset, as dockerd then picks it) and the data root's filesystem cannot carry it
+    (overlayfs, xfs formatted with C(ftype=0), or another filesystem without d_type). dockerd would not fail
+    there; it would start on C(vfs) and an empty data root.
   - Never restarts the daemon; RV(restart_needed) says whether a restart is due.
 author:
   - Berth maintainers (!UNKNOWN)
@@ -144,6 +148,7 @@ import tempfile  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.berth.engine.plugins.module_utils import daemon_config as pure  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.host_facts import Host  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.resource import Resource, converge  # noqa: E402
 
 ARGUMENT_SPEC = dict(
@@ -177,7 +182,20 @@ class DaemonJson(Resource):
         return pure.desire(params)
 
     def read(self, known=None):
-        path = self.name
+        state = self._read_file(self.name)
+        state["storage"] = self._read_storage()
+        return state
+
+    def _read_storage(self):
+        """The data root's filesystem, for the overlay2 drivers only (others do not care)."""
+        data_root, driver = pure.storage_target(self.desired["config"])
+        if driver not in pure.OVERLAY_DRIVERS:
+            return None
+        host = Host(run=self.module.run_command, which=self.module.get_bin_path)
+        return host.storage(data_root, host.mounts(), {"filesystems": (), "installed": ()})
+
+    @staticmethod
+    def _read_file(path):
         try:
             info = os.stat(path)
         except FileNotFoundError:

@@ -226,3 +226,28 @@ def test_daemon_config_leaves_the_file_alone_when_the_validator_refuses(tmp_path
     assert [p.name for p in path.parent.iterdir()] == ["daemon.json"]
     accepted = ok({"path": str(path), "defaults": DEFAULTS, "config": {"mtu": 1400}, "validate_with": str(validator)})
     assert accepted["validated"] is True and json.loads(path.read_text())["mtu"] == 1400
+
+
+def test_daemon_config_refuses_a_data_root_on_overlayfs(tmp_path):
+    """A real overlay mount: overlay2 cannot stack on it, and dockerd would start on vfs instead."""
+    path = _file(tmp_path)
+    path.parent.mkdir()
+    path.write_text(json.dumps(DEFAULTS))
+    before = path.read_bytes()
+    layers = {name: tmp_path / name for name in ("lower", "upper", "work", "merged")}
+    for directory in layers.values():
+        directory.mkdir()
+    options = "lowerdir={lower},upperdir={upper},workdir={work}".format(**layers)
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(layers["merged"])], check=True)
+    try:
+        data_root = str(layers["merged"] / "docker")
+        msg = fails({"path": str(path), "defaults": DEFAULTS, "config": {"data-root": data_root}, "validate_with": ""})
+        assert msg.startswith(f"{path} was left unchanged: The data root {data_root} is on an overlay filesystem")
+        assert "overlay2 cannot stack on overlayfs" in msg, msg
+        assert path.read_bytes() == before and _backups(path) == []
+        # Choosing a driver that can run there is the user's way out.
+        chosen = ok({"path": str(path), "defaults": DEFAULTS, "validate_with": "",
+                     "config": {"data-root": data_root, "storage-driver": "vfs"}})
+        assert chosen["changed"] and json.loads(path.read_text())["storage-driver"] == "vfs"
+    finally:
+        subprocess.run(["umount", str(layers["merged"])], check=True)

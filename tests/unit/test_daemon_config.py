@@ -182,6 +182,54 @@ def test_wrong_mode_or_owner_alone_fixes_attributes_without_a_restart():
         assert result.changed and not dc.restart_needed(result)
 
 
+# --- the data root's filesystem ----------------------------------------------------------------
+
+# What host_facts.Host.storage() reads for a data root on the VM scenario's second disk
+# (mkfs.xfs -n ftype=0, mounted at /mnt/noftype; the data root itself does not exist yet).
+XFS_FTYPE_0 = {"data_root": "/mnt/noftype/docker", "data_root_exists": False, "path_checked": "/mnt/noftype",
+               "mountpoint": "/mnt/noftype", "fstype": "xfs", "source": "/dev/vdb", "xfs_ftype": 0,
+               "d_type": False, "overlay_supported": False}
+EXT4 = dict(XFS_FTYPE_0, fstype="ext4", source="/dev/vda1", xfs_ftype=None, d_type=True)
+
+
+def with_storage(state, storage):
+    return dict(state, storage=storage)
+
+
+def test_a_new_data_root_on_xfs_ftype_0_is_refused_naming_the_filesystem_and_the_fix():
+    want = desired({"data-root": "/mnt/noftype/docker"})
+    with pytest.raises(ValueError) as refused:
+        dc.plan(want, with_storage(on_disk(DEFAULTS), XFS_FTYPE_0))
+    message = str(refused.value)
+    assert message.startswith(PATH + " was left unchanged: The data root /mnt/noftype/docker is on xfs")
+    assert "ftype=0" in message and "mkfs.xfs -n ftype=1" in message
+
+
+def test_a_first_file_is_refused_on_an_overlay_data_root_too():
+    on_overlay = dict(EXT4, fstype="overlay", d_type=None)
+    with pytest.raises(ValueError, match="cannot stack on overlayfs"):
+        dc.plan(desired(), with_storage(on_disk(), on_overlay))
+
+
+def test_an_explicit_other_driver_or_a_good_filesystem_passes():
+    assert dc.storage_refusals({"storage-driver": "vfs"}, XFS_FTYPE_0) == []
+    assert dc.storage_refusals({"storage-driver": "btrfs"}, XFS_FTYPE_0) == []
+    assert dc.storage_refusals({}, EXT4) == []
+    assert dc.storage_refusals({}, None) == []
+    result = dc.plan(desired({"data-root": "/srv/docker"}), with_storage(on_disk(DEFAULTS), EXT4))
+    assert result.action_names() == ["write"]
+
+
+def test_other_edits_are_not_blocked_by_the_filesystem_the_daemon_already_uses():
+    result = dc.plan(desired({"debug": True}), with_storage(on_disk(DEFAULTS), XFS_FTYPE_0))
+    assert result.actions[0]["keys"] == ["debug"]
+
+
+def test_the_driver_dockerd_picks_is_overlay2():
+    assert dc.storage_target({}) == ("/var/lib/docker", "overlay2")
+    assert dc.storage_target({"data-root": "/srv/d", "storage-driver": "overlay"}) == ("/srv/d", "overlay")
+
+
 # --- documentation -----------------------------------------------------------------------------
 
 

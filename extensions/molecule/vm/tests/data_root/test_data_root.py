@@ -1,7 +1,7 @@
 """The engine's data root on the VM's second disk, xfs formatted with ftype=0
 (no d_type): site.yml stops in the prereqs role, whose host_prereqs check
 reports it, before touching the engine; with that check ignored the runtime
-role refuses it before writing daemon.json, naming the filesystem and the fix
+role's daemon_config task refuses it before writing daemon.json, naming the filesystem and the fix
 (dockerd itself would not fail: with no storage-driver in daemon.json it
 skips overlay2 and starts on vfs and an empty data root). The engine keeps
 running on its old data root, with its containers."""
@@ -14,6 +14,7 @@ import vm_support as vm
 MOUNT = "/mnt/noftype"
 DATA_ROOT = MOUNT + "/docker"
 PREREQS_TASK = "Check the host, load its kernel modules and set its sysctls"
+DAEMON_JSON_TASK = "Write daemon.json (checked, validated, atomic, with a backup)"
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +69,10 @@ def test_runtime_role_refuses_overlay2_there(host, engine_before, prereqs_run):
     daemon_json, data_root = engine_before
     run = vm.play("site.yml", berth_daemon_config={"data-root": DATA_ROOT}, berth_prereqs_ignore=["xfs_ftype_0"])
     failed = vm.failures(run)
-    assert failed and failed[-1]["task"] == "Refuse a data root the storage driver cannot use", run.describe()
+    assert failed and failed[-1]["task"] == DAEMON_JSON_TASK, run.describe()
     msg = vm.message_text(failed[-1])
     print("runtime says:", msg)
-    assert msg.startswith("daemon.json was left unchanged:"), msg
+    assert msg.startswith("/etc/docker/daemon.json was left unchanged:"), msg
     assert "xfs formatted with ftype=0" in msg and "mkfs.xfs -n ftype=1" in msg, msg
     assert json.loads(vm.root_output(host, "cat /etc/docker/daemon.json")) == json.loads(daemon_json)
     assert data_root_of_engine(host) == data_root == "/var/lib/docker"
