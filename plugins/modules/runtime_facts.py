@@ -13,8 +13,9 @@ description:
   - Reads, in one module run, what the C(berth.engine.runtime) role needs to decide what to do on a host - the
     installed engine packages and their versions, whether systemd runs the host and the state of the engine's
     units, whether the daemon answers on O(docker_host) and what it reports, the current daemon.json, the
-    docker unit's drop-ins and C(/etc/default/docker), where dockerd is and whether it has C(--validate), and
-    whether an earlier run left a daemon restart pending.
+    docker unit's drop-ins and C(/etc/default/docker), where dockerd is and whether it has C(--validate), which
+    of O(paths) exist (the files the role's audit rules watch), and whether an earlier run left a daemon restart
+    pending.
   - O(gather) limits the reading to the parts asked for.
   - With O(wait), waits until the daemon answers C(/_ping) (after a restart).
   - Never changes anything.
@@ -26,8 +27,8 @@ options:
     description: The parts to read.
     type: list
     elements: str
-    choices: [packages, service, daemon, dockerd, files]
-    default: [packages, service, daemon, dockerd, files]
+    choices: [packages, service, daemon, dockerd, files, paths]
+    default: [packages, service, daemon, dockerd, files, paths]
   packages:
     description: Packages to look up (with C(dpkg-query) or C(rpm)); only installed ones are returned.
     type: list
@@ -37,6 +38,13 @@ options:
     description: Commands to look for in the PATH and the sbin directories.
     type: list
     elements: str
+    default: []
+  paths:
+    description:
+      - Paths to look for; the existing ones are returned in RV(paths) with the file each resolves to.
+      - A dangling symbolic link does not exist.
+    type: list
+    elements: path
     default: []
   wait:
     description: Seconds to wait for the daemon to answer C(/_ping); V(0) asks once.
@@ -79,6 +87,12 @@ EXAMPLES = r"""
 - name: Show the daemon's version
   ansible.builtin.debug:
     msg: "{{ runtime.daemon.version if runtime.daemon.reachable else 'no daemon' }}"
+
+- name: Find which of the engine's binaries exist, and the files they are
+  berth.engine.runtime_facts:
+    gather: [paths]
+    paths: [/usr/bin/dockerd, /usr/sbin/dockerd, /usr/bin/runc, /usr/sbin/runc]
+  register: binaries
 
 - name: Wait up to 90 s for the daemon after a restart
   berth.engine.runtime_facts:
@@ -156,6 +170,15 @@ sysv_opts:
   description: The last C(DOCKER_OPTS=) line of O(sysv_defaults), or an empty string.
   returned: when O(gather) has C(files)
   type: str
+paths:
+  description: The existing ones among O(paths), in their order, each with the file it resolves to (symbolic
+    links followed, as C(readlink -f) does); two paths of one file (merged C(/usr)) have the same value.
+  returned: when O(gather) has C(paths)
+  type: dict
+  sample:
+    /usr/sbin/dockerd: /usr/sbin/dockerd
+    /lib/systemd/system/docker.service: /usr/lib/systemd/system/docker.service
+    /usr/lib/systemd/system/docker.service: /usr/lib/systemd/system/docker.service
 restart_pending:
   description: Whether O(restart_marker) exists.
   returned: always
@@ -171,11 +194,12 @@ import time  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.common import client_for, engine_module  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint  # noqa: E402
 
-PARTS = ["packages", "service", "daemon", "dockerd", "files"]
+PARTS = ["packages", "service", "daemon", "dockerd", "files", "paths"]
 ARGUMENT_SPEC = dict(
     gather=dict(type="list", elements="str", choices=PARTS, default=list(PARTS)),
     packages=dict(type="list", elements="str", default=[]),
     commands=dict(type="list", elements="str", default=[]),
+    paths=dict(type="list", elements="path", default=[]),
     wait=dict(type="int", default=0),
     daemon_json=dict(type="path", default="/etc/docker/daemon.json"),
     dropin_dir=dict(type="path", default="/etc/systemd/system/docker.service.d"),
@@ -289,6 +313,11 @@ def file_state(params):
                 dropins=dropins, sysv_defaults=defaults, sysv_opts=opts[-1] if opts else "")
 
 
+def existing_paths(paths):
+    """{path: the file it resolves to} for the ones among paths that exist, in their order."""
+    return {path: os.path.realpath(path) for path in paths if os.path.exists(path)}
+
+
 def gather(module):
     params = module.params
     wanted = set(params["gather"])
@@ -305,6 +334,8 @@ def gather(module):
         result["dockerd"] = dockerd_state(module)
     if "files" in wanted:
         result.update(file_state(params))
+    if "paths" in wanted:
+        result["paths"] = existing_paths(params["paths"])
     return result
 
 

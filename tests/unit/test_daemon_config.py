@@ -298,3 +298,36 @@ def test_dpkg_and_rpm_listings_keep_only_installed_packages():
     assert runtime_facts.parse_dpkg(dpkg) == {"docker.io": "20.10.24+dfsg1-1+deb12u1+b6", "iptables": "1.8.9-2"}
     rpm = "moby-engine 24.0.5-1.fc39\npackage docker-ce is not installed\n"
     assert runtime_facts.parse_rpm(rpm, ["moby-engine", "docker-ce"]) == {"moby-engine": "24.0.5-1.fc39"}
+
+
+# --- runtime_facts' paths, on a file tree like a merged-/usr host's ------------------------------
+
+@pytest.fixture
+def merged_usr(tmp_path):
+    """usr/bin/dockerd, bin -> usr/bin (merged /usr), a dangling runc link, no etc/default/docker."""
+    (tmp_path / "usr" / "bin").mkdir(parents=True)
+    (tmp_path / "usr" / "bin" / "dockerd").write_text("")
+    (tmp_path / "bin").symlink_to("usr/bin")
+    (tmp_path / "usr" / "bin" / "runc").symlink_to("/nonexistent/runc")
+    (tmp_path / "etc" / "audit" / "rules.d").mkdir(parents=True)
+    return tmp_path
+
+
+def test_paths_gives_the_existing_ones_in_order_with_the_file_each_is(merged_usr):
+    asked = [str(merged_usr / p) for p in ("bin/dockerd", "etc/default/docker", "usr/bin/dockerd",
+                                           "usr/bin/runc", "etc/audit/rules.d")]
+    found = runtime_facts.existing_paths(asked)
+    real = str(merged_usr / "usr" / "bin" / "dockerd")
+    assert list(found) == [asked[0], asked[2], asked[4]]  # no missing file, no dangling link
+    assert found[asked[0]] == found[asked[2]] == real
+    assert found[asked[4]] == str(merged_usr / "etc" / "audit" / "rules.d")
+
+
+def test_gather_paths_alone_reads_nothing_else(merged_usr):
+    class Module:  # gather() reads only module.params for this part
+        params = dict(gather=["paths"], paths=[str(merged_usr / "bin" / "dockerd")],
+                      restart_marker=str(merged_usr / "no-marker"))
+    result = runtime_facts.gather(Module())
+    assert result == {"changed": False, "restart_pending": False,
+                      "paths": {str(merged_usr / "bin" / "dockerd"): str(merged_usr / "usr" / "bin" / "dockerd")}}
+    assert "paths" in runtime_facts.ARGUMENT_SPEC["gather"]["default"]

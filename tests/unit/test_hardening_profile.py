@@ -2,7 +2,7 @@
 
 The runtime role's vars/main.yml turns the profile into the `defaults` of berth.engine.daemon_config
 (defaults < profile), the module merges berth_daemon_config over them (pure.merge, tested here with the
-result); the audit rules template is rendered from a path list like the one the role's probe prints.
+result); the audit rules template is rendered from paths like the ones runtime_facts returns.
 """
 from __future__ import annotations
 
@@ -113,8 +113,10 @@ def test_audit_candidates_cover_the_benchmark_paths():
 
 def test_audit_rules_file():
     loader, variables = role_vars("runtime")
-    variables.update(ansible_managed="managed", __berth_audit_paths={"stdout_lines": ["/usr/sbin/dockerd",
-                                                                                      "/usr/bin/runc"]})
+    # runtime_facts' paths: /sbin/dockerd is /usr/sbin/dockerd (merged /usr), the rules' directory is no candidate.
+    found = {"/usr/sbin/dockerd": "/usr/sbin/dockerd", "/usr/bin/runc": "/usr/bin/runc",
+             "/etc/audit/rules.d": "/etc/audit/rules.d"}
+    variables.update(ansible_managed="managed", __berth_facts={"paths": found})
     templar = Templar(loader=loader, variables=variables)
     with open(os.path.join(ROOT, "roles/runtime/templates/docker.rules.j2")) as handle:
         text = templar.template(trust_as_template(handle.read()))
@@ -190,3 +192,45 @@ def test_workloads_cis_lists_missing_required_options():
     assert missing == ["worker: memory, healthcheck", "db: memory"]
     assert render("workloads", "berth_workloads_cis_missing", berth_containers=CONTAINERS,
                   berth_workloads_cis_required=["memory"]) == ["worker: memory"]
+
+
+def test_runtime_facts_looks_for_the_candidates_and_the_rules_directory_only_when_hardening():
+    assert render("runtime", "__berth_probe_paths", berth_hardening="none") == []
+    paths = render("runtime", "__berth_probe_paths")
+    assert paths == render("runtime", "__berth_audit_candidates") + ["/etc/audit/rules.d"]
+
+
+def test_audited_paths_are_one_per_file_in_candidate_order():
+    candidates = render("runtime", "__berth_audit_candidates")
+    # What runtime_facts returns on a merged-/usr Debian (in the order it was asked, the candidates'):
+    # the unit and runc exist under two names each.
+    real = {"/usr/sbin/dockerd": "/usr/sbin/dockerd", "/lib/systemd/system/docker.service":
+            "/usr/lib/systemd/system/docker.service", "/usr/lib/systemd/system/docker.service":
+            "/usr/lib/systemd/system/docker.service", "/usr/bin/runc": "/usr/sbin/runc",
+            "/usr/sbin/runc": "/usr/sbin/runc", "/etc/audit/rules.d": "/etc/audit/rules.d"}
+    found = {path: real[path] for path in candidates + ["/etc/audit/rules.d"] if path in real}
+    paths = render("runtime", "__berth_audit_paths", __berth_facts={"paths": found})
+    assert paths == ["/usr/sbin/dockerd", "/usr/lib/systemd/system/docker.service", "/usr/bin/runc"]
+
+
+def test_audited_paths_come_from_the_second_look_when_the_install_changed_files():
+    start = {"paths": {"/etc/audit/rules.d": "/etc/audit/rules.d"}}  # a fresh host: no engine yet
+    assert render("runtime", "__berth_audit_paths", __berth_facts=start) == []
+    skipped = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+    assert render("runtime", "__berth_audit_paths", __berth_facts=start, __berth_audit_reread=skipped) == []
+    reread = {"changed": False, "paths": {"/usr/sbin/dockerd": "/usr/sbin/dockerd"}, "restart_pending": False}
+    assert render("runtime", "__berth_audit_paths", __berth_facts=start,
+                  __berth_audit_reread=reread) == ["/usr/sbin/dockerd"]
+
+
+@pytest.mark.parametrize("registered, changed", [
+    ({}, False),
+    ({"__berth_engine_packages_installed": {"changed": False, "skipped": True}}, False),
+    ({"__berth_engine_packages_installed": {"changed": True}}, True),
+    ({"__berth_conflicts_removed": {"changed": True}}, True),
+    ({"__berth_engine_install": {"changed": True}}, True),
+    ({"__berth_bundle_binaries_result": {"changed": False, "results": []},
+      "__berth_bundle_units": {"changed": True, "results": []}}, True),
+])
+def test_the_second_look_follows_installs_and_removals(registered, changed):
+    assert render("runtime", "__berth_engine_files_changed", **registered) is changed
