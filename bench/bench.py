@@ -154,6 +154,21 @@ def children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
+def timed(cmd, log_path, timeout, env=None):
+    """Run cmd (cwd = repo, output in log_path) for the bench scripts beside this one: wall and user+sys
+    CPU seconds of its whole (reaped) process tree and the load average around it, without measure()'s
+    memory sampling. A failed command ends the script (SystemExit) naming its log."""
+    load_before = os.getloadavg()[0]
+    cpu, start = children_cpu(), time.perf_counter()
+    with open(log_path, "w") as log:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env or ansible_env(), stdin=subprocess.DEVNULL, stdout=log,
+                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise SystemExit("%s failed (exit %s), see %s" % (" ".join(cmd), proc.returncode, log_path))
+    return dict(secs=round(time.perf_counter() - start, 2), cpu_secs=round(children_cpu() - cpu, 2),
+                load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1))
+
+
 def host_cpu():
     """(idle, busy) jiffies of the whole machine, from /proc/stat."""
     with open("/proc/stat") as stat:
@@ -462,6 +477,11 @@ def cmd_run(args):
 
 def med(runs, key="secs"):
     return statistics.median(r[key] for r in runs) if runs else None
+
+
+def medians(results, keys):
+    """{variant: {phase: {key: median}}} of {variant: {phase: [run, ...]}}."""
+    return {v: {p: {k: med(runs, k) for k in keys} for p, runs in phases.items()} for v, phases in results.items()}
 
 
 def fmt(x, unit=""):

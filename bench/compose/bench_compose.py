@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+
+from bench.bench import OUT, med, medians, timed  # noqa: E402
+
 COMPOSE_FILE = ROOT / "bench" / "compose" / "project" / "compose.yaml"
 PROJECTS = {"berth": "berth-bench-cb", "v1": "berth-bench-cv1", "v2": "berth-bench-cv2"}
 SERVICES = 10
@@ -45,23 +45,7 @@ def commands():
     return found
 
 
-def children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed(cmd, log_path, timeout=600):
-    """Wall and user+sys CPU of cmd's whole (reaped) process tree, and the load average around it."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    load_before = os.getloadavg()[0]
-    cpu, start = children_cpu(), time.perf_counter()
-    with open(log_path, "w") as log:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        raise SystemExit("%s failed (exit %s), see %s" % (" ".join(cmd), proc.returncode, log_path))
-    return dict(secs=round(time.perf_counter() - start, 2), cpu_secs=round(children_cpu() - cpu, 2),
-                load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1))
+TIMEOUT = 600
 
 
 def containers(api, project):
@@ -89,7 +73,7 @@ def bench(api, tools, repeat):
     results = {tool: {"converge": [], "nochange": []} for tool in tools}
     ids = {}
     for tool, cmd in tools.items():
-        run = timed(cmd, OUT / "logs" / ("compose-%s-converge.log" % tool))
+        run = timed(cmd, OUT / "logs" / ("compose-%s-converge.log" % tool), TIMEOUT)
         ids[tool] = containers(api, PROJECTS[tool])
         results[tool]["converge"].append(run)
         print("  %-5s converge %6.2f s  cpu %5.2f s  load %4.1f -> %4.1f" % (
@@ -98,11 +82,12 @@ def bench(api, tools, repeat):
         order = list(tools) if rep % 2 == 0 else list(reversed(tools))
         for tool in order:
             log = OUT / "logs" / ("compose-%s-nochange-r%d.log" % (tool, rep))
-            run = timed(tools[tool], log)
+            run = timed(tools[tool], log, TIMEOUT)
             if containers(api, PROJECTS[tool]) != ids[tool]:
                 raise SystemExit("(%s) the no-change run replaced containers, see %s" % (tool, log))
             if tool == "berth":  # ansible-playbook's own start-up + one trivial task, just after: Berth's floor
-                floor = timed([tools["berth"][0], "bench/playbooks/floor.yml"], OUT / "logs" / "compose-floor.log")
+                floor = timed([tools["berth"][0], "bench/playbooks/floor.yml"], OUT / "logs" / "compose-floor.log",
+                              TIMEOUT)
                 run["floor_secs"], run["minus_floor_secs"] = floor["secs"], round(run["secs"] - floor["secs"], 2)
             results[tool]["nochange"].append(run)
             print("  r%d %-5s nochange %6.2f s  cpu %5.2f s  load %4.1f -> %4.1f" % (
@@ -126,14 +111,12 @@ def main():
         results = bench(api, tools, args.repeat)
     finally:
         remove_projects(api)
-    medians = {tool: {phase: {k: statistics.median(r[k] for r in runs) for k in ("secs", "cpu_secs")}
-                      for phase, runs in phases.items()} for tool, phases in results.items()}
-    floors = [r["minus_floor_secs"] for r in results["berth"]["nochange"]]
-    medians["berth"]["nochange"]["minus_floor_secs"] = statistics.median(floors) if floors else None
+    summary = medians(results, ("secs", "cpu_secs"))
+    summary["berth"]["nochange"]["minus_floor_secs"] = med(results["berth"]["nochange"], "minus_floor_secs")
     report = {"started": started, "ended": time.strftime("%Y-%m-%d %H:%M:%S"), "services": SERVICES,
-              "tools": {t: " ".join(c) for t, c in tools.items()}, "runs": results, "medians": medians}
+              "tools": {t: " ".join(c) for t, c in tools.items()}, "runs": results, "medians": summary}
     (OUT / "compose.json").write_text(json.dumps(report, indent=1))
-    print(json.dumps(medians, indent=1))
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

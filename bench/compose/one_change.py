@@ -22,14 +22,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+
+from bench.bench import OUT, ansible_env, timed  # noqa: E402
+
 PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 PREFIX = "berth-onechange-"
 LABEL = "io.berth.bench.onechange"
@@ -45,24 +48,12 @@ def spec(value):
         "state": "started"} for i in range(COUNT)]}
 
 
-def children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed(args, log_path, collections=None):
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+def playbook(args, log_path, collections=None):
+    """ansible-playbook args, timed; with the berth.engine of `collections` when given."""
+    env = ansible_env()
     if collections:
         env["ANSIBLE_COLLECTIONS_PATH"] = collections
-    load_before = os.getloadavg()[0]
-    cpu, start = children_cpu(), time.perf_counter()
-    with open(log_path, "w") as log:
-        proc = subprocess.run([str(PLAYBOOK), *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                              stderr=subprocess.STDOUT, timeout=900, check=False)
-    if proc.returncode != 0:
-        raise SystemExit("ansible-playbook %s failed, see %s" % (" ".join(args), log_path))
-    return dict(secs=round(time.perf_counter() - start, 2), cpu_secs=round(children_cpu() - cpu, 2),
-                load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1))
+    return timed([str(PLAYBOOK), *args], log_path, 900, env)
 
 
 def ids(api):
@@ -82,14 +73,14 @@ def run_change(api, code, collections, value, rep):
     vars_path.write_text(json.dumps(spec(value)))
     before = ids(api)
     log = OUT / "logs" / ("one-change-%s-r%d.log" % (code, rep))
-    run = timed(["bench/playbooks/stack.yml", "-e", "@%s" % vars_path], log, collections)
+    run = playbook(["bench/playbooks/stack.yml", "-e", "@%s" % vars_path], log, collections)
     after = ids(api)
     middle = "%s%03d" % (PREFIX, COUNT // 2)
     replaced = [n for n in after if before.get(n) != after[n]]
     env = api.inspect_container(middle)["Config"]["Env"]
     if replaced != [middle] or "BENCH_VALUE=%s" % value not in env:
         raise SystemExit("(%s) replaced %s, env %s, see %s" % (code, replaced, env, log))
-    floor = timed(["bench/playbooks/floor.yml"], OUT / "logs" / "one-change-floor.log", collections)
+    floor = playbook(["bench/playbooks/floor.yml"], OUT / "logs" / "one-change-floor.log", collections)
     run["floor_secs"], run["module_secs"] = floor["secs"], round(run["secs"] - floor["secs"], 2)
     print("  r%d %-3s change %5.2f s  cpu %5.2f s  floor %5.2f s  change-floor %5.2f s  load %4.1f -> %4.1f" % (
         rep, code, run["secs"], run["cpu_secs"], floor["secs"], run["module_secs"], run["load_before"],

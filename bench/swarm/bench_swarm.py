@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import resource
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,10 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench import BENCH_VENV, OUT, medians, timed  # noqa: E402
 from tests.support.private_daemon import private_daemons  # noqa: E402
 
-OUT = ROOT / "bench" / "out"
-BENCH_VENV = Path(os.environ.get("BERTH_BENCH_VENV", ROOT / ".cache" / "bench-venv"))
 IMAGE = "berth-test/busybox:latest"
 PREFIX = "berth-bench-svc-"
 SERVICES = 20
@@ -56,25 +51,13 @@ def services_spec(count):
     } for i in range(count)]
 
 
-def children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed(cmd, log_path, timeout=900):
-    """Wall and user+sys CPU of the whole (reaped) process tree of cmd, load average around it."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    load_before = os.getloadavg()[0]
-    cpu, start = children_cpu(), time.perf_counter()
-    with open(log_path, "w") as log:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
-    run = dict(secs=round(time.perf_counter() - start, 2), cpu_secs=round(children_cpu() - cpu, 2),
-               load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1))
+def timed_playbook(cmd, log_path, timeout=900):
+    """timed(cmd), and how many changes its log reports; a run without a clean PLAY RECAP fails."""
+    run = timed(cmd, log_path, timeout)
     text = Path(log_path).read_text(errors="replace")
     m = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", text)
-    if proc.returncode != 0 or not m:
-        raise SystemExit("%s failed (exit %s), see %s" % (" ".join(cmd), proc.returncode, log_path))
+    if not m:
+        raise SystemExit("%s failed (exit 0, no clean PLAY RECAP), see %s" % (" ".join(cmd), log_path))
     # The recap counts tasks; a loop's items each print their own "changed:" line.
     run["changed"] = len(re.findall(r"^changed: \[localhost\]", text, re.M)) or int(m.group(1))
     return run
@@ -137,7 +120,7 @@ def bench(daemons, repeat):
             clear(daemons)
             for phase in ("converge", "nochange"):
                 log = OUT / "logs" / ("swarm-%s-%s-r%d.log" % (variant, phase, rep))
-                run = timed(VARIANTS[variant] + ["-e", "@%s" % vars_path], log)
+                run = timed_playbook(VARIANTS[variant] + ["-e", "@%s" % vars_path], log)
                 want = EXPECTED_CHANGED[variant] if phase == "converge" else 0
                 if run["changed"] != want:
                     raise SystemExit("(%s) %s reported changed=%d, expected %d, see %s"
@@ -158,8 +141,7 @@ def bench(daemons, repeat):
 
 
 def summary(results):
-    med = {v: {p: {k: statistics.median(r[k] for r in runs) for k in ("secs", "until_running_secs", "cpu_secs")}
-               for p, runs in phases.items()} for v, phases in results.items()}
+    med = medians(results, ("secs", "until_running_secs", "cpu_secs"))
     b, c = med["berth"], med["community"]
     med["ratios"] = {
         "nochange_wall_x": round(c["nochange"]["secs"] / b["nochange"]["secs"], 1),

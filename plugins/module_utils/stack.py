@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
+import functools
 import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.berth.engine.plugins.module_utils.common import validate_params
-from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, load_project
+from ansible_collections.berth.engine.plugins.module_utils.compose import load_project
 from ansible_collections.berth.engine.plugins.module_utils.container_engine import (
     ContainerResource,
     converge_container,
@@ -40,6 +40,16 @@ from ansible_collections.berth.engine.plugins.module_utils.images import inspect
 from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import ARGUMENT_SPEC as NETWORK_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, converge
+from ansible_collections.berth.engine.plugins.module_utils.stack_base import (  # the unit tests import some from here
+    ItemError,
+    StackBase,
+    duplicate_names,  # noqa: F401
+    item_result,  # noqa: F401
+    merge_compose,
+    read_host_text,
+    scrub,  # noqa: F401
+)
+from ansible_collections.berth.engine.plugins.module_utils.stack_base import build_result as _build_result
 from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import ARGUMENT_SPEC as VOLUME_SPEC
 
@@ -48,7 +58,6 @@ KINDS = ("images", "networks", "volumes", "containers")
 LOCK_DIR = "/run/berth"
 # Options of a container entry whose values never appear in results, diffs or messages.
 SECRET_OPTIONS = sorted(name for name, spec in CONTAINER_SPEC.items() if spec.get("no_log"))
-MASK = "********"
 
 # A container entry: the container module's options plus depends_on (also the stack module's suboptions,
 # so that ansible-core masks the no_log ones wherever they show up).
@@ -63,22 +72,15 @@ RESOURCES = (
 )
 
 
-class ItemError(Exception):
-    pass
+class Stack(StackBase):
+    KINDS = KINDS
+    OWNER_LABEL = OWNER_LABEL
+    MODULE = "stack"
+    DECLARED_TWICE = "%(item)s declared twice in %(kind)s: %(names)s"
 
-
-class Stack:
     def __init__(self, client, params, check_mode):
-        self.client = client
         params = with_compose(params)
-        self.name = params["name"]
-        self.params = params
-        self.check_mode = check_mode
-        self.parallel = max(1, params["parallel"])
-        self.cache = {}  # shared by the items: an image is resolved, a network looked up, once per run
-        self.results = {kind: {} for kind in KINDS}
-        self.diffs = []
-        self.warnings = []
+        super().__init__(client, params, check_mode, parallel=params["parallel"])
         self.asides = {}  # container name -> containers a crashed recreate left aside (read_known)
         self.secrets = secret_values(params.get("containers") or [])
 
@@ -89,21 +91,16 @@ class Stack:
         items = {}
         for kind, spec, cls in RESOURCES:
             entries = [validate_entry(kind, spec, entry) for entry in self.params.get(kind) or []]
-            twice = duplicate_names(e["name"] for e in entries)
-            if twice:
-                raise ItemError("%s declared twice in %s: %s" % (kind[:-1], kind, ", ".join(twice)))
+            self.check_unique(kind, entries)
             if kind == "containers":
                 check_depends_on(entries)
                 for entry in entries:
-                    entry["labels"] = dict(entry.get("labels") or {}, **{OWNER_LABEL: self.name})
+                    entry["labels"] = self.owner_labels(entry.get("labels"))
             items[kind] = [self._resource(kind, cls, entry) for entry in entries]
         return items
 
     def _resource(self, kind, cls, entry):
-        try:
-            resource = cls(self.client, entry, self.check_mode, self.cache)
-        except ValueError as err:
-            raise ItemError("%s %s: %s" % (kind[:-1], entry["name"], err)) from None
+        resource = self.build(kind, cls, entry)
         resource.entry = entry
         resource.depends_on = entry.get("depends_on") or []
         return resource
@@ -114,7 +111,7 @@ class Stack:
         Labels of an existing network or volume cannot change in place, and adopting one must not
         recreate it (or refuse, for a volume).
         """
-        entry = dict(resource.entry, labels=dict(resource.entry.get("labels") or {}, **{OWNER_LABEL: self.name}))
+        entry = dict(resource.entry, labels=self.owner_labels(resource.entry.get("labels")))
         return type(resource)(self.client, entry, self.check_mode, self.cache)
 
     # --- reading -------------------------------------------------------------------------------------
@@ -152,15 +149,6 @@ class Stack:
         return known, owned
 
     # --- running items -------------------------------------------------------------------------------
-
-    def _record(self, kind, name, plan=None, error=None):
-        entry = item_result(plan, error)
-        self.results[kind][name] = scrub(entry, self.secrets)
-        if plan is not None:
-            if plan.changed:
-                self.diffs.append(scrub(plan.diff(), self.secrets))
-            self.warnings.extend(scrub(plan.warnings, self.secrets))
-        return error is None
 
     def _converge_one(self, kind, resource, known):
         try:
@@ -208,18 +196,9 @@ class Stack:
     # --- pruning -------------------------------------------------------------------------------------
 
     def _prune(self, kind, names):
+        params = {"force": True, "v": False} if kind == "containers" else None
         for name in names:
-            try:
-                if not self.check_mode:
-                    params = {"force": True, "v": False} if kind == "containers" else None
-                    self.client.remove(kind[:-1], name, params)
-                self.results[kind][name] = {"changed": True, "actions": ["prune"]}
-                self.diffs.append({"before": {"state": "present"}, "after": {"state": "absent"},
-                                   "before_header": "%s %s (engine)" % (kind[:-1], name),
-                                   "after_header": "%s %s (pruned)" % (kind[:-1], name)})
-            except EngineError as err:
-                self.results[kind][name] = {"changed": False, "actions": ["prune"], "failed": True,
-                                            "msg": scrub(str(err), self.secrets)}
+            self._prune_item(kind, name, lambda n=name: self.client.remove(kind[:-1], n, params))
 
     # --- the whole run -------------------------------------------------------------------------------
 
@@ -241,40 +220,19 @@ class Stack:
             for kind in ("containers", "networks", "volumes"):  # containers first: what is in use cannot go
                 self._prune(kind, prune_selection(kind, declared[kind], owned[kind], self.params["prune"],
                                                   self.params["prune_volumes"]))
-        counts = {kind: len(self.params.get(kind) or []) for kind in KINDS}
-        return build_result(self.results, counts)
+        return self.result()
 
 
 def with_compose(params, read_text=None):
     """The stack's parameters with the Compose project's entries added to the declared ones."""
-    if not params.get("compose"):
-        if not params.get("name"):
-            raise ItemError("stack: name is required (or give a Compose file, whose project name it takes)")
-        return params
-    documents = params["compose"] if isinstance(params["compose"], list) else [params["compose"]]
-    directory = params.get("project_directory") or os.getcwd()
-    try:
-        project = load_project(documents, name=params.get("name"), directory=directory,
-                               environ=params.get("compose_env") or {}, profiles=params.get("profiles"),
-                               read_text=read_text or _read_text,
-                               config_files=",".join(params.get("compose_files") or []))
-    except ComposeError as err:
-        raise ItemError("compose: %s" % err) from None
-    merged = dict(params, name=project["name"])
-    for kind in KINDS:
-        merged[kind] = list(params.get(kind) or []) + project[kind]
-    return merged
 
+    def load(documents, directory):
+        return load_project(documents, name=params.get("name"), directory=directory,
+                            environ=params.get("compose_env") or {}, profiles=params.get("profiles"),
+                            read_text=read_text or read_host_text,
+                            config_files=",".join(params.get("compose_files") or []))
 
-def _read_text(path):
-    """A file on the managed host (env_file, .env), or None when it does not exist."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        raise ItemError("compose: cannot read %s: %s" % (path, err.strerror)) from None
+    return merge_compose(params, KINDS, "stack", load)
 
 
 def _owned(entry, stack_name):
@@ -341,11 +299,6 @@ def _without_none(value):
     return value
 
 
-def duplicate_names(names):
-    names = list(names)
-    return sorted({n for n in names if names.count(n) > 1})
-
-
 def check_depends_on(containers):
     """Unknown names and cycles in depends_on fail before anything changes."""
     known = {c["name"] for c in containers}
@@ -379,25 +332,8 @@ def prune_selection(kind, declared, owned, prune, prune_volumes):
     return sorted(set(owned) - set(declared))
 
 
-def item_result(plan=None, error=None):
-    entry = {"changed": bool(plan and plan.changed), "actions": plan.action_names() if plan else []}
-    if error is not None:
-        entry.update(failed=True, msg=str(error))
-    return entry
-
-
-def build_result(results, declared_counts):
-    """The module result: per-item entries, changed, one line per failure, and a summary per kind."""
-    results = {kind: results.get(kind) or {} for kind in KINDS}
-    failures = ["%s %s: %s" % (kind[:-1], name, item["msg"])
-                for kind in KINDS for name, item in sorted(results[kind].items()) if item.get("failed")]
-    result = {kind: dict(results[kind]) for kind in KINDS}
-    result["changed"] = any(item["changed"] for kind in KINDS for item in results[kind].values())
-    result["failures"] = failures
-    result["summary"] = {kind: {"declared": declared_counts.get(kind, 0),
-                                "changed": sorted(n for n, i in results[kind].items() if i["changed"])}
-                         for kind in KINDS}
-    return result
+# The module result of a host stack, from its per-kind results and declared counts.
+build_result = functools.partial(_build_result, kinds=KINDS)
 
 
 def secret_values(containers):
@@ -405,21 +341,3 @@ def secret_values(containers):
     return sorted({str(entry[option]) for entry in containers if isinstance(entry, dict)
                    for option in SECRET_OPTIONS if entry.get(option)}, key=len, reverse=True)
 
-
-def scrub(value, secrets):
-    """`value` with every secret string replaced by a mask, at any depth."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, dict):
-        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, secrets) for v in value]
-    return value
-
-
-def describe_failures(name, failures):
-    return "stack %s: %d item(s) failed: %s" % (name, len(failures), json.dumps(failures)[1:-1])

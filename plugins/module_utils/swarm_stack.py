@@ -3,22 +3,22 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Converge a named set of swarm services, overlay networks, secrets and configs in one task.
 
-The same shape as the host `stack`: every entry is validated with its single-resource module's own
-argument spec and planned by the same resource code; everything the stack creates carries
-io.berth.swarm_stack=<name>; one item's failure is reported by name (services that use a failed
-network, secret or config are not converged). A spec the nodes' kernels cannot serve (ingress ports,
-VIPs, encrypted overlays without IP_VS/ESP) fails the whole task before anything changes.
+The same shape as the host `stack` (what both share is in stack_base.py): every entry is validated
+with its single-resource module's own argument spec and planned by the same resource code; everything
+the stack creates carries io.berth.swarm_stack=<name>; one item's failure is reported by name
+(services that use a failed network, secret or config are not converged). A spec the nodes' kernels
+cannot serve (ingress ports, VIPs, encrypted overlays without IP_VS/ESP) fails the whole task before
+anything changes.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.berth.engine.plugins.module_utils.compose import load_swarm_project
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge
@@ -34,6 +34,12 @@ from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
     kernel_refusal,
     new_spec,
     settings,
+)
+from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
+    ItemError,
+    StackBase,
+    merge_compose,
+    read_host_text,
 )
 from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import (
     LOGICAL_LABEL,
@@ -56,10 +62,6 @@ NETWORK_SPEC = dict(
     labels=dict(type="dict"),
     driver_options=dict(type="dict"),
 )
-
-
-class ItemError(Exception):
-    pass
 
 
 def validate(kind, spec, entry):
@@ -110,51 +112,32 @@ def plan_network(item, current, stack):
 
 def with_compose(params):
     """The parameters with the Compose project's services, networks, secrets and configs added."""
-    if not params.get("compose"):
-        if not params.get("name"):
-            raise ItemError("swarm_stack: name is required (or give a Compose file, whose project name it takes)")
-        return params
-    from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, load_swarm_project
-    from ansible_collections.berth.engine.plugins.module_utils.stack import _read_text
 
-    documents = params["compose"] if isinstance(params["compose"], list) else [params["compose"]]
-    try:
-        project = load_swarm_project(documents, name=params.get("name"),
-                                     directory=params.get("project_directory") or os.getcwd(),
-                                     environ=params.get("compose_env") or {}, profiles=params.get("profiles"),
-                                     read_text=_read_text)
-    except ComposeError as err:
-        raise ItemError("compose: %s" % err) from None
-    merged = dict(params, name=project["name"])
-    for kind in KINDS:
-        merged[kind] = list(params.get(kind) or []) + project[kind]
-    return merged
+    def load(documents, directory):
+        return load_swarm_project(documents, name=params.get("name"), directory=directory,
+                                  environ=params.get("compose_env") or {}, profiles=params.get("profiles"),
+                                  read_text=read_host_text)
+
+    return merge_compose(params, KINDS, "swarm_stack", load)
 
 
-class SwarmStack:
+class SwarmStack(StackBase):
+    KINDS = KINDS
+    OWNER_LABEL = OWNER_LABEL
+    MODULE = "swarm_stack"
+
     def __init__(self, client, params, check_mode):
-        self.client = client
         params = with_compose(params)
-        self.name = params["name"]
-        self.params = params
-        self.check_mode = check_mode
-        self.parallel = max(1, params.get("parallel") or 4)
-        self.cache = {}
-        self.results = {kind: {} for kind in KINDS}
-        self.diffs = []
-        self.warnings = []
+        super().__init__(client, params, check_mode, parallel=params.get("parallel") or 4)
 
     # --- declared items ----------------------------------------------------------------------------
 
     def _declared(self, kind, spec):
         items = [validate(kind, spec, entry) for entry in self.params.get(kind) or []]
-        names = [i["name"] for i in items]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ItemError("%s declared twice: %s" % (kind[:-1], ", ".join(twice)))
+        self.check_unique(kind, items)
         for item in items:
             if kind != "networks":
-                item["labels"] = dict(item.get("labels") or {}, **{OWNER_LABEL: self.name})
+                item["labels"] = self.owner_labels(item.get("labels"))
         return items
 
     def resources(self):
@@ -163,12 +146,7 @@ class SwarmStack:
         for kind, spec, cls in (("secrets", argument_spec("secret"), SecretResource),
                                 ("configs", argument_spec("config"), ConfigResource),
                                 ("services", SERVICE_SPEC, ServiceResource)):
-            built[kind] = []
-            for item in self._declared(kind, spec):
-                try:
-                    built[kind].append(cls(self.client, item, self.check_mode, self.cache))
-                except ValueError as err:
-                    raise ItemError("%s %s: %s" % (kind[:-1], item["name"], err)) from None
+            built[kind] = [self.build(kind, cls, item) for item in self._declared(kind, spec)]
         return built
 
     # --- the kernel check, before any change ---------------------------------------------------------
@@ -205,17 +183,6 @@ class SwarmStack:
         return [(f, "service %s: %s" % (service.name, why)) for f, why in kernel_needs(spec, networks)]
 
     # --- running items -------------------------------------------------------------------------------
-
-    def _record(self, kind, name, plan=None, error=None):
-        entry = {"changed": bool(plan and plan.changed), "actions": plan.action_names() if plan else []}
-        if error is not None:
-            entry.update(failed=True, msg=str(error))
-        self.results[kind][name] = entry
-        if plan is not None:
-            if plan.changed:
-                self.diffs.append(plan.diff())
-            self.warnings.extend(plan.warnings)
-        return error is None
 
     def _run_network(self, item):
         try:
@@ -294,17 +261,6 @@ class SwarmStack:
     def _owned(self, kind):
         return self.client.listing(kind, {"label": ["%s=%s" % (OWNER_LABEL, self.name)]})
 
-    def _prune_item(self, kind, name, remove):
-        try:
-            if not self.check_mode:
-                remove()
-            self.results[kind][name] = {"changed": True, "actions": ["prune"]}
-            self.diffs.append({"before": {"state": "present"}, "after": {"state": "absent"},
-                               "before_header": "%s %s (engine)" % (kind[:-1], name),
-                               "after_header": "%s %s (pruned)" % (kind[:-1], name)})
-        except EngineError as err:
-            self.results[kind][name] = {"changed": False, "actions": ["prune"], "failed": True, "msg": str(err)}
-
     def _remove_network(self, network_id, timeout=30):
         """The manager deletes a swarm network once the last task left it: wait until it is gone."""
         self.client.remove("network", network_id)
@@ -350,21 +306,6 @@ class SwarmStack:
         if self.params.get("prune"):
             self.prune(built)
         return self.result()
-
-    def result(self):
-        failures = ["%s %s: %s" % (kind[:-1], name, item["msg"])
-                    for kind in KINDS for name, item in sorted(self.results[kind].items()) if item.get("failed")]
-        result = dict(self.results)
-        result["changed"] = any(item["changed"] for kind in KINDS for item in self.results[kind].values())
-        result["failures"] = failures
-        result["summary"] = {kind: {"declared": len(self.params.get(kind) or []),
-                                    "changed": sorted(n for n, i in self.results[kind].items() if i["changed"])}
-                             for kind in KINDS}
-        return result
-
-
-def describe_failures(name, failures):
-    return "swarm_stack %s: %d item(s) failed: %s" % (name, len(failures), json.dumps(failures)[1:-1])
 
 
 ARGUMENT_SPEC = dict(

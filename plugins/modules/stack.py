@@ -178,13 +178,9 @@ summary:
   type: dict
 """
 
-from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.stack import (  # noqa: E402
-    CONTAINER_ENTRY_SPEC,
-    ItemError,
-    Stack,
-    describe_failures,
-)
+from ansible_collections.berth.engine.plugins.module_utils.common import engine_module  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.stack import CONTAINER_ENTRY_SPEC, Stack  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.stack_base import run_stack  # noqa: E402
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str"),
@@ -206,23 +202,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = engine_module(ARGUMENT_SPEC)
-
-    def converge(client):
-        try:
-            stack = Stack(client, module.params, module.check_mode)
-            result = stack.converge()
-        except ItemError as err:
-            raise ValueError(str(err)) from None
-        for warning in stack.warnings:
-            module.warn(warning)
-        if module._diff:
-            result["diff"] = stack.diffs
-        if result["failures"]:
-            module.fail_json(msg=describe_failures(stack.name, result["failures"]), **result)
-        return result
-
-    run(module, converge)
+    run_stack(engine_module(ARGUMENT_SPEC), Stack)
 
 
 if __name__ == "__main__":

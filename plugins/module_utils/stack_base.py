@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright: Berth maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the host stack (stack.py) and the swarm stack (swarm_stack.py) share.
+
+Both converge a named set of declared items and report each one by name. Here: the state of one run
+(results per kind, diffs, warnings, the cache the items share), recording an item's outcome and a pruned
+item (with the secret values masked), the checks every declared kind gets, the merge of a Compose
+project into the declared entries, the module result and the modules' main(). What differs between the
+two stacks (kinds, validation, order of the run, pruning) stays in each subclass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.berth.engine.plugins.module_utils.common import run
+from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+
+MASK = "********"
+
+
+class ItemError(Exception):
+    """A declared item, or the declared set, that the stack cannot converge: reported by name."""
+
+
+class StackBase:
+    KINDS = ()  # the declared kinds, in the order of the results
+    OWNER_LABEL = ""  # on everything the stack creates; pruning selects by it
+    MODULE = ""  # the module's name, which starts the message of a failed task
+    # How a kind with a name declared twice is refused (keys: item, kind, names).
+    DECLARED_TWICE = "%(item)s declared twice: %(names)s"
+
+    def __init__(self, client, params, check_mode, parallel):
+        """`params` already with the Compose project merged in (each stack's with_compose)."""
+        self.client = client
+        self.name = params["name"]
+        self.params = params
+        self.check_mode = check_mode
+        self.parallel = max(1, parallel)
+        self.cache = {}  # shared by the items: what one of them looked up, the others need not
+        self.results = {kind: {} for kind in self.KINDS}
+        self.diffs = []
+        self.warnings = []
+        self.secrets = []  # values never shown in results, diffs or messages (longest first)
+
+    # --- declared items ------------------------------------------------------------------------------
+
+    def check_unique(self, kind, entries):
+        twice = duplicate_names(e["name"] for e in entries)
+        if twice:
+            raise ItemError(self.DECLARED_TWICE % {"item": kind[:-1], "kind": kind, "names": ", ".join(twice)})
+
+    def owner_labels(self, labels):
+        """`labels` plus the one that marks an object as this stack's."""
+        return dict(labels or {}, **{self.OWNER_LABEL: self.name})
+
+    def build(self, kind, cls, entry):
+        """The entry's Resource; what it refuses stops the run before anything changes."""
+        try:
+            return cls(self.client, entry, self.check_mode, self.cache)
+        except ValueError as err:
+            raise ItemError("%s %s: %s" % (kind[:-1], entry["name"], err)) from None
+
+    # --- outcomes ------------------------------------------------------------------------------------
+
+    def _record(self, kind, name, plan=None, error=None):
+        """One item's outcome in the results, its diff and warnings; True when it succeeded."""
+        self.results[kind][name] = scrub(item_result(plan, error), self.secrets)
+        if plan is not None:
+            if plan.changed:
+                self.diffs.append(scrub(plan.diff(), self.secrets))
+            self.warnings.extend(scrub(plan.warnings, self.secrets))
+        return error is None
+
+    def _prune_item(self, kind, name, remove):
+        """Remove one undeclared object of this stack with remove() (not in check mode), and record it."""
+        try:
+            if not self.check_mode:
+                remove()
+            self.results[kind][name] = {"changed": True, "actions": ["prune"]}
+            self.diffs.append({"before": {"state": "present"}, "after": {"state": "absent"},
+                               "before_header": "%s %s (engine)" % (kind[:-1], name),
+                               "after_header": "%s %s (pruned)" % (kind[:-1], name)})
+        except EngineError as err:
+            self.results[kind][name] = {"changed": False, "actions": ["prune"], "failed": True,
+                                        "msg": scrub(str(err), self.secrets)}
+
+    def result(self):
+        counts = {kind: len(self.params.get(kind) or []) for kind in self.KINDS}
+        return build_result(self.results, counts, self.KINDS)
+
+
+# --- Compose ---------------------------------------------------------------------------------------
+
+def merge_compose(params, kinds, module_name, load):
+    """`params` with the entries of the Compose project that load(documents, directory) reads added to the
+    declared ones, and the project's name; `params` itself when no Compose document is given."""
+    if not params.get("compose"):
+        if not params.get("name"):
+            raise ItemError("%s: name is required (or give a Compose file, whose project name it takes)"
+                            % module_name)
+        return params
+    documents = params["compose"] if isinstance(params["compose"], list) else [params["compose"]]
+    try:
+        project = load(documents, params.get("project_directory") or os.getcwd())
+    except ComposeError as err:
+        raise ItemError("compose: %s" % err) from None
+    merged = dict(params, name=project["name"])
+    for kind in kinds:
+        merged[kind] = list(params.get(kind) or []) + project[kind]
+    return merged
+
+
+def read_host_text(path):
+    """A file on the managed host (env_file, .env), or None when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise ItemError("compose: cannot read %s: %s" % (path, err.strerror)) from None
+
+
+# --- pure parts ----------------------------------------------------------------------------------
+
+def duplicate_names(names):
+    names = list(names)
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+def item_result(plan=None, error=None):
+    entry = {"changed": bool(plan and plan.changed), "actions": plan.action_names() if plan else []}
+    if error is not None:
+        entry.update(failed=True, msg=str(error))
+    return entry
+
+
+def build_result(results, declared_counts, kinds):
+    """The module result: per-item entries, changed, one line per failure, and a summary per kind."""
+    results = {kind: results.get(kind) or {} for kind in kinds}
+    failures = ["%s %s: %s" % (kind[:-1], name, item["msg"])
+                for kind in kinds for name, item in sorted(results[kind].items()) if item.get("failed")]
+    result = {kind: dict(results[kind]) for kind in kinds}
+    result["changed"] = any(item["changed"] for kind in kinds for item in results[kind].values())
+    result["failures"] = failures
+    result["summary"] = {kind: {"declared": declared_counts.get(kind, 0),
+                                "changed": sorted(n for n, i in results[kind].items() if i["changed"])}
+                         for kind in kinds}
+    return result
+
+
+def scrub(value, secrets):
+    """`value` with every secret string replaced by a mask, at any depth."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+def describe_failures(module_name, name, failures):
+    return "%s %s: %d item(s) failed: %s" % (module_name, name, len(failures), json.dumps(failures)[1:-1])
+
+
+# --- the modules' main() ---------------------------------------------------------------------------
+
+def run_stack(module, stack_class):
+    """Converge the stack the module's parameters declare; fail naming every item that failed."""
+
+    def converge(client):
+        try:
+            stack = stack_class(client, module.params, module.check_mode)
+            result = stack.converge()
+        except ItemError as err:
+            raise ValueError(str(err)) from None
+        for warning in stack.warnings:
+            module.warn(warning)
+        if module._diff:
+            result["diff"] = stack.diffs
+        if result["failures"]:
+            module.fail_json(msg=describe_failures(stack_class.MODULE, stack.name, result["failures"]), **result)
+        return result
+
+    run(module, converge)
