@@ -194,10 +194,31 @@ def test_workloads_cis_lists_missing_required_options():
                   berth_workloads_cis_required=["memory"]) == ["worker: memory"]
 
 
+APPARMOR = ["/sys/kernel/security/apparmor", "/usr/sbin/apparmor_parser", "/sbin/apparmor_parser"]
+
+
 def test_runtime_facts_looks_for_the_candidates_and_the_rules_directory_only_when_hardening():
-    assert render("runtime", "__berth_probe_paths", berth_hardening="none") == []
+    assert render("runtime", "__berth_probe_paths", berth_hardening="none") == APPARMOR
     paths = render("runtime", "__berth_probe_paths")
-    assert paths == render("runtime", "__berth_audit_candidates") + ["/etc/audit/rules.d"]
+    assert paths == APPARMOR + render("runtime", "__berth_audit_candidates") + ["/etc/audit/rules.d"]
+
+
+# What runtime_facts returned on the vm scenario's Debian 12 (AppArmor on, installed without
+# Recommends: no apparmor_parser), where every container then failed to start.
+@pytest.mark.parametrize("found, os_family, packages", [
+    ({"/sys/kernel/security/apparmor": "/sys/kernel/security/apparmor"}, "Debian", ["apparmor"]),
+    ({"/sys/kernel/security/apparmor": "/sys/kernel/security/apparmor",
+      "/sbin/apparmor_parser": "/usr/sbin/apparmor_parser"}, "Debian", []),
+    ({}, "Debian", []),  # AppArmor off (or a container host without securityfs)
+    ({"/sys/kernel/security/apparmor": "/sys/kernel/security/apparmor"}, "RedHat", []),
+])
+def test_apparmor_is_installed_where_the_kernel_enforces_it_and_its_parser_is_missing(found, os_family, packages):
+    chosen = render("runtime", "__berth_apparmor_packages", __berth_facts={"paths": found},
+                    ansible_facts={"os_family": os_family})
+    assert chosen == packages
+    # The AppArmor paths never end up in the audit rules.
+    audited = render("runtime", "__berth_audit_paths", __berth_facts={"paths": found})
+    assert audited == []
 
 
 def test_audited_paths_are_one_per_file_in_candidate_order():

@@ -39,3 +39,14 @@ def test_container_memory_limit_is_its_memory_max(host):
     assert cgroup.startswith("0::/") and container["Id"] in cgroup, cgroup
     memory_max = host.file("/sys/fs/cgroup" + cgroup[3:] + "/memory.max").content_string.strip()
     assert memory_max == "67108864"
+
+
+def test_container_runs_confined_by_apparmor(host):
+    """Debian's kernel enforces AppArmor: the runtime role installed apparmor (docker.io only
+    recommends it), so dockerd loaded its docker-default profile and the container runs under it."""
+    assert host.file("/sys/module/apparmor/parameters/enabled").content_string.startswith("Y")
+    assert host.package("apparmor").is_installed
+    container = json.loads(vm.root_output(host, "docker inspect web"))[0]
+    assert container["AppArmorProfile"] == "docker-default", container["AppArmorProfile"]
+    pid = container["State"]["Pid"]
+    assert vm.root_output(host, "cat /proc/%d/attr/current" % pid).strip() == "docker-default (enforce)"
