@@ -40,14 +40,11 @@ from ansible_collections.berth.engine.plugins.module_utils.images import inspect
 from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import ARGUMENT_SPEC as NETWORK_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, converge
-from ansible_collections.berth.engine.plugins.module_utils.stack_base import (  # the unit tests import some from here
+from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
     ItemError,
     StackBase,
-    duplicate_names,  # noqa: F401
-    item_result,  # noqa: F401
     merge_compose,
     read_host_text,
-    scrub,  # noqa: F401
 )
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import build_result as _build_result
 from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource
@@ -340,4 +337,3 @@ def secret_values(containers):
     """The values of the no_log options of the container entries (to keep them out of the results)."""
     return sorted({str(entry[option]) for entry in containers if isinstance(entry, dict)
                    for option in SECRET_OPTIONS if entry.get(option)}, key=len, reverse=True)
-

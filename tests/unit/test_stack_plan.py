@@ -14,14 +14,12 @@ from ansible_collections.berth.engine.plugins.module_utils.stack import (
     build_result,
     check_depends_on,
     depends_on_waves,
-    duplicate_names,
-    item_result,
     prune_selection,
-    scrub,
     secret_values,
     stack_lock,
     validate_entry,
 )
+from ansible_collections.berth.engine.plugins.module_utils.stack_base import duplicate_names, item_result, scrub
 
 
 def test_waves_follow_depends_on():
