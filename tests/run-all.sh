@@ -31,7 +31,7 @@ summary() {
   done
   if [ -n "$failed" ]; then echo "RESULT: FAILED at stage '$failed'"; else echo "RESULT: all selected stages passed"; fi
 }
-trap summary EXIT
+trap 'stop_vm_scenario; summary' EXIT
 
 # stage NAME COMMAND...: run one stage unless a previous one failed or it was not selected.
 stage() {
@@ -47,11 +47,10 @@ stage() {
 }
 
 # The Molecule scenarios `make test` runs, longest first (run.sh starts them in this order, two at a
-# time): cluster (3 swarm hosts; 12.6 min whole at load 12) beside default, then bundle and bad_config.
-# vm (qemu under TCG) passes stage by stage but has not yet had one whole run inside CI's time on a quiet
-# machine: run it with BERTH_MOLECULE_SCENARIOS="cluster default bundle bad_config vm" or
-# extensions/molecule/run.sh vm.
-MOLECULE_SCENARIOS="${BERTH_MOLECULE_SCENARIOS:-cluster default bundle bad_config}"
+# time): cluster (3 swarm hosts) beside default, then bundle and bad_config. vm (one qemu VM under
+# TCG, about 30 min, mostly one core busy) starts in the background with the integration stage
+# (start_vm_scenario) and the molecule stage waits for it: in series it would add its whole length.
+MOLECULE_SCENARIOS="${BERTH_MOLECULE_SCENARIOS:-cluster default bundle bad_config vm}"
 
 needs_docker() { [ -n "${want[site]:-}${want[integration]:-}${want[molecule]:-}" ]; }
 
@@ -115,8 +114,31 @@ do_site() {
   echo "$out" | grep -Eq 'changed=0 +unreachable=0 +failed=0' || { echo "second site.yml run changed something"; echo "$out" | grep -B3 -A12 'changed:'; return 1; }
 }
 
+vm_scenario_pid=""
+vm_scenario_out=tests/output/molecule-vm.out
+
+# Start the vm scenario beside the integration stage (its VM needs nothing of this machine's
+# dockerd but the test image, built at set-up; create.yml waits for the VM image's build).
+start_vm_scenario() {
+  [ -n "${want[molecule]:-}" ] && [ -z "$failed" ] && [[ " $MOLECULE_SCENARIOS " == *" vm "* ]] || return 0
+  mkdir -p tests/output
+  echo "==> molecule vm: started in the background (output in $vm_scenario_out)"
+  # Its own process group, so that stop_vm_scenario can stop all of it.
+  BERTH_TIMEOUT_MOLECULE="${BERTH_TIMEOUT_VM:-3600}" setsid -w bash extensions/molecule/run.sh vm >"$vm_scenario_out" 2>&1 &
+  vm_scenario_pid=$!
+}
+
+# A run that stops before the molecule stage does not leave the VM behind.
+stop_vm_scenario() {
+  [ -n "$vm_scenario_pid" ] && kill -0 "$vm_scenario_pid" 2>/dev/null || return 0
+  echo "molecule vm: stopping the background scenario (an earlier stage failed)"
+  kill -- -"$vm_scenario_pid" 2>/dev/null
+  local d
+  for d in "$HOME"/.ansible/tmp/molecule.*.vm/vm; do [ -d "$d" ] && bash tests/vm/stop.sh "$d"; done
+}
+
 do_molecule() {
-  local scenarios=(extensions/molecule/*/molecule.yml)
+  local scenarios=(extensions/molecule/*/molecule.yml) rest=() s rc=0
   if [ ! -f "${scenarios[0]}" ]; then
     echo "molecule: no scenarios (extensions/molecule/*/molecule.yml) yet, nothing to run"
     return 0
@@ -125,8 +147,17 @@ do_molecule() {
   # current image (the build is cached by tag), then runs the scenarios two at a time.
   if [ -n "${host_images_pid:-}" ]; then wait "$host_images_pid" || echo "molecule: background image build failed; run.sh retries it"; fi
   if [ -n "${vm_image_pid:-}" ]; then wait "$vm_image_pid" || echo "molecule: background VM image build failed; the vm scenario retries it"; fi
-  # shellcheck disable=SC2086  # a list of scenario names
-  bash extensions/molecule/run.sh $MOLECULE_SCENARIOS
+  for s in $MOLECULE_SCENARIOS; do [ "$s" = vm ] && [ -n "$vm_scenario_pid" ] || rest+=("$s"); done
+  if [ ${#rest[@]} -gt 0 ]; then bash extensions/molecule/run.sh "${rest[@]}" || rc=$?; fi
+  if [ -n "$vm_scenario_pid" ]; then
+    echo "==> molecule vm (started with the integration stage): waiting for it"
+    local vm_rc=0
+    wait "$vm_scenario_pid" || vm_rc=$?
+    vm_scenario_pid=""
+    cat "$vm_scenario_out"
+    [ $vm_rc -eq 0 ] || rc=$vm_rc
+  fi
+  return $rc
 }
 
 stage setup do_setup
@@ -140,6 +171,7 @@ stage ansible-doc do_ansible_doc
 stage sanity do_sanity
 stage unit do_unit
 stage site do_site
+start_vm_scenario
 stage integration do_integration
 stage molecule do_molecule
 
