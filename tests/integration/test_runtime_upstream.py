@@ -51,7 +51,9 @@ def test_apt_repository_files_and_packages(tmp_path, release_key):
     berth_upstream_key_fingerprint: {release_key.fingerprint}
     berth_apt_keyrings_dir: {keyrings}
     berth_apt_sources_dir: {sources}
+    # What the role's main.yml knows before it includes install_upstream.yml (runtime_facts).
     __berth_installed: []
+    __berth_facts: {{paths: {{}}}}
   tasks:
     - name: Facts
       ansible.builtin.setup:
