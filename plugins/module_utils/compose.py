@@ -39,8 +39,12 @@ SERVICE_KEYS = frozenset([
     "cpuset", "cpu_period", "cpu_quota", "blkio_config", "oom_score_adj", "oom_kill_disable", "group_add",
     "domainname", "mac_address", "dns_search", "dns_opt", "expose", "runtime", "platform", "gpus",
     "cgroup_parent", "storage_opt",
+    # the Compose Specification's resource keys (the v2 file format's), and volumes_from (issue 20)
+    "mem_limit", "mem_reservation", "cpus", "cpu_shares", "volumes_from", "cpu_count", "cpu_percent",
 ])
-DEPLOY_KEYS = frozenset(["replicas", "resources", "mode"])
+DEPLOY_KEYS = frozenset(["replicas", "resources", "mode", "restart_policy"])
+# Windows-only engine fields: a Linux engine has no such limit, so Berth refuses them (Compose sends them on).
+WINDOWS_ONLY_KEYS = ("cpu_count", "cpu_percent")
 TOP_KEYS = frozenset(["version", "name", "services", "networks", "volumes", "secrets", "configs"])
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PLAIN_VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -119,8 +123,12 @@ def interpolate_tree(value, environ, where="compose"):
     return value
 
 
-def parse_env_file(text, where):
-    """KEY=VALUE lines as Compose reads them: comments, blank lines, optional quotes, `export`."""
+def parse_env_file(text, where, environ=None):
+    """KEY=VALUE lines as Compose reads them: comments, blank lines, optional quotes, `export`.
+
+    With `environ` (an env_file, not .env) unquoted and double-quoted values are interpolated as
+    Compose does: the project's variables first, then the keys defined earlier in the same file.
+    """
     result = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -133,10 +141,13 @@ def parse_env_file(text, where):
         if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key):
             raise ComposeError("%s line %d is not KEY=VALUE: %r" % (where, number, line))
         value = value.strip()
+        single_quoted = len(value) >= 2 and value[0] == value[-1] == "'"
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
+        if environ is not None and not single_quoted:
+            value = interpolate(value, dict(result, **environ), "%s line %d" % (where, number))
         result[key] = value
     return result
 
@@ -385,7 +396,80 @@ def _resources(deploy, service):
         result["pids_limit"] = int(limits["pids"])
     if reservations.get("memory") is not None:
         result["memory_reservation"] = str(reservations["memory"])
+    if reservations.get("devices"):
+        result["device_requests"] = [_device_request(item, service) for item in reservations["devices"]]
+    result.update(_deploy_restart(deploy.get("restart_policy"), service))
     return result
+
+
+def _device_request(item, service):
+    """deploy.resources.reservations.devices entry -> a container device_requests entry (count all = -1)."""
+    if not isinstance(item, dict) or not item.get("capabilities"):
+        raise ComposeError("service %s: deploy.resources.reservations.devices entry %r needs capabilities"
+                           % (service, item))
+    unknown = sorted(set(item) - {"capabilities", "driver", "count", "device_ids", "options"})
+    if unknown:
+        raise ComposeError("service %s: deploy.resources.reservations.devices.%s is not supported"
+                           % (service, unknown[0]))
+    request = {"capabilities": [str(c) for c in item["capabilities"]]}
+    if item.get("driver"):
+        request["driver"] = str(item["driver"])
+    if item.get("count") is not None:
+        request["count"] = -1 if item["count"] == "all" else int(item["count"])
+    if item.get("device_ids"):
+        request["device_ids"] = [str(d) for d in item["device_ids"]]
+    if item.get("options"):
+        request["options"] = _text_map(item["options"], "devices.options", service)
+    return request
+
+
+# deploy.restart_policy.condition -> the engine's restart policy, as Compose v2 maps it on one host
+# (no condition gives the engine's default, no restart; delay and window have no engine field).
+_RESTART_CONDITIONS = {None: "no", "none": "no", "no": "no", "on-failure": "on-failure", "any": "always",
+                       "always": "always", "unless-stopped": "unless-stopped"}
+
+
+def _deploy_restart(policy, service):
+    if policy is None:
+        return {}
+    if not isinstance(policy, dict) or policy.get("condition") not in _RESTART_CONDITIONS:
+        raise ComposeError("service %s: deploy.restart_policy.condition must be none, on-failure or any, got %r"
+                           % (service, (policy or {}).get("condition") if isinstance(policy, dict) else policy))
+    result = {"restart_policy": _RESTART_CONDITIONS[policy.get("condition")]}
+    if policy.get("max_attempts") is not None:
+        if result["restart_policy"] != "on-failure":
+            raise ComposeError("service %s: deploy.restart_policy.max_attempts needs condition on-failure on one host"
+                               % service)
+        result["restart_retries"] = int(policy["max_attempts"])
+    return result
+
+
+# The Compose Specification's own resource keys; each must agree with its deploy.resources twin.
+_RESOURCE_KEYS = {"mem_limit": "memory", "mem_reservation": "memory_reservation", "cpus": "cpus",
+                  "cpu_shares": "cpu_shares"}
+
+
+def _service_resources(service, name):
+    """mem_limit, cpus, ... merged with deploy (restart and resources); a conflict fails as in Compose."""
+    for key in WINDOWS_ONLY_KEYS:
+        if key in service:
+            raise ComposeError("service %s: %s only limits Windows containers; a Linux engine has no such limit. "
+                               "Use cpus (or deploy.resources.limits.cpus) instead" % (name, key))
+    options = _restart(service.get("restart"), name)
+    deploy = _resources(service.get("deploy") or {}, name)
+    for key, option in _RESOURCE_KEYS.items():
+        if service.get(key) is None:
+            continue
+        value = float(service[key]) if option == "cpus" else (
+            int(service[key]) if option == "cpu_shares" else str(service[key]))
+        if option in deploy and str(deploy[option]) != str(value):
+            raise ComposeError("service %s: %s (%s) and deploy.resources set different values (%s); keep one"
+                               % (name, key, service[key], deploy[option]))
+        options[option] = value
+    if "restart_policy" in deploy:  # deploy.restart_policy wins over restart, as in Compose
+        options.pop("restart_retries", None)
+    options.update(deploy)
+    return options
 
 
 def _ulimits(value, service):
@@ -485,7 +569,7 @@ def _environment(project, name, service):
             if required:
                 raise ComposeError("service %s: env_file %s does not exist" % (name, full))
             continue
-        env.update(parse_env_file(text, "service %s env_file %s" % (name, full)))
+        env.update(parse_env_file(text, "service %s env_file %s" % (name, full), project["environ"]))
     env.update(_text_map(service.get("environment"), "environment", name))
     return env
 
@@ -523,8 +607,7 @@ def _runtime_options(project, name, service):
     """Everything of a container entry that does not depend on its replica number."""
     options = {target: service[key] for key, target in _SIMPLE.items() if key in service}
     options.update(_issue12_options(service, name))
-    options.update(_restart(service.get("restart"), name))
-    options.update(_resources(service.get("deploy") or {}, name))
+    options.update(_service_resources(service, name))
     for key in ("command", "entrypoint"):
         if key in service:
             options[key] = _words(service[key], key, name)
@@ -594,13 +677,45 @@ def _network_mode(project, name, service):
                        % (name, mode))
 
 
+def _volumes_from(project, name, service):
+    """volumes_from `svc[:ro]` or `container:name[:ro]` -> the container names the engine takes."""
+    sources = []
+    for entry in service.get("volumes_from") or []:
+        text = str(entry)
+        if text.startswith("container:"):
+            sources.append(text[len("container:"):])
+            continue
+        target, sep, mode = text.partition(":")
+        if target not in project["services"]:
+            raise ComposeError("service %s: volumes_from %s names no service of this file (use container:NAME "
+                               "for a container outside it)" % (name, text))
+        sources.append(container_names(project["name"], target, project["services"][target])[0] + sep + mode)
+    return sources
+
+
+def implied_dependencies(service):
+    """Services Compose starts first without depends_on: network_mode service:X and volumes_from X."""
+    implied = []
+    mode = service.get("network_mode") or ""
+    if mode.startswith("service:"):
+        implied.append(mode[len("service:"):])
+    for entry in service.get("volumes_from") or []:
+        if not str(entry).startswith("container:"):
+            implied.append(str(entry).partition(":")[0])
+    return implied
+
+
 def translate_service(project, name, service, healthy, completed):
     """The container entries of one service (one per replica)."""
     _check_keys(name, service)
     reference, image_entry, pull = _image(project, name, service)
     options = _runtime_options(project, name, service)
     mode = _network_mode(project, name, service)
-    dependencies = depends_on(service, name)
+    volumes_from = _volumes_from(project, name, service)
+    if volumes_from:
+        options["volumes_from"] = volumes_from
+    dependencies = list(depends_on(service, name))
+    dependencies += [d for d in implied_dependencies(service) if d not in dependencies]
     after = [c for dep in dependencies for c in container_names(project["name"], dep, project["services"][dep])]
     state = "completed" if name in completed else ("healthy" if name in healthy else "started")
     containers = []
@@ -718,7 +833,7 @@ def load_project(documents, name=None, directory=".", environ=None, profiles=Non
     networks = dict(merged.get("networks") or {})
     networks.setdefault("default", None)
     project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
-               "config_files": config_files, "secrets": merged.get("secrets") or {},
+               "config_files": config_files, "environ": env, "secrets": merged.get("secrets") or {},
                "configs": merged.get("configs") or {}}
     project["networks"], network_entries = _top_level(project_name, networks, "networks",
                                                       _used(services, "networks"))

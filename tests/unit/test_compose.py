@@ -429,3 +429,78 @@ services:
     assert app["device_requests"] == [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]
     with pytest.raises(ComposeError, match="blkio_config.nope"):
         project("services: {app: {image: 'app:1', blkio_config: {nope: 1}}}")
+
+
+# --- differences Compose 2.40 showed (issue 20): each as Compose 2.40 does it ------------------------
+
+def test_env_file_values_are_interpolated_as_compose_does():
+    files = {"/srv/app/.env": "BASE=/srv\nLOCAL=from-dotenv\n",
+             "/srv/app/web.env": "PATHX=${BASE}/bin\nLOCAL=x\nUSE=${LOCAL}-y\nOWN=${MINE:-d}\nMINE=m\nAGAIN=$MINE\n"
+                                 "SQ='${BASE}'\nDQ=\"${BASE}q\"\nDOL=$$a\n"}
+    web = containers(project("services: {web: {image: w, env_file: web.env}}", read_text=files.get))["app-web-1"]
+    # the project's variables win over the keys defined earlier in the same file (Compose 2.40's order)
+    assert web["env"] == {"PATHX": "/srv/bin", "LOCAL": "x", "USE": "from-dotenv-y", "OWN": "d", "MINE": "m",
+                          "AGAIN": "m", "SQ": "${BASE}", "DQ": "/srvq", "DOL": "$a"}
+
+
+def test_gpu_reservations_become_device_requests():
+    web = containers(project("""
+        services:
+          web:
+            image: w
+            deploy:
+              resources:
+                reservations:
+                  devices:
+                    - {driver: nvidia, count: all, capabilities: [gpu, utility], options: {a: b}}
+                    - {device_ids: ["0", "1"], capabilities: [gpu]}
+    """))["app-web-1"]
+    assert web["device_requests"] == [
+        {"driver": "nvidia", "count": -1, "capabilities": ["gpu", "utility"], "options": {"a": "b"}},
+        {"device_ids": ["0", "1"], "capabilities": ["gpu"]}]
+    with pytest.raises(ComposeError, match="needs capabilities"):
+        project("services: {web: {image: w, deploy: {resources: {reservations: {devices: [{count: 1}]}}}}}")
+
+
+def test_network_mode_service_and_volumes_from_start_the_other_service_first():
+    result = containers(project("""
+        services:
+          app: {image: a, network_mode: "service:vpn", volumes_from: ["data:ro", "container:outside"]}
+          vpn: {image: v}
+          data: {image: d, scale: 2}
+    """))
+    app = result["app-app-1"]
+    assert app["network_mode"] == "container:app-vpn-1"
+    assert app["volumes_from"] == ["app-data-1:ro", "outside"]
+    assert app["depends_on"] == ["app-vpn-1", "app-data-1", "app-data-2"]
+    with pytest.raises(ComposeError, match="volumes_from nope names no service"):
+        project("services: {app: {image: a, volumes_from: [nope]}}")
+
+
+def test_compose_specification_resource_keys_are_translated():
+    web = containers(project("""
+        services:
+          web: {image: w, mem_limit: 64m, mem_reservation: 32m, memswap_limit: 128m, cpus: 0.5, cpu_shares: 512}
+    """))["app-web-1"]
+    assert (web["memory"], web["memory_reservation"], web["memory_swap"]) == ("64m", "32m", "128m")
+    assert (web["cpus"], web["cpu_shares"]) == (0.5, 512)
+    with pytest.raises(ComposeError, match="mem_limit .64m. and deploy.resources set different values"):
+        project("services: {web: {image: w, mem_limit: 64m, deploy: {resources: {limits: {memory: 32m}}}}}")
+    with pytest.raises(ComposeError, match="cpu_count only limits Windows containers"):
+        project("services: {web: {image: w, cpu_count: 1}}")
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ("{condition: on-failure, max_attempts: 3, delay: 5s, window: 10s}",
+     {"restart_policy": "on-failure", "restart_retries": 3}),
+    ("{condition: any}", {"restart_policy": "always"}),
+    ("{condition: none}", {"restart_policy": "no"}),
+    ("{}", {"restart_policy": "no"}),  # Compose 2.40 leaves the engine's default: no restart
+])
+def test_deploy_restart_policy_applies_on_one_host(policy, expected):
+    web = containers(project("services: {web: {image: w, restart: 'on-failure:9', deploy: {restart_policy: %s}}}"
+                             % policy))["app-web-1"]
+    assert {k: web.get(k) for k in expected} == expected and ("restart_retries" in web) == ("restart_retries"
+                                                                                           in expected)
+    with pytest.raises(ComposeError, match="condition must be none, on-failure or any"):
+        project("services: {web: {image: w, deploy: {restart_policy: {condition: sometimes}}}}")
