@@ -18,6 +18,8 @@ import posixpath
 import re
 import shlex
 
+from ansible_collections.berth.engine.plugins.module_utils.compose_hash import config_hash
+
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
@@ -26,6 +28,7 @@ NETWORK_LABEL = "com.docker.compose.network"
 VOLUME_LABEL = "com.docker.compose.volume"
 WORKDIR_LABEL = "com.docker.compose.project.working_dir"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 
 # Service keys translated here (x-* extension keys are always allowed and ignored).
 SERVICE_KEYS = frozenset([
@@ -557,6 +560,16 @@ def _check_keys(name, service):
 
 
 def _environment(project, name, service):
+    env = _env_file_values(project, name, service)
+    declared = _as_mapping(service.get("environment"), "environment")
+    # `- KEY` (no value) takes the project's variable, and is left out when there is none, as in Compose
+    declared = {key: project["environ"].get(key) if value is None else value for key, value in declared.items()}
+    env.update(_text_map({k: v for k, v in declared.items() if v is not None}, "environment", name))
+    return env
+
+
+def _env_file_values(project, name, service):
+    """The variables of the service's env_file entries, in order, their values interpolated."""
     env = {}
     files = service.get("env_file") or []
     for path in [files] if isinstance(files, (str, dict)) else files:
@@ -570,7 +583,6 @@ def _environment(project, name, service):
                 raise ComposeError("service %s: env_file %s does not exist" % (name, full))
             continue
         env.update(parse_env_file(text, "service %s env_file %s" % (name, full), project["environ"]))
-    env.update(_text_map(service.get("environment"), "environment", name))
     return env
 
 
@@ -718,13 +730,15 @@ def translate_service(project, name, service, healthy, completed):
     dependencies += [d for d in implied_dependencies(service) if d not in dependencies]
     after = [c for dep in dependencies for c in container_names(project["name"], dep, project["services"][dep])]
     state = "completed" if name in completed else ("healthy" if name in healthy else "started")
+    # Compose only lists containers with this label, and recreates those whose label differs from it
+    service_hash = config_hash(project, service, _env_file_values(project, name, service))
     containers = []
     for number, container_name in enumerate(container_names(project["name"], name, service), 1):
         entry = dict(options, name=container_name, image=reference, pull=pull, state=state, depends_on=after)
         entry["labels"] = dict(options.get("labels") or {}, **{
             PROJECT_LABEL: project["name"], SERVICE_LABEL: name, NUMBER_LABEL: str(number),
             ONEOFF_LABEL: "False", WORKDIR_LABEL: project["directory"],
-            CONFIG_FILES_LABEL: project["config_files"]})
+            CONFIG_FILES_LABEL: project["config_files"], CONFIG_HASH_LABEL: service_hash})
         if mode:
             entry["network_mode"] = mode
         else:

@@ -559,13 +559,25 @@ def _restart_actual(container):
     return {"Name": policy.get("Name") or "no", "MaximumRetryCount": policy.get("MaximumRetryCount") or 0}
 
 
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_IMAGE_LABEL = "com.docker.compose.image"
+
+
+def compose_image_label(labels, image):
+    """A Compose project's container also carries its image's ID, as `docker compose up` writes it:
+    Compose recreates a container whose label differs from the image it would run."""
+    if COMPOSE_PROJECT_LABEL in labels and (image or {}).get("Id"):
+        return dict(labels, **{COMPOSE_IMAGE_LABEL: image["Id"]})
+    return labels
+
+
 OPTIONS = [
     Option("env", "Config", "Env", lambda v: as_text_map(v, "env"),
            actual=lambda c: _env_dict((c.get("Config") or {}).get("Env")),
            expected=lambda d, img: dict(_env_dict(_image_config(img).get("Env")), **d), body=_env_list),
     Option("labels", "Config", "Labels", lambda v: as_text_map(v, "labels"),
            actual=lambda c: (c.get("Config") or {}).get("Labels") or {},
-           expected=lambda d, img: dict(_image_config(img).get("Labels") or {}, **d)),
+           expected=lambda d, img: dict(_image_config(img).get("Labels") or {}, **compose_image_label(d, img))),
     Option("command", "Config", "Cmd", lambda v: _split_command(v, "command"),
            actual=lambda c: (c.get("Config") or {}).get("Cmd") or []),
     Option("entrypoint", "Config", "Entrypoint", lambda v: _split_command(v, "entrypoint"),
@@ -850,17 +862,20 @@ def carried_volumes(old_container, desired=None, image=None):
             and (keep is None or m["Destination"] in keep)}
 
 
-def create_body(desired, carried=None, image=None):
+def create_body(desired, carried=None, image=None, image_document=None):
     """The POST /containers/create document for the desired state.
 
     Only the first network goes in NetworkingConfig (API < 1.44 takes one); the rest are
     connected before the container starts. `carried` maps targets to anonymous volumes of a
     replaced container that the new one takes over. `image` overrides desired["image"] (a
-    recreate of a container whose task names no image keeps the image it runs).
+    recreate of a container whose task names no image keeps the image it runs); `image_document`,
+    the desired image's inspect document, gives a Compose container its image label.
     """
     config = {"Image": image or desired["image"], "HostConfig": {}}
     for name, value in desired["values"].items():
         option = OPTIONS_BY_NAME[name]
+        if name == "labels":
+            value = compose_image_label(value, image_document)
         if name in ("log_driver", "log_options"):
             log = config["HostConfig"].setdefault("LogConfig", {"Type": "", "Config": {}})
             log["Type" if name == "log_driver" else "Config"] = value
@@ -1197,9 +1212,9 @@ def plan_from_state(desired, state):
     image_ref = None if desired["image"] else (current or {}).get("Image")
     for action in plan.actions:
         if action["action"] == "create":
-            action["body"] = create_body(desired)
+            action["body"] = create_body(desired, image_document=image)
         elif action["action"] == "recreate":
-            action["body"] = create_body(desired, carried_volumes(current, desired, image), image_ref)
+            action["body"] = create_body(desired, carried_volumes(current, desired, image), image_ref, image)
         if action["action"] in ("create", "recreate"):
             action["params"] = create_params(desired)
             action["connect"] = [(n["name"], endpoint_config(n)) for n in (desired["networks"] or [])[1:]]

@@ -178,7 +178,7 @@ def attach_repairs(plan, desired, current, image):
     for action in plan.actions:
         if action["action"] == "start":
             action["repair"] = {
-                "body": create_body(desired, carried_volumes(current, desired, image), image_ref),
+                "body": create_body(desired, carried_volumes(current, desired, image), image_ref, image),
                 "params": create_params(desired),
                 "connect": [(n["name"], endpoint_config(n)) for n in (desired["networks"] or [])[1:]],
             }

@@ -99,10 +99,11 @@ def test_environment_list_map_and_env_file():
     result = project("""
         services:
           web: {image: w, env_file: web.env, environment: [A=override, D]}
-          api: {image: w, environment: {X: 1, Y: true, Z: null}}
-    """, read_text=files.get)
-    assert containers(result)["app-web-1"]["env"] == {"A": "override", "B": "quoted value", "C": "3", "D": ""}
-    assert containers(result)["app-api-1"]["env"] == {"X": "1", "Y": "true", "Z": ""}
+          api: {image: w, environment: {X: 1, Y: true, Z: null, D: null}}
+    """, read_text=files.get, environ={"Z": "from-env"})
+    # a variable without a value takes the project's one; with none it is left out (Compose 2.40)
+    assert containers(result)["app-web-1"]["env"] == {"A": "override", "B": "quoted value", "C": "3"}
+    assert containers(result)["app-api-1"]["env"] == {"X": "1", "Y": "true", "Z": "from-env"}
 
 
 def test_missing_env_file_fails_unless_optional():
