@@ -731,7 +731,8 @@ def translate_service(project, name, service, healthy, completed):
     after = [c for dep in dependencies for c in container_names(project["name"], dep, project["services"][dep])]
     state = "completed" if name in completed else ("healthy" if name in healthy else "started")
     # Compose only lists containers with this label, and recreates those whose label differs from it
-    service_hash = config_hash(project, service, _env_file_values(project, name, service))
+    service_hash = config_hash(dict(project, host_path=lambda path: _project_path(project, path)), service,
+                               _env_file_values(project, name, service))
     containers = []
     for number, container_name in enumerate(container_names(project["name"], name, service), 1):
         entry = dict(options, name=container_name, image=reference, pull=pull, state=state, depends_on=after)

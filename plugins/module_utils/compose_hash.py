@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 import re
 
 # Service keys in the order Compose serializes them (its service structure's field order);
@@ -152,30 +151,26 @@ def _volume(project, entry):
         if "ro" in options:
             volume["read_only"] = True
         if bind:
-            volume["source"] = _path(project, parts[0])
+            volume["source"] = project["host_path"](parts[0])
             volume["bind"] = {"create_host_path": True}
         else:
             volume["volume"] = {}
         return volume
     volume = {"type": entry.get("type", "volume")}
     if entry.get("source"):
-        volume["source"] = _path(project, entry["source"]) if volume["type"] == "bind" else entry["source"]
+        volume["source"] = project["host_path"](entry["source"]) if volume["type"] == "bind" else entry["source"]
     volume["target"] = entry["target"]
     if entry.get("read_only"):
         volume["read_only"] = True
     if volume["type"] == "bind":
-        volume["bind"] = dict({"create_host_path": True}, **(entry.get("bind") or {}))
+        bind = dict({"create_host_path": True}, **(entry.get("bind") or {}))
+        volume["bind"] = {k: bind[k] for k in ("selinux", "propagation", "create_host_path", "recursive")
+                          if bind.get(k)}  # Compose's field order; false and empty are left out
     elif volume["type"] == "volume" and entry.get("volume") is not None:
         volume["volume"] = dict(entry["volume"])
     elif volume["type"] == "tmpfs" and entry.get("tmpfs"):
         volume["tmpfs"] = dict(entry["tmpfs"])
     return volume
-
-
-def _path(project, path):
-    if path.startswith("~") or posixpath.isabs(path):
-        return posixpath.normpath(path)
-    return posixpath.normpath(posixpath.join(project["directory"], path))
 
 
 def _file_references(entries, kind):
@@ -310,7 +305,8 @@ def canonical_service(project, service, env_files):
     """The service in Compose's canonical form, minus the keys Compose leaves out of its hash.
 
     `service` is the merged, interpolated service mapping; `env_files` the variables its env_file
-    entries gave (already interpolated), which Compose folds into environment.
+    entries gave (already interpolated), which Compose folds into environment. `project` holds
+    "environ" (the project's variables) and "host_path" (a bind source -> the host path Berth mounts).
     """
     result = {}
     present = dict(service)

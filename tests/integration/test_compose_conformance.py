@@ -307,6 +307,29 @@ def compose_ps(project, path):
     return {row["Name"]: row for row in rows}
 
 
+def engine_sees_the_translated_options(docker_client, by_case):
+    """The keys Compose 2.40 showed Berth translating differently, as the engine holds them."""
+    webapp, queue = by_case["webapp"][0], by_case["queue"][0]
+    api = docker_client.containers.get(f"{webapp}-api-1").attrs
+    env = dict(e.split("=", 1) for e in api["Config"]["Env"])
+    assert env["DATA_DIR"] == "/srv/api/data" and env["LOG_TARGET"] == "info-file" and env["LITERAL"] == "${BASE}"
+    host = api["HostConfig"]
+    assert (host["Memory"], host["MemoryReservation"], host["NanoCpus"], host["CpuShares"]) == (
+        64 << 20, 32 << 20, 500_000_000, 512)
+    db_env = docker_client.containers.get(f"{webapp}-db-1").attrs["Config"]["Env"]
+    assert "POSTGRES_USER=admin" in db_env and "POSTGRES_DB=shopdb" in db_env
+    worker = docker_client.containers.get(f"{queue}-worker-1").attrs["HostConfig"]
+    assert worker["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert (worker["NanoCpus"], worker["Memory"], worker["PidsLimit"]) == (250_000_000, 32 << 20, 64)
+    broker = docker_client.containers.get(f"{queue}-broker-1")
+    scheduler = docker_client.containers.get(f"{queue}-scheduler-1").attrs
+    assert scheduler["HostConfig"]["NetworkMode"] == f"container:{broker.id}"
+    reporter = docker_client.containers.get(f"{queue}-reporter-1").attrs
+    assert reporter["HostConfig"]["VolumesFrom"] == [f"{queue}-worker-1:ro"]
+    assert reporter["HostConfig"]["RestartPolicy"]["Name"] == "always"
+    assert any(m["Destination"] == "/spool" for m in reporter["Mounts"])
+
+
 def test_compose_ps_logs_and_down_treat_berths_deployment_as_their_own(deployed, docker_client):
     for project, path in deployed:
         owned = {c.name: c for c in docker_client.containers.list(
@@ -317,6 +340,7 @@ def test_compose_ps_logs_and_down_treat_berths_deployment_as_their_own(deployed,
             assert row["Service"] == owned[name].labels["com.docker.compose.service"]
             assert row["State"] == owned[name].status
     by_case = {path.parent.name: (project, path) for project, path in deployed}
+    engine_sees_the_translated_options(docker_client, by_case)
     project, path = by_case["webapp"]
     assert "db-ready" in compose(project, path.parent, [path], "logs", "db").stdout
     project, path = by_case["chain"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.berth.engine.plugins.module_utils import compose
+from ansible_collections.berth.engine.plugins.module_utils import compose, compose_hash
 from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, interpolate, load_project
 
 
@@ -505,3 +505,64 @@ def test_deploy_restart_policy_applies_on_one_host(policy, expected):
                                                                                            in expected)
     with pytest.raises(ComposeError, match="condition must be none, on-failure or any"):
         project("services: {web: {image: w, deploy: {restart_policy: {condition: sometimes}}}}")
+
+
+# --- com.docker.compose.config-hash: the labels Compose 2.40.3 wrote on containers it created ---------
+
+def test_config_hash_is_the_one_compose_writes():
+    web = containers(project("""
+        services:
+          a:
+            image: berth-test/busybox:latest
+            command: sleep 1000
+            environment: {X: "1"}
+            stop_grace_period: 1s
+            ports: ["127.0.0.1::8080"]
+            volumes: ["dv:/d"]
+        volumes: {dv: {}}
+    """, directory="/tmp/cc1"))["cc1-a-1"]
+    assert web["labels"]["com.docker.compose.config-hash"] == \
+        "65e44d72d2a08c502b0b12fc214ce30014fa0d23c0f8c64eefd0ada0344c67a8"
+
+
+def test_config_hash_covers_env_file_binds_and_resources():
+    directory = "/work/wt/compose/tests/compose/conformance/webapp"  # the bind source is in the hash
+    files = {directory + "/.env": "BASE=/srv/api\nDB_NAME=shopdb\n",
+             directory + "/api.env": "DATA_DIR=${BASE}/data\nLOG_LEVEL=info\nLOG_TARGET=${LOG_LEVEL}-file\n"
+                                     "LITERAL='${BASE}'\n"}
+    api = containers(project("""
+        services:
+          api:
+            image: berth-test/http:v2
+            env_file: [api.env]
+            environment: {DB_HOST: db, CACHE_HOST: cache, RELEASE: "${RELEASE:-dev}"}
+            depends_on: {cache: {condition: service_started}}
+            mem_limit: 64m
+            mem_reservation: 32m
+            cpus: 0.5
+            cpu_shares: 512
+            stop_grace_period: 1s
+            volumes: ["uploads:/srv/uploads", "./api.env:/etc/api.env:ro"]
+          cache: {image: c}
+        volumes: {uploads: {}}
+    """, name="hashprobe", directory=directory, read_text=files.get))["hashprobe-api-1"]
+    assert api["labels"]["com.docker.compose.config-hash"] == \
+        "4b7adcf33e16135b4e34bb8c7428744f99358b5945bae13d82e7272d5b138b55"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("1s", "1s"), ("90s", "1m30s"), ("1m", "1m0s"), (3600, "1h0m0s"), ("500ms", "500ms"), ("1.5s", "1.5s"),
+    ("0s", "0s"),
+])
+def test_durations_are_written_as_go_writes_them(value, expected):
+    assert compose_hash.go_duration(value) == expected
+
+
+def test_a_compose_container_carries_its_image_id_as_compose_does():
+    from ansible_collections.berth.engine.plugins.module_utils.container_plan import compose_image_label
+
+    labels = {"com.docker.compose.project": "p"}
+    assert compose_image_label(labels, {"Id": "sha256:abc"}) == dict(labels,
+                                                                     **{"com.docker.compose.image": "sha256:abc"})
+    assert compose_image_label({"a": "b"}, {"Id": "sha256:abc"}) == {"a": "b"}  # not a Compose container
+    assert compose_image_label(labels, None) == labels  # image still to be pulled (check mode)
