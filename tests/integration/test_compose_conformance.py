@@ -1,10 +1,12 @@
 """Docker Compose v2 (2.40, from the Debian sid root) as the reference for Berth's Compose translation.
 
-For every file in tests/compose/ (the one-host ones) `docker compose config --format json` and Berth's
-plan (stack.with_compose, what the stack module deploys) are brought to one neutral form and compared
+For every file in tests/compose/ `docker compose config --format json` and Berth's plan
+(stack.with_compose, what the stack module deploys) are brought to one neutral form and compared
 service by service: container names, image, command, environment after interpolation and env_file,
-labels, ports, mounts, networks, healthcheck, depends_on, restart and resources. Then files are deployed
-by Berth and handed to Compose: `ps` lists Berth's containers, `logs` shows them, `down` removes them.
+labels (the config-hash too), ports, mounts, networks, healthcheck, depends_on, restart and resources;
+the swarm file against swarm_stack's translation (the names `docker stack deploy` gives). Then four
+files are deployed by Berth and handed to Compose: `ps` lists Berth's containers, `logs` shows them,
+`up -d` recreates nothing, `down` removes them.
 The reference Compose missing is a failure, not a skip (tests/support/compose_reference.py).
 """
 from __future__ import annotations
@@ -17,7 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.berth.engine.plugins.module_utils.compose import load_swarm_project
 from ansible_collections.berth.engine.plugins.module_utils.stack import with_compose
+from ansible_collections.berth.engine.plugins.module_utils.stack_base import read_host_text
 from tests.support.ansible import module_helpers
 from tests.support.compose_reference import ComposeMissing, compose, compose_config, compose_version
 
@@ -371,3 +375,30 @@ def test_compose_ps_logs_and_down_treat_berths_deployment_as_their_own(deployed,
         assert docker_client.containers.list(all=True, filters=owned) == [], project
         assert docker_client.networks.list(filters=owned) == [], project
         assert docker_client.volumes.list(filters=owned) == [], project
+
+
+def test_the_swarm_file_resolves_as_compose_resolves_it(reference):
+    """tests/compose/swarm is for swarm_stack (`docker stack deploy`'s names): what both read from it agrees."""
+    path = COMPOSE / "swarm" / "compose.yaml"
+    config = compose_config("conf-swarm", path.parent, [path])
+    documents = list(yaml.safe_load_all(path.read_text()))
+    plan = load_swarm_project(documents, name="conf-swarm", directory=str(path.parent), read_text=read_host_text)
+    services = {s["name"]: s for s in plan["services"]}
+    assert sorted(services) == sorted("conf-swarm_%s" % name for name in config["services"])
+    for name, service in config["services"].items():
+        entry, deploy = services["conf-swarm_%s" % name], service.get("deploy") or {}
+        assert entry["image"] == service["image"] and entry.get("args") == service.get("command")
+        assert entry.get("env", {}) == (service.get("environment") or {})
+        assert entry.get("replicas") == deploy.get("replicas") and entry.get("labels") == deploy.get("labels")
+        assert entry.get("endpoint_mode") == deploy.get("endpoint_mode")
+        limits = ((deploy.get("resources") or {}).get("limits") or {})
+        assert size((entry.get("limits") or {}).get("memory")) == size(limits.get("memory"))
+        assert [(p["target"], str(p.get("published", "")), p["publish_mode"], p["protocol"])
+                for p in entry.get("ports") or []] == [
+            (p["target"], p.get("published", ""), p["mode"], p["protocol"]) for p in service.get("ports") or []]
+        assert [n["name"] for n in entry["networks"]] == [config["networks"][n]["name"] for n in service["networks"]]
+        for kind in ("secrets", "configs"):
+            assert [r["name"] for r in entry.get(kind) or []] == [
+                config[kind][r["source"]]["name"] for r in service.get(kind) or []]
+    assert sorted(s["name"] for s in plan["secrets"]) == sorted(s["name"] for s in config["secrets"].values())
+    assert sorted(c["name"] for c in plan["configs"]) == sorted(c["name"] for c in config["configs"].values())
