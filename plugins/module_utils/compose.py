@@ -18,7 +18,7 @@ import posixpath
 import re
 import shlex
 
-from ansible_collections.berth.engine.plugins.module_utils.compose_hash import config_hash
+from ansible_collections.berth.engine.plugins.module_utils.compose_hash import config_hash, size_in_bytes
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -465,7 +465,8 @@ def _service_resources(service, name):
             continue
         value = float(service[key]) if option == "cpus" else (
             int(service[key]) if option == "cpu_shares" else str(service[key]))
-        if option in deploy and str(deploy[option]) != str(value):
+        same = size_in_bytes if option.startswith("memory") else str
+        if option in deploy and same(deploy[option]) != same(value):
             raise ComposeError("service %s: %s (%s) and deploy.resources set different values (%s); keep one"
                                % (name, key, service[key], deploy[option]))
         options[option] = value

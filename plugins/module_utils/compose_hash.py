@@ -43,7 +43,7 @@ _DURATION_UNITS = {"ns": 1, "us": 10 ** 3, "µs": 10 ** 3, "ms": 10 ** 6, "s": 1
                    "h": 3600 * 10 ** 9, "d": 86400 * 10 ** 9}
 
 
-def _bytes(value):
+def size_in_bytes(value):
     """A size as Compose writes it: the number of bytes, as a string ("64m" -> "67108864")."""
     if isinstance(value, int):
         return str(value)
@@ -227,7 +227,7 @@ def _resource(section):
     if section.get("cpus") is not None:
         resource["cpus"] = _number(section["cpus"])
     if section.get("memory") is not None:
-        resource["memory"] = _bytes(section["memory"])
+        resource["memory"] = size_in_bytes(section["memory"])
     if section.get("pids") is not None:
         resource["pids"] = int(section["pids"])
     devices = []
@@ -297,7 +297,7 @@ def _convert(project, key, value, service, env_files):
                               for k in ("driver", "options") if v.get(k)},
     }
     if key in _BYTES:
-        return _bytes(value)
+        return size_in_bytes(value)
     return converters.get(key, lambda v: v)(value)
 
 

@@ -6,6 +6,7 @@ import yaml
 
 from ansible_collections.berth.engine.plugins.module_utils import compose, compose_hash
 from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, interpolate, load_project
+from ansible_collections.berth.engine.plugins.module_utils.compose_hash import size_in_bytes
 
 
 def project(text, **kwargs):
@@ -487,6 +488,9 @@ def test_compose_specification_resource_keys_are_translated():
     assert (web["cpus"], web["cpu_shares"]) == (0.5, 512)
     with pytest.raises(ComposeError, match="mem_limit .64m. and deploy.resources set different values"):
         project("services: {web: {image: w, mem_limit: 64m, deploy: {resources: {limits: {memory: 32m}}}}}")
+    same = containers(project("services: {web: {image: w, mem_limit: 64m, "
+                              "deploy: {resources: {limits: {memory: 64M}}}}}"))
+    assert size_in_bytes(same["app-web-1"]["memory"]) == str(64 << 20)  # one size written two ways is no conflict
     with pytest.raises(ComposeError, match="cpu_count only limits Windows containers"):
         project("services: {web: {image: w, cpu_count: 1}}")
 
