@@ -47,7 +47,7 @@ options:
   compose:
     description:
       - A parsed Compose document, or a list of them merged in order like C(docker compose -f a -f b), for example
-        C("{{ lookup('file', 'compose.yaml') | from_yaml }}").
+        the C(file) lookup of C(compose.yaml) passed through the C(from_yaml) filter (see the EXAMPLES).
       - Interpolation (C(${VAR}), C(${VAR:-default}), C(${VAR-default}), C(${VAR:?error}), C($$)) takes its variables
         from O(compose_env) and a C(.env) file in O(project_directory).
     type: raw
@@ -117,6 +117,11 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Deploy a Compose document read on the controller
+  berth.engine.stack:
+    compose: "{{ lookup('file', 'compose.yaml') | from_yaml }}"
+    project_directory: /srv/shop
+
 - name: Deploy a Compose project as docker compose would, without the docker CLI
   berth.engine.stack:
     compose_files: [files/shop/compose.yaml]
