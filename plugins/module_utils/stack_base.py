@@ -43,7 +43,7 @@ class StackBase:
         self.cache = {}  # shared by the items: what one of them looked up, the others need not
         self.results = {kind: {} for kind in self.KINDS}
         self.diffs = []
-        self.warnings = []
+        self.warnings = list(params.get("compose_warnings") or [])
         self.secrets = []  # values never shown in results, diffs or messages (longest first)
 
     # --- declared items ------------------------------------------------------------------------------
@@ -75,17 +75,19 @@ class StackBase:
             self.warnings.extend(scrub(plan.warnings, self.secrets))
         return error is None
 
-    def _prune_item(self, kind, name, remove):
-        """Remove one undeclared object of this stack with remove() (not in check mode), and record it."""
+    def _prune_item(self, kind, name, remove, action="prune"):
+        """Remove one object of this stack with remove() (not in check mode), and record it under `action`:
+        prune (no longer declared) or remove (state absent)."""
         try:
             if not self.check_mode:
                 remove()
-            self.results[kind][name] = {"changed": True, "actions": ["prune"]}
+            self.results[kind][name] = {"changed": True, "actions": [action]}
             self.diffs.append({"before": {"state": "present"}, "after": {"state": "absent"},
                                "before_header": "%s %s (engine)" % (kind[:-1], name),
-                               "after_header": "%s %s (pruned)" % (kind[:-1], name)})
+                               "after_header": "%s %s (%s)" % (kind[:-1], name,
+                                                               "pruned" if action == "prune" else "state absent")})
         except EngineError as err:
-            self.results[kind][name] = {"changed": False, "actions": ["prune"], "failed": True,
+            self.results[kind][name] = {"changed": False, "actions": [action], "failed": True,
                                         "msg": scrub(str(err), self.secrets)}
 
     def result(self):
@@ -108,7 +110,7 @@ def merge_compose(params, kinds, module_name, load):
         project = load(documents, params.get("project_directory") or os.getcwd())
     except ComposeError as err:
         raise ItemError("compose: %s" % err) from None
-    merged = dict(params, name=project["name"])
+    merged = dict(params, name=project["name"], compose_warnings=project.get("warnings") or [])
     for kind in kinds:
         merged[kind] = list(params.get(kind) or []) + project[kind]
     return merged
