@@ -144,7 +144,7 @@ def item_result(plan=None, error=None):
 def build_result(results, declared_counts, kinds):
     """The module result: per-item entries, changed, one line per failure, and a summary per kind."""
     results = {kind: results.get(kind) or {} for kind in kinds}
-    failures = ["%s %s: %s" % (kind[:-1], name, item["msg"])
+    failures = [failure_line(kind[:-1], name, item["msg"])
                 for kind in kinds for name, item in sorted(results[kind].items()) if item.get("failed")]
     result = {kind: dict(results[kind]) for kind in kinds}
     result["changed"] = any(item["changed"] for kind in kinds for item in results[kind].values())
@@ -153,6 +153,13 @@ def build_result(results, declared_counts, kinds):
                                 "changed": sorted(n for n, i in results[kind].items() if i["changed"])}
                          for kind in kinds}
     return result
+
+
+def failure_line(kind, name, msg):
+    """`<kind> <name>: <msg>`, once: the single-resource code names its object too (its module's message
+    must), so a message that starts with the same prefix keeps it and gets no second one."""
+    prefix = "%s %s: " % (kind, name)
+    return msg if msg.startswith(prefix) else prefix + msg
 
 
 def scrub(value, secrets):

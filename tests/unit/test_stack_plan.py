@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
 from ansible_collections.berth.engine.plugins.module_utils.stack import (
     CONTAINER_ENTRY_SPEC,
@@ -173,3 +175,32 @@ def test_an_entry_the_module_validated_already_validates_again():
                                                                "networks": [{"name": "n"}]})
     assert once["cgroupns_mode"] is None and once["networks"][0]["aliases"] is None
     assert validate_entry("containers", CONTAINER_ENTRY_SPEC, once) == once
+
+
+class _NoSuchImageEngine:
+    """Just enough engine for a container's image resolution: no image, and a pull the registry refuses."""
+
+    def inspect(self, kind, name):
+        return None
+
+    def stream(self, *args, **kwargs):
+        raise EngineError("pull access denied for nc-noimg, repository does not exist", 404, "denied")
+
+
+def test_no_stack_failure_line_repeats_its_prefix():
+    entry = validate_entry("containers", CONTAINER_ENTRY_SPEC, {"name": "nc-noimg-b-1", "image": "nc-noimg:1"})
+    container = ContainerResource(_NoSuchImageEngine(), entry)
+    with pytest.raises(EngineError) as raised:
+        container._resolve_image()  # the message the container module fails with names the container
+    assert str(raised.value).startswith("container nc-noimg-b-1: pulling image nc-noimg:1 failed")
+    results = {"containers": {"nc-noimg-b-1": item_result(error=raised.value),
+                              "web": item_result(error=ItemError("not converged: it depends on db, which failed"))},
+               "networks": {"net": item_result(error=EngineError("network net: the pool overlaps"))}}
+    failures = build_result(results, {})["failures"]
+    assert failures[0] == "network net: the pool overlaps"
+    assert failures[1].startswith("container nc-noimg-b-1: pulling image nc-noimg:1 failed: pull access denied")
+    assert failures[2] == "container web: not converged: it depends on db, which failed"
+    for line in failures:
+        kind, name = line.split(" ", 2)[:2]
+        prefix = "%s %s" % (kind, name)
+        assert line.count(prefix) == 1, line
