@@ -6,9 +6,11 @@ prune) or the file system (the docker CLI's config.json), never through Berth's 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 
+import docker
 import pytest
 
 from tests.support.ansible import module_helpers
@@ -128,12 +130,38 @@ def test_prune_by_label_removes_only_matching_and_check_mode_predicts(docker_cli
     assert docker_client.containers.get(f"{unique_name}-a")  # check mode removed nothing
 
     done = prune_ok(task)
+    assert done["removed"] == predicted["removed"], "check mode and the real run report the same identifiers"
     assert done["changed"] and len(done["removed"]["containers"]) == 2
     names = {c.name for c in docker_client.containers.list(all=True)}
     assert f"{unique_name}-a" not in names and f"{unique_name}-b" not in names and f"{unique_name}-other" in names
     assert not docker_client.networks.list(names=[f"{unique_name}-net"])
     assert f"{unique_name}-vol" not in {v.name for v in docker_client.volumes.list()}
     assert not prune_ok(task)["changed"]
+
+
+def test_prune_of_images_reports_the_image_ids_check_mode_predicts(docker_client, unique_name, cleanup, test_images):
+    """A dangling image (its tag moved to a newer build) and a stopped container using nothing else."""
+    label = "io.berth.test.prune=%s" % unique_name
+    tag = "berth-t-prune/%s:1" % unique_name
+    cleanup.image(tag)
+    dockerfile = io.BytesIO(("FROM %s\nLABEL io.berth.test.prune=%s\n" % (test_images.busybox, unique_name)).encode())
+    build = dict(fileobj=dockerfile, tag=tag, rm=True, forcerm=True)  # no intermediate containers left
+    first, _unused = docker_client.images.build(labels={"build": "1"}, **build)
+    dockerfile.seek(0)
+    docker_client.images.build(labels={"build": "2"}, **build)
+    assert docker_client.images.get(first.id).tags == [], "the first build is dangling now"
+    cleanup.container(f"{unique_name}-stopped")
+    docker_client.containers.create(test_images.busybox, ["true"], name=f"{unique_name}-stopped",
+                                    labels={"io.berth.test.prune": unique_name})
+
+    task = {"containers": True, "images": True, "labels": [label]}
+    predicted = prune_ok(task, check=True)
+    assert predicted["removed"] == {"containers": [f"{unique_name}-stopped"], "images": [first.id]}
+    done = prune_ok(task)
+    assert done["removed"] == predicted["removed"]
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_client.images.get(first.id)
+    assert docker_client.images.get(tag), "the tagged image stays"
 
 
 def test_prune_keeps_volumes_unless_asked_and_needs_a_kind(docker_client, unique_name, cleanup):
