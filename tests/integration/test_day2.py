@@ -269,3 +269,22 @@ def test_copy_directory_from_the_controller_into_a_stopped_container(docker_clie
                                                                               "/srv/www/index.html"]
     assert _file_in(container, "/srv/www/css/a.css")[0] == b"body{}\n"
     assert not copy_ok(task)["changed"]
+
+
+def test_copy_directory_with_nested_sub_directories_creates_them(docker_client, box, tmp_path):
+    """None of the destination exists: every directory on the way is made, nothing is left half-copied."""
+    site = tmp_path / "site"
+    for relative in ("index.html", "css/a.css", "css/fonts/f.woff", "js/vendor/deep/x.js"):
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(relative + "\n")
+    container = docker_client.containers.get(box)
+    task = {"container": box, "src": str(site), "dest": "/site/new", "owner": "1000", "mode": "0600"}
+    predicted = copy_ok(task, check=True)
+    assert predicted["changed"] and container.exec_run(["test", "-e", "/site"]).exit_code == 1
+    first = copy_ok(task)
+    assert first["changed"] and len(first["files"]) == 4
+    for relative in ("index.html", "css/a.css", "css/fonts/f.woff", "js/vendor/deep/x.js"):
+        assert _file_in(container, "/site/new/" + relative) == ((relative + "\n").encode(), 0o600, 1000, 1000)
+    listing = container.exec_run(["stat", "-c", "%n %a %u", "/site", "/site/new/js/vendor/deep"]).output.decode()
+    assert listing.split("\n")[:2] == ["/site 755 1000", "/site/new/js/vendor/deep 755 1000"]
+    assert not copy_ok(task)["changed"]
