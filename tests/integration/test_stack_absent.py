@@ -16,7 +16,7 @@ from tests.support.ansible import module_helpers, run_playbook
 from tests.support.swarm_daemon import swarm_fixture
 
 swarm = swarm_fixture()
-_unused, ok, _unused = module_helpers("berth.engine.stack")
+_converge, ok, _unused = module_helpers("berth.engine.stack")
 _unused, swarm_ok, _unused = module_helpers("berth.engine.swarm_stack")
 SLEEP = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
 
@@ -173,3 +173,14 @@ def test_an_unprivileged_docker_user_converges_a_stack_with_a_300_character_name
         assert "user %s" % user in handle.read()
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(web)
+
+
+def test_a_300_character_compose_project_is_refused_before_anything_when_a_volume_name_cannot_be(
+        docker_client, make_name, test_images):
+    """Containers and networks take such names; a local volume's directory name cannot (NAME_MAX 255)."""
+    project = (make_name() + "-" + "x" * 300)[:300]
+    compose = {"name": project, "services": {"app": {"image": test_images.busybox, "command": SLEEP,
+                                                     "volumes": ["data:/data"]}}, "volumes": {"data": {}}}
+    result = _converge({"compose": compose})
+    assert result["failed"] and "is 305 bytes long: the local driver keeps a volume in a directory" in result["msg"]
+    assert labelled(docker_client, project) == {"containers": [], "networks": [], "volumes": []}
