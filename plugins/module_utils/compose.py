@@ -14,6 +14,7 @@ environment for interpolation and a read_text(path) callable (for env_file and .
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 import re
 import shlex
@@ -59,7 +60,7 @@ class ComposeError(ValueError):
 
 # --- interpolation ---------------------------------------------------------------------------------
 
-def _substitute(expression, environ, where):
+def _substitute(expression, environ, where, unset=None):
     match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", expression, re.S)
     if not match:
         raise ComposeError("%s: invalid interpolation ${%s}" % (where, expression))
@@ -67,15 +68,25 @@ def _substitute(expression, environ, where):
     value = environ.get(name)
     unset_or_empty = value is None or (operator is not None and operator.startswith(":") and value == "")
     if operator in ("-", ":-"):
-        return interpolate(argument, environ, where) if unset_or_empty else value
+        return interpolate(argument, environ, where, unset) if unset_or_empty else value
     if operator in ("?", ":?"):
         if unset_or_empty:
             raise ComposeError("%s: required variable %s is missing a value: %s"
                                % (where, name, argument or "set it in the environment or .env"))
         return value
     if operator in ("+", ":+"):
-        return "" if unset_or_empty else interpolate(argument, environ, where)
-    return "" if value is None else value
+        return "" if unset_or_empty else interpolate(argument, environ, where, unset)
+    return _blank_if_unset(name, value, where, unset)
+
+
+def _blank_if_unset(name, value, where, unset):
+    """An unset variable without a default is a blank string, as in Compose, which warns: `unset` collects
+    (variable, where) for that warning."""
+    if value is None:
+        if unset is not None:
+            unset.append((name, where))
+        return ""
+    return value
 
 
 def _braced_end(text, start):
@@ -93,7 +104,7 @@ def _braced_end(text, start):
     return -1
 
 
-def interpolate(text, environ, where="compose"):
+def interpolate(text, environ, where="compose", unset=None):
     """Compose's ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR:+alt}, $VAR and $$."""
     out, pos = [], 0
     while True:
@@ -108,22 +119,34 @@ def interpolate(text, environ, where="compose"):
             end = _braced_end(text, dollar)
             if end < 0:
                 raise ComposeError("%s: unclosed ${ in %r" % (where, text))
-            out.append(_substitute(text[dollar + 2:end], environ, where))
+            out.append(_substitute(text[dollar + 2:end], environ, where, unset))
             pos = end + 1
         else:
             match = _PLAIN_VAR_RE.match(text, dollar + 1)
-            out.append(environ.get(match.group(0), "") if match else "$")
+            out.append(_blank_if_unset(match.group(0), environ.get(match.group(0)), where, unset) if match else "$")
             pos = match.end() if match else dollar + 1
 
 
-def interpolate_tree(value, environ, where="compose"):
+def interpolate_tree(value, environ, where="compose", unset=None):
     if isinstance(value, str):
-        return interpolate(value, environ, where)
+        return interpolate(value, environ, where, unset)
     if isinstance(value, dict):
-        return {key: interpolate_tree(item, environ, "%s.%s" % (where, key)) for key, item in value.items()}
+        return {key: interpolate_tree(item, environ, "%s.%s" % (where, key), unset) for key, item in value.items()}
     if isinstance(value, list):
-        return [interpolate_tree(item, environ, where) for item in value]
+        return [interpolate_tree(item, environ, where, unset) for item in value]
     return value
+
+
+def unset_warnings(unset):
+    """Compose's warning for each variable interpolated as a blank string, once per variable and service."""
+    warnings = []
+    for name, where in unset:
+        parts = where.split(".")
+        place = "service %s" % parts[2] if parts[1:2] == ["services"] and len(parts) > 2 else where
+        warning = 'compose: %s: The "%s" variable is not set. Defaulting to a blank string.' % (place, name)
+        if warning not in warnings:
+            warnings.append(warning)
+    return warnings
 
 
 def parse_env_file(text, where, environ=None):
@@ -553,11 +576,18 @@ def _issue12_options(service, name):
     return options
 
 
+def did_you_mean(key, supported):
+    """` (did you mean X?)` when a supported key is close to a misspelt one, else nothing."""
+    close = difflib.get_close_matches(str(key), sorted(supported), n=1, cutoff=0.75)
+    return " (did you mean %s?)" % close[0] if close else ""
+
+
 def _check_keys(name, service):
     unknown = sorted(k for k in service if k not in SERVICE_KEYS and not k.startswith("x-"))
     if unknown:
-        raise ComposeError("service %s: key %s is not supported by Berth. Supported service keys: %s"
-                           % (name, unknown[0], ", ".join(sorted(SERVICE_KEYS))))
+        raise ComposeError("service %s: key %s is not supported by Berth%s. Supported service keys: %s"
+                           % (name, unknown[0], did_you_mean(unknown[0], SERVICE_KEYS),
+                              ", ".join(sorted(SERVICE_KEYS))))
 
 
 def _environment(project, name, service):
@@ -825,27 +855,29 @@ def _used(services, key):
 
 
 def _prepare(documents, name, directory, environ, profiles, read_text):
-    """Merged, interpolated document, its variables, the project name and the enabled services."""
+    """Merged, interpolated document, its variables, the project name, the enabled services and the warnings."""
     merged = merge_documents(documents)
     unknown = sorted(k for k in merged if k not in TOP_KEYS and not k.startswith("x-"))
     if unknown:
-        raise ComposeError("top-level key %s is not supported (%s)" % (unknown[0], ", ".join(sorted(TOP_KEYS))))
+        raise ComposeError("top-level key %s is not supported%s (%s)"
+                           % (unknown[0], did_you_mean(unknown[0], TOP_KEYS), ", ".join(sorted(TOP_KEYS))))
     dotenv = read_text(posixpath.join(directory, ".env"))
     env = dict(parse_env_file(dotenv, posixpath.join(directory, ".env")) if dotenv else {}, **(environ or {}))
-    merged = interpolate_tree(merged, env)
+    unset = []
+    merged = interpolate_tree(merged, env, unset=unset)
     project_name = str(name or merged.get("name") or posixpath.basename(posixpath.abspath(directory)))
     project_name = re.sub(r"[^a-z0-9_-]", "", project_name.lower())
     if not NAME_RE.match(project_name):
         raise ComposeError("project name %r must be lower-case letters, digits, - and _" % (name or project_name))
     services = _active_services(resolve_extends(merged.get("services") or {}), profiles)
-    return merged, env, project_name, services
+    return merged, env, project_name, services, unset_warnings(unset)
 
 
 def load_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None,
                  config_files=""):
     """Compose documents -> {'name', 'images', 'networks', 'volumes', 'containers'} stack entries."""
     read_text = read_text or (lambda path: None)
-    merged, env, project_name, services = _prepare(documents, name, directory, environ, profiles, read_text)
+    merged, env, project_name, services, warnings = _prepare(documents, name, directory, environ, profiles, read_text)
     networks = dict(merged.get("networks") or {})
     networks.setdefault("default", None)
     project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
@@ -865,7 +897,7 @@ def load_project(documents, name=None, directory=".", environ=None, profiles=Non
         if image and image["name"] not in [i["name"] for i in images]:
             images.append(image)
     return {"name": project_name, "images": images, "networks": network_entries, "volumes": volume_entries,
-            "containers": containers}
+            "containers": containers, "warnings": warnings}
 
 
 # --- the same file for a swarm: swarm_stack entries -------------------------------------------------
@@ -888,15 +920,17 @@ def _swarm_check_keys(name, service):
         if key in ONE_HOST_KEYS:
             raise ComposeError("service %s: %s only works on one host (berth.engine.stack); a swarm service "
                                "cannot take it" % (name, key))
-        raise ComposeError("service %s: key %s is not supported for a swarm. Supported service keys: %s"
-                           % (name, key, ", ".join(sorted(SWARM_SERVICE_KEYS))))
+        raise ComposeError("service %s: key %s is not supported for a swarm%s. Supported service keys: %s"
+                           % (name, key, did_you_mean(key, SWARM_SERVICE_KEYS | ONE_HOST_KEYS),
+                              ", ".join(sorted(SWARM_SERVICE_KEYS))))
     for dependency, condition in depends_on(service, name).items():
         if condition != "service_started":
             raise ComposeError("service %s: depends_on %s with condition %s needs one host (berth.engine.stack): "
                                "a swarm starts services in no order" % (name, dependency, condition))
     unknown = sorted(set(service.get("deploy") or {}) - SWARM_DEPLOY_KEYS)
     if unknown:
-        raise ComposeError("service %s: deploy.%s is not supported" % (name, unknown[0]))
+        raise ComposeError("service %s: deploy.%s is not supported%s"
+                           % (name, unknown[0], did_you_mean(unknown[0], SWARM_DEPLOY_KEYS)))
 
 
 def _swarm_port(entry, service):
@@ -1009,14 +1043,14 @@ def _swarm_object(project, kind, key, declared):
 def load_swarm_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None):
     """Compose documents -> swarm_stack entries {'name', 'services', 'networks', 'secrets', 'configs'}."""
     read_text = read_text or (lambda path: None)
-    merged, env, project_name, services = _prepare(documents, name, directory, environ, profiles, read_text)
+    merged, env, project_name, services, warnings = _prepare(documents, name, directory, environ, profiles, read_text)
     networks = dict(merged.get("networks") or {})
     networks.setdefault("default", None)
     project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
                "environ": env, "secrets": merged.get("secrets") or {}, "configs": merged.get("configs") or {}}
     project["networks"], network_entries = _top_level(project_name, networks, "networks", _used(services, "networks"))
     project["volumes"], _unused = _top_level(project_name, merged.get("volumes") or {}, "volumes", set())
-    result = {"name": project_name, "services": [], "secrets": [], "configs": []}
+    result = {"name": project_name, "services": [], "secrets": [], "configs": [], "warnings": warnings}
     result["networks"] = [_swarm_network(entry) for entry in network_entries]
     for kind in ("secrets", "configs"):
         for key, declared in sorted(project[kind].items()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import posixpath
 import shlex
 
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint, split_streams
@@ -126,21 +127,48 @@ def read_file(client, container_id, path, limit=64 * 1024 * 1024):
     return b"", stat
 
 
-def file_archive(name, content, mode, uid, gid):
-    """A tar archive holding one file, as PUT /containers/{id}/archive takes it."""
+def file_archive(name, content, mode, uid, gid, directories=()):
+    """A tar archive holding one file (and first the `directories` it lies in), as PUT /containers/{id}/archive
+    takes it."""
     import io
     import tarfile
     import time
 
     buffer = io.BytesIO()
+    now = int(time.time())
     with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for directory in directories:
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode, info.uid, info.gid, info.mtime = tarfile.DIRTYPE, 0o755, uid, gid, now
+            archive.addfile(info)
         info = tarfile.TarInfo(name)
-        info.size, info.mode, info.uid, info.gid, info.mtime = len(content), mode, uid, gid, int(time.time())
+        info.size, info.mode, info.uid, info.gid, info.mtime = len(content), mode, uid, gid, now
         archive.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
 
 
+def existing_ancestor(client, container_id, directory):
+    """(the deepest existing directory of `directory` in the container, [the missing ones below it, relative])."""
+    missing = []
+    while True:
+        stat = path_stat(client, container_id, directory)
+        if stat is not None:
+            if stat and not stat.get("mode", 0) & (1 << 31):  # Go's os.ModeDir
+                raise ValueError("%s is not a directory in the container, so nothing can be copied under it"
+                                 % directory)
+            break
+        if directory == "/":
+            break
+        directory, last = posixpath.split(directory)
+        missing.insert(0, last)
+    return directory, [posixpath.join(*missing[:depth]) for depth in range(1, len(missing) + 1)]
+
+
 def put_file(client, container_id, directory, name, content, mode, uid, gid):
-    archive = file_archive(name, content, mode, uid, gid)
-    client.raw("PUT", endpoint("containers", container_id, "archive"), {"path": directory}, body=archive,
+    """Write one file, creating the directories it lies in that are missing: the engine needs the path it
+    extracts into to exist."""
+    base, missing = existing_ancestor(client, container_id, directory)
+    relative = posixpath.join(missing[-1], name) if missing else name
+    archive = file_archive(relative, content, mode, uid, gid, missing)
+    client.raw("PUT", endpoint("containers", container_id, "archive"), {"path": base}, body=archive,
                headers={"Content-Type": "application/x-tar", "Content-Length": str(len(archive))}, raw_body=True)

@@ -132,5 +132,18 @@ def removed_names(kind, reply):
     return sorted(names or []), int(reply.get("SpaceReclaimed") or 0)
 
 
+def as_predicted(kind, removed, listing):
+    """The engine's prune reply in the identifiers check mode predicts from `listing` (read just before the
+    prune): container names for the IDs it answers, and of the images only those the listing shows (it also
+    answers the layers and parents it deleted with them). Networks, volumes and build cache: as answered."""
+    if kind == "containers":
+        names = {c["Id"]: c["Names"][0].lstrip("/") for c in listing if c.get("Names")}
+        return sorted(names.get(i, i) for i in removed)
+    if kind == "images":
+        shown = {image["Id"] for image in listing}
+        return sorted(i for i in removed if i in shown)
+    return sorted(removed)
+
+
 def prune_path(kind):
     return endpoint("build", "prune") if kind == "build_cache" else endpoint(kind, "prune")

@@ -17,8 +17,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import functools
+import hashlib
 import os
+import pwd
 import re
+import stat
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -53,6 +57,7 @@ from ansible_collections.berth.engine.plugins.module_utils.volume_plan import AR
 OWNER_LABEL = "io.berth.stack"
 KINDS = ("images", "networks", "volumes", "containers")
 LOCK_DIR = "/run/berth"
+LOCK_PREFIX_LENGTH = 64  # of the stack name in its lock file's name (with the hash, far below NAME_MAX 255)
 # Options of a container entry whose values never appear in results, diffs or messages.
 SECRET_OPTIONS = sorted(name for name, spec in CONTAINER_SPEC.items() if spec.get("no_log"))
 
@@ -192,14 +197,44 @@ class Stack(StackBase):
 
     # --- pruning -------------------------------------------------------------------------------------
 
-    def _prune(self, kind, names):
-        params = {"force": True, "v": False} if kind == "containers" else None
+    def _prune(self, kind, names, action="prune"):
+        # The anonymous volumes of a container go with it only when the stack's volumes may go (down -v).
+        params = {"force": True, "v": action == "remove" and self.params["prune_volumes"]} \
+            if kind == "containers" else None
         for name in names:
-            self._prune_item(kind, name, lambda n=name: self.client.remove(kind[:-1], n, params))
+            self._prune_item(kind, name, lambda n=name: self.client.remove(kind[:-1], n, params), action)
+
+    # --- state absent --------------------------------------------------------------------------------
+
+    def read_owned(self):
+        """{kind: [names]} of everything labelled as this stack's, and the containers set aside from them."""
+        containers = {}
+        for entry in self.client.listing("container", all=True):
+            for name in entry.get("Names") or []:
+                containers[name.lstrip("/")] = entry
+        owned = {n for n, e in containers.items() if _owned(e, self.name)}
+        owned.update(n for n, e in containers.items() if aside_of(e) in owned)
+        networks = self.client.listing("network")
+        volumes = (self.client.listing("volume") or {}).get("Volumes") or []
+        return {"containers": sorted(owned),
+                "networks": sorted(n["Name"] for n in networks if _owned(n, self.name)),
+                "volumes": sorted(v["Name"] for v in volumes if _owned(v, self.name))}
+
+    def remove_all(self):
+        """state absent, as `docker compose down` (-v with prune_volumes): every container of the stack, then its
+        networks, and its volumes only with prune_volumes. Objects are selected by the owner label."""
+        with stack_lock(self.name, self.params.get("lock_timeout"), skip=self.check_mode):
+            owned = self.read_owned()
+            for kind in ("containers", "networks", "volumes"):  # containers first: what is in use cannot go
+                if kind != "volumes" or self.params["prune_volumes"]:
+                    self._prune(kind, owned[kind], action="remove")
+        return self.result()
 
     # --- the whole run -------------------------------------------------------------------------------
 
     def converge(self):
+        if self.params.get("state") == "absent":
+            return self.remove_all()
         items = self.declared()
         with stack_lock(self.name, self.params.get("lock_timeout"), skip=self.check_mode):
             known, owned = self.read_known(items)
@@ -239,34 +274,58 @@ def _owned(entry, stack_name):
 # --- the lock: one converge of a stack at a time on a host -------------------------------------------
 
 class stack_lock:
-    """An exclusive fcntl lock on /run/berth/stack-<name>.lock, waited for up to `timeout` seconds."""
+    """An exclusive fcntl lock on <lock directory>/<lock_file_name(name)>, waited for up to `timeout` seconds.
 
-    def __init__(self, name, timeout=None, skip=False, directory=LOCK_DIR):
-        self.path = os.path.join(directory, "stack-%s.lock" % re.sub(r"[^A-Za-z0-9_.-]", "_", name))
+    The directory is the first the user can write (lock_directory): runs of one stack by different users
+    whose directories differ do not exclude each other. The holder writes who it is into the file, so a run
+    that times out can say who holds the stack.
+    """
+
+    def __init__(self, name, timeout=None, skip=False, directory=None):
+        self.directory = directory
         self.name = name
         self.timeout = 600 if timeout is None else timeout
         self.skip = skip
         self.handle = None
+        self.path = None
 
     def __enter__(self):
         if self.skip:  # check mode changes nothing, so it need not wait for a run that does
             return self
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self.handle = open(self.path, "a")
+        try:
+            self.directory = self.directory or lock_directory()
+            self.path = os.path.join(self.directory, lock_file_name(self.name))
+            self.handle = open(self.path, "a+")
+        except OSError as err:
+            raise ItemError("stack %s: cannot open its lock file in %s: %s; free the directory or run as a user "
+                            "who can write it" % (self.name, self.directory, err)) from None
         deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except OSError as err:
-                if err.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
+        while not self._try_lock():
             if time.monotonic() >= deadline:
+                holder = self._holder()
                 self.handle.close()
-                raise ItemError("stack %s: another run is converging this stack on this host and still holds %s "
+                raise ItemError("stack %s: another run is converging this stack on this host: %s holds %s, still "
                                 "after %ss (lock_timeout); let it finish, or raise lock_timeout"
-                                % (self.name, self.path, self.timeout))
+                                % (self.name, holder or "a process", self.path, self.timeout))
             time.sleep(0.2)
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(holder_text(os.getpid(), _user_name(), time.time()))
+        self.handle.flush()
+        return self
+
+    def _try_lock(self):
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            return False
+
+    def _holder(self):
+        self.handle.seek(0)
+        return self.handle.read(512).strip()
 
     def __exit__(self, *exc):
         if self.handle is not None:
@@ -275,7 +334,55 @@ class stack_lock:
         return False
 
 
+def lock_directory(candidates=None):
+    """The first lock directory this user can use: /run/berth (shared by the users who can write it), then
+    $XDG_RUNTIME_DIR/berth, then berth-<uid> in the temp directory, created 0700 and owned by the user."""
+    if candidates is None:
+        candidates = [LOCK_DIR]
+        if os.environ.get("XDG_RUNTIME_DIR"):
+            candidates.append(os.path.join(os.environ["XDG_RUNTIME_DIR"], "berth"))
+        candidates.append(os.path.join(tempfile.gettempdir(), "berth-%d" % os.getuid()))
+    for index, directory in enumerate(candidates):
+        try:
+            os.makedirs(directory, mode=0o700 if index else 0o755, exist_ok=True)
+        except OSError:
+            continue
+        if _usable(directory, private=index > 0):
+            return directory
+    raise ItemError("no directory for the stack lock: none of %s can be created or written by uid %d"
+                    % (", ".join(candidates), os.getuid()))
+
+
+def _usable(directory, private):
+    """Writable; a private directory (in a shared parent such as /tmp) must be the user's own, not a link."""
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return False
+    if not private:
+        return True
+    info = os.lstat(directory)
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def _user_name():
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return "uid %d" % os.getuid()
+
+
 # --- pure parts ----------------------------------------------------------------------------------
+
+def lock_file_name(name):
+    """A file name for any stack name: a readable prefix of it (safe characters only) and a short hash of the
+    whole name, so that names differing anywhere, however long, never share a lock."""
+    prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:LOCK_PREFIX_LENGTH]
+    return "stack-%s-%s.lock" % (prefix, hashlib.sha256(name.encode("utf-8")).hexdigest()[:12])
+
+
+def holder_text(pid, user, since):
+    """What the holder writes into its lock file, for the message of a run that waits in vain."""
+    return "pid %d, user %s, since %s" % (pid, user, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)))
+
 
 def validate_entry(kind, spec, entry):
     """One entry validated with the single-resource module's own argument spec."""

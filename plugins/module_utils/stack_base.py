@@ -43,7 +43,7 @@ class StackBase:
         self.cache = {}  # shared by the items: what one of them looked up, the others need not
         self.results = {kind: {} for kind in self.KINDS}
         self.diffs = []
-        self.warnings = []
+        self.warnings = list(params.get("compose_warnings") or [])
         self.secrets = []  # values never shown in results, diffs or messages (longest first)
 
     # --- declared items ------------------------------------------------------------------------------
@@ -75,17 +75,19 @@ class StackBase:
             self.warnings.extend(scrub(plan.warnings, self.secrets))
         return error is None
 
-    def _prune_item(self, kind, name, remove):
-        """Remove one undeclared object of this stack with remove() (not in check mode), and record it."""
+    def _prune_item(self, kind, name, remove, action="prune"):
+        """Remove one object of this stack with remove() (not in check mode), and record it under `action`:
+        prune (no longer declared) or remove (state absent)."""
         try:
             if not self.check_mode:
                 remove()
-            self.results[kind][name] = {"changed": True, "actions": ["prune"]}
+            self.results[kind][name] = {"changed": True, "actions": [action]}
             self.diffs.append({"before": {"state": "present"}, "after": {"state": "absent"},
                                "before_header": "%s %s (engine)" % (kind[:-1], name),
-                               "after_header": "%s %s (pruned)" % (kind[:-1], name)})
+                               "after_header": "%s %s (%s)" % (kind[:-1], name,
+                                                               "pruned" if action == "prune" else "state absent")})
         except EngineError as err:
-            self.results[kind][name] = {"changed": False, "actions": ["prune"], "failed": True,
+            self.results[kind][name] = {"changed": False, "actions": [action], "failed": True,
                                         "msg": scrub(str(err), self.secrets)}
 
     def result(self):
@@ -108,7 +110,7 @@ def merge_compose(params, kinds, module_name, load):
         project = load(documents, params.get("project_directory") or os.getcwd())
     except ComposeError as err:
         raise ItemError("compose: %s" % err) from None
-    merged = dict(params, name=project["name"])
+    merged = dict(params, name=project["name"], compose_warnings=project.get("warnings") or [])
     for kind in kinds:
         merged[kind] = list(params.get(kind) or []) + project[kind]
     return merged
@@ -142,7 +144,7 @@ def item_result(plan=None, error=None):
 def build_result(results, declared_counts, kinds):
     """The module result: per-item entries, changed, one line per failure, and a summary per kind."""
     results = {kind: results.get(kind) or {} for kind in kinds}
-    failures = ["%s %s: %s" % (kind[:-1], name, item["msg"])
+    failures = [failure_line(kind[:-1], name, item["msg"])
                 for kind in kinds for name, item in sorted(results[kind].items()) if item.get("failed")]
     result = {kind: dict(results[kind]) for kind in kinds}
     result["changed"] = any(item["changed"] for kind in kinds for item in results[kind].values())
@@ -151,6 +153,13 @@ def build_result(results, declared_counts, kinds):
                                 "changed": sorted(n for n, i in results[kind].items() if i["changed"])}
                          for kind in kinds}
     return result
+
+
+def failure_line(kind, name, msg):
+    """`<kind> <name>: <msg>`, once: the single-resource code names its object too (its module's message
+    must), so a message that starts with the same prefix keeps it and gets no second one."""
+    prefix = "%s %s: " % (kind, name)
+    return msg if msg.startswith(prefix) else prefix + msg
 
 
 def scrub(value, secrets):

@@ -271,13 +271,15 @@ class SwarmStack(StackBase):
                                   % (network_id, timeout))
             time.sleep(0.5)
 
-    def prune(self, built):
+    def prune(self, built, action="prune"):
+        """Remove this stack's services, then secrets, configs and networks not in `built` (all of them when
+        it is empty, for state absent, as `docker stack rm`)."""
         declared = {kind: {getattr(r, "name", None) or r["name"] for r in built[kind]} for kind in KINDS}
         removed_services = []
         for service in self._owned("service"):
             name = service["Spec"]["Name"]
             if name not in declared["services"]:
-                self._prune_item("services", name, lambda s=service: self.client.remove("service", s["ID"]))
+                self._prune_item("services", name, lambda s=service: self.client.remove("service", s["ID"]), action)
                 removed_services.append(service["ID"])
         if removed_services and not self.check_mode:  # their tasks hold network endpoints
             wait_removed(self.client, set(removed_services))
@@ -288,14 +290,19 @@ class SwarmStack(StackBase):
                 if logical not in declared[kind]:
                     stale.setdefault(logical, []).append(obj["ID"])
             for logical, ids in sorted(stale.items()):
-                self._prune_item(kind, logical, lambda k=singular, i=ids: [self.client.remove(k, x) for x in i])
+                self._prune_item(kind, logical, lambda k=singular, i=ids: [self.client.remove(k, x) for x in i],
+                                 action)
         for network in self._owned("network"):
             if network["Name"] not in declared["networks"]:
-                self._prune_item("networks", network["Name"], lambda n=network: self._remove_network(n["Id"]))
+                self._prune_item("networks", network["Name"], lambda n=network: self._remove_network(n["Id"]),
+                                 action)
 
     # --- the whole run -------------------------------------------------------------------------------
 
     def converge(self):
+        if self.params.get("state") == "absent":
+            self.prune({kind: [] for kind in KINDS}, action="remove")
+            return self.result()
         built = self.resources()
         self.check_kernel(built)
         with ThreadPoolExecutor(self.parallel) as pool:
@@ -320,6 +327,7 @@ ARGUMENT_SPEC = dict(
     secrets=dict(type="list", elements="dict", default=[], options=argument_spec("secret"), no_log=False),
     configs=dict(type="list", elements="dict", default=[], options=argument_spec("config")),
     services=dict(type="list", elements="dict", default=[]),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
     prune=dict(type="bool", default=False),
     parallel=dict(type="int", default=4),
     kernel_check=dict(type="str", default="auto", choices=["auto", "skip"]),

@@ -14,6 +14,9 @@ from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_
 RECREATE_CHOICES = ("never", "options_changed")
 
 
+NAME_MAX = 255  # bytes of a file name on Linux file systems
+
+
 def desired_volume(params):
     """Validate the module parameters: {'name', 'state', 'config' (only what the user set), 'recreate'}."""
     name = params.get("name")
@@ -26,10 +29,15 @@ def desired_volume(params):
         config["driver_opts"] = as_text_map(params["driver_opts"], "driver_opts")
     if params.get("labels") is not None:
         config["labels"] = as_text_map(params["labels"], "labels")
+    state = params.get("state") or "present"
+    if state == "present" and config.get("driver", "local") == "local" and len(name.encode("utf-8")) > NAME_MAX:
+        raise ValueError("volume name %s... is %d bytes long: the local driver keeps a volume in a directory of that "
+                         "name, at most %d bytes; shorten it (from a Compose file: the project name, the volume is "
+                         "<project>_<volume>)" % (name[:40], len(name.encode("utf-8")), NAME_MAX))
     recreate = params.get("recreate") or "never"
     if recreate not in RECREATE_CHOICES:
         raise ValueError("recreate must be one of %s, got %r" % (", ".join(RECREATE_CHOICES), recreate))
-    return {"name": name, "state": params.get("state") or "present", "config": config, "recreate": recreate}
+    return {"name": name, "state": state, "config": config, "recreate": recreate}
 
 
 def compare_volume(desired, volume):

@@ -25,7 +25,8 @@ options:
   dest:
     description:
       - Absolute path of the file in the container. With a directory O(src), the directory to copy into.
-      - Its parent directory must exist in the container.
+      - Missing parent directories are created (mode 0755, owned by O(owner) and O(group)) in the same write as the
+        file, so a directory O(src) with sub-directories is copied whole.
     type: str
     required: true
   content:

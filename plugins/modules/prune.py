@@ -98,6 +98,7 @@ from ansible_collections.berth.engine.plugins.module_utils.common import engine_
 from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, endpoint  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.prune import (  # noqa: E402
     KINDS,
+    as_predicted,
     engine_filters,
     predict_build_cache,
     predict_containers,
@@ -172,9 +173,11 @@ def prune(client, params):
             removed[kind], space = prune_volumes(client, params)
         else:
             extra = {"dangling": ["false" if params["images_all"] else "true"]} if kind == "images" else {}
+            listing = client.listing(kind[:-1], all=kind == "containers") if kind in ("containers", "images") else []
             reply = client.post(prune_path(kind), {"filters": engine_filters(params["until"], params["labels"], extra)},
                                 timeout=max(client.timeout, 600))
-            removed[kind], space = removed_names(kind, reply)
+            names, space = removed_names(kind, reply)
+            removed[kind] = as_predicted(kind, names, listing)
         reclaimed += space
     return removed, reclaimed
 

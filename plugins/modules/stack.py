@@ -25,7 +25,11 @@ description:
   - A Compose file (O(compose) or O(compose_files)) is translated into the same entries, named and labelled as
     C(docker compose) names and labels them (C(<project>-<service>-<n>), C(<project>_default),
     C(com.docker.compose.*)), so C(docker compose ps) sees the project; no docker CLI is needed on the host. A
-    Compose key Berth does not implement fails before anything changes, naming the key and the service.
+    Compose key Berth does not implement fails before anything changes, naming the key and the service (and the
+    supported key closest to a misspelt one). A variable used without a default and set nowhere is a blank string,
+    with a warning naming it and the service, as Compose does.
+  - With O(state=absent), the stack is taken down as C(docker compose down) does (C(docker compose down -v) with
+    O(prune_volumes=true)); see O(state).
 extends_documentation_fragment:
   - berth.engine.engine
   - berth.engine.attributes
@@ -47,7 +51,7 @@ options:
   compose:
     description:
       - A parsed Compose document, or a list of them merged in order like C(docker compose -f a -f b), for example
-        C("{{ lookup('file', 'compose.yaml') | from_yaml }}").
+        the C(file) lookup of C(compose.yaml) passed through the C(from_yaml) filter (see the EXAMPLES).
       - Interpolation (C(${VAR}), C(${VAR:-default}), C(${VAR-default}), C(${VAR:?error}), C($$)) takes its variables
         from O(compose_env) and a C(.env) file in O(project_directory).
     type: raw
@@ -89,10 +93,25 @@ options:
     type: list
     elements: dict
     default: []
+  state:
+    description:
+      - V(present) converges the declared items (and prunes with O(prune=true)).
+      - V(absent) removes every container labelled as this stack's (including those an interrupted recreate left
+        renamed aside), then its networks, like C(docker compose down); its volumes only with
+        O(prune_volumes=true), like C(docker compose down -v). The declared entries are not needed; with a Compose
+        file the stack name is the project name, taken as for V(present). Objects of the stack that the current
+        entries no longer declare are removed too, since they are selected by the C(io.berth.stack) label.
+    type: str
+    choices: [present, absent]
+    default: present
   lock_timeout:
     description:
-      - Two converges of the same stack on one host never overlap; the second waits for the first's lock
-        (C(/run/berth/stack-<name>.lock)) up to this many seconds, then fails saying so. Check mode does not wait.
+      - Two converges of the same stack on one host never overlap; the second waits for the first's lock up to this
+        many seconds, then fails saying which process and user hold it since when. Check mode does not wait.
+      - The lock file is in C(/run/berth) when the user can write there, else in C($XDG_RUNTIME_DIR/berth), else
+        in C(berth-<uid>) (mode 0700) under the temporary directory; its name is C(stack-<prefix>-<hash>.lock)
+        from the stack name. Runs of the same stack by two users whose lock directories differ do not wait for
+        each other.
     type: int
     default: 600
   parallel:
@@ -104,7 +123,9 @@ options:
     type: bool
     default: false
   prune_volumes:
-    description: With O(prune=true), remove undeclared volumes of this stack too (their data goes with them).
+    description:
+      - With O(prune=true), remove undeclared volumes of this stack too (their data goes with them).
+      - With O(state=absent), remove all volumes of this stack, and the anonymous volumes of its containers.
     type: bool
     default: false
 attributes:
@@ -117,6 +138,11 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Deploy a Compose document read on the controller
+  berth.engine.stack:
+    compose: "{{ lookup('file', 'compose.yaml') | from_yaml }}"
+    project_directory: /srv/shop
+
 - name: Deploy a Compose project as docker compose would, without the docker CLI
   berth.engine.stack:
     compose_files: [files/shop/compose.yaml]
@@ -124,6 +150,13 @@ EXAMPLES = r"""
     compose_env:
       TAG: "2.3"
     prune: true
+
+- name: Take the Compose project down, volumes included (docker compose down -v)
+  berth.engine.stack:
+    compose_files: [files/shop/compose.yaml]
+    project_directory: /srv/shop
+    state: absent
+    prune_volumes: true
 
 - name: Deploy the shop
   berth.engine.stack:
@@ -196,6 +229,7 @@ ARGUMENT_SPEC = dict(
     containers=dict(type="list", elements="dict", default=[], options=CONTAINER_ENTRY_SPEC),
     lock_timeout=dict(type="int", default=600),
     parallel=dict(type="int", default=4),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
     prune=dict(type="bool", default=False),
     prune_volumes=dict(type="bool", default=False),
 )

@@ -18,7 +18,8 @@ description:
     all of them are waited for together until converged, so the wait costs the longest rollout, not their sum.
     A service that uses a network, secret or config that failed is not converged.
   - Everything the stack creates is labelled C(io.berth.swarm_stack=<name>). With O(prune=true), labelled
-    services, networks, secrets and configs that are no longer declared are removed (services first).
+    services, networks, secrets and configs that are no longer declared are removed (services first). With
+    O(state=absent) all of them are removed, like C(docker stack rm).
   - Before anything changes, the whole spec is checked against the nodes' kernels (see O(kernel_check)); a service
     or network that needs IP_VS or ESP where they are missing fails the task with nothing changed.
   - One item's failure is reported by name and does not hide the others' results; the task fails if any item failed.
@@ -174,6 +175,15 @@ options:
     type: list
     elements: dict
     default: []
+  state:
+    description:
+      - V(present) converges the declared items (and prunes with O(prune=true)).
+      - V(absent) removes the stack as C(docker stack rm) does - every service labelled as this stack's, and once
+        their tasks are gone, its secrets, configs and networks. The declared entries are not needed; with a
+        Compose file the stack name is taken from it as for V(present).
+    type: str
+    choices: [present, absent]
+    default: present
   prune:
     description: Remove services, networks, secrets and configs labelled with this stack that are no longer declared.
     type: bool
@@ -225,6 +235,11 @@ EXAMPLES = r"""
         ports: [{target: 8080, published: 8080, publish_mode: host}]
         networks: [{name: shop}]
         configs: [{name: web_conf, target: /etc/web.conf}]
+
+- name: Remove the stack (docker stack rm)
+  berth.engine.swarm_stack:
+    name: shop
+    state: absent
 """
 
 RETURN = r"""

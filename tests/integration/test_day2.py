@@ -6,9 +6,11 @@ prune) or the file system (the docker CLI's config.json), never through Berth's 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 
+import docker
 import pytest
 
 from tests.support.ansible import module_helpers
@@ -128,12 +130,38 @@ def test_prune_by_label_removes_only_matching_and_check_mode_predicts(docker_cli
     assert docker_client.containers.get(f"{unique_name}-a")  # check mode removed nothing
 
     done = prune_ok(task)
+    assert done["removed"] == predicted["removed"], "check mode and the real run report the same identifiers"
     assert done["changed"] and len(done["removed"]["containers"]) == 2
     names = {c.name for c in docker_client.containers.list(all=True)}
     assert f"{unique_name}-a" not in names and f"{unique_name}-b" not in names and f"{unique_name}-other" in names
     assert not docker_client.networks.list(names=[f"{unique_name}-net"])
     assert f"{unique_name}-vol" not in {v.name for v in docker_client.volumes.list()}
     assert not prune_ok(task)["changed"]
+
+
+def test_prune_of_images_reports_the_image_ids_check_mode_predicts(docker_client, unique_name, cleanup, test_images):
+    """A dangling image (its tag moved to a newer build) and a stopped container using nothing else."""
+    label = "io.berth.test.prune=%s" % unique_name
+    tag = "berth-t-prune/%s:1" % unique_name
+    cleanup.image(tag)
+    dockerfile = io.BytesIO(("FROM %s\nLABEL io.berth.test.prune=%s\n" % (test_images.busybox, unique_name)).encode())
+    build = dict(fileobj=dockerfile, tag=tag, rm=True, forcerm=True)  # no intermediate containers left
+    first, _unused = docker_client.images.build(labels={"build": "1"}, **build)
+    dockerfile.seek(0)
+    docker_client.images.build(labels={"build": "2"}, **build)
+    assert docker_client.images.get(first.id).tags == [], "the first build is dangling now"
+    cleanup.container(f"{unique_name}-stopped")
+    docker_client.containers.create(test_images.busybox, ["true"], name=f"{unique_name}-stopped",
+                                    labels={"io.berth.test.prune": unique_name})
+
+    task = {"containers": True, "images": True, "labels": [label]}
+    predicted = prune_ok(task, check=True)
+    assert predicted["removed"] == {"containers": [f"{unique_name}-stopped"], "images": [first.id]}
+    done = prune_ok(task)
+    assert done["removed"] == predicted["removed"]
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_client.images.get(first.id)
+    assert docker_client.images.get(tag), "the tagged image stays"
 
 
 def test_prune_keeps_volumes_unless_asked_and_needs_a_kind(docker_client, unique_name, cleanup):
@@ -240,4 +268,23 @@ def test_copy_directory_from_the_controller_into_a_stopped_container(docker_clie
     assert first["changed"] and sorted(f["dest"] for f in first["files"]) == ["/srv/www/css/a.css",
                                                                               "/srv/www/index.html"]
     assert _file_in(container, "/srv/www/css/a.css")[0] == b"body{}\n"
+    assert not copy_ok(task)["changed"]
+
+
+def test_copy_directory_with_nested_sub_directories_creates_them(docker_client, box, tmp_path):
+    """None of the destination exists: every directory on the way is made, nothing is left half-copied."""
+    site = tmp_path / "site"
+    for relative in ("index.html", "css/a.css", "css/fonts/f.woff", "js/vendor/deep/x.js"):
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(relative + "\n")
+    container = docker_client.containers.get(box)
+    task = {"container": box, "src": str(site), "dest": "/site/new", "owner": "1000", "mode": "0600"}
+    predicted = copy_ok(task, check=True)
+    assert predicted["changed"] and container.exec_run(["test", "-e", "/site"]).exit_code == 1
+    first = copy_ok(task)
+    assert first["changed"] and len(first["files"]) == 4
+    for relative in ("index.html", "css/a.css", "css/fonts/f.woff", "js/vendor/deep/x.js"):
+        assert _file_in(container, "/site/new/" + relative) == ((relative + "\n").encode(), 0o600, 1000, 1000)
+    listing = container.exec_run(["stat", "-c", "%n %a %u", "/site", "/site/new/js/vendor/deep"]).output.decode()
+    assert listing.split("\n")[:2] == ["/site 755 1000", "/site/new/js/vendor/deep 755 1000"]
     assert not copy_ok(task)["changed"]

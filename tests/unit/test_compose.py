@@ -570,3 +570,42 @@ def test_a_compose_container_carries_its_image_id_as_compose_does():
                                                                      **{"com.docker.compose.image": "sha256:abc"})
     assert compose_image_label({"a": "b"}, {"Id": "sha256:abc"}) == {"a": "b"}  # not a Compose container
     assert compose_image_label(labels, None) == labels  # image still to be pulled (check mode)
+
+
+def test_an_unset_variable_without_default_warns_naming_it_and_the_service():
+    text = """
+        services:
+          web: {image: 'web:${TAG}', environment: {MODE: '$MODE', KEEP: '${KEEP:-x}', SET: '${SET}'}}
+          db: {image: 'db:${TAG}'}
+    """
+    result = project(text, environ={"SET": "1"})
+    assert sorted(result["warnings"]) == sorted([
+        'compose: service db: The "TAG" variable is not set. Defaulting to a blank string.',
+        'compose: service web: The "TAG" variable is not set. Defaulting to a blank string.',
+        'compose: service web: The "MODE" variable is not set. Defaulting to a blank string.',
+    ])
+    assert containers(result)["app-web-1"]["image"] == "web:"
+    assert project(text, environ={"SET": "1", "TAG": "1", "MODE": ""})["warnings"] == [], "set, even empty"
+    swarm = swarm_project("services: {a: {image: 'a:${TAG}'}}\nnetworks: {default: {name: '${NET}'}}")
+    assert sorted(swarm["warnings"]) == [
+        'compose: compose.networks.default.name: The "NET" variable is not set. Defaulting to a blank string.',
+        'compose: service a: The "TAG" variable is not set. Defaulting to a blank string.']
+
+
+@pytest.mark.parametrize("text, message", [
+    ("services: {web: {image: w, enviroment: {A: 1}}}", r"key enviroment is not supported by Berth \(did you mean "
+                                                        r"environment\?\)"),
+    ("services: {web: {imgae: w}}", r"key imgae is not supported by Berth \(did you mean image\?\)"),
+    ("services: {web: {image: w, develop: {}}}", r"key develop is not supported by Berth\. Supported"),
+    ("servics: {web: {image: w}}", r"top-level key servics is not supported \(did you mean services\?\)"),
+])
+def test_a_misspelt_key_is_refused_with_the_closest_supported_one(text, message):
+    with pytest.raises(ComposeError, match=message):
+        project(text)
+
+
+def test_a_misspelt_swarm_key_is_refused_with_the_closest_supported_one():
+    with pytest.raises(ComposeError, match=r"key comand is not supported for a swarm \(did you mean command\?\)"):
+        swarm_project("services: {a: {image: a, comand: [x]}}")
+    with pytest.raises(ComposeError, match=r"deploy.replica is not supported \(did you mean replicas\?\)"):
+        swarm_project("services: {a: {image: a, deploy: {replica: 2}}}")

@@ -132,3 +132,11 @@ def test_resource_plans_from_the_state_read():
         resource(labels={"team": "web"}, recreate="options_changed").plan({"current": volume, "users": users})
     recreate = resource(labels={"team": "web"}, recreate="options_changed").plan({"current": volume, "users": []})
     assert recreate.action_names() == ["recreate"]
+
+
+def test_a_local_volume_name_longer_than_name_max_is_refused_before_anything():
+    with pytest.raises(ValueError, match="is 305 bytes long: the local driver keeps a volume in a directory"):
+        desired_volume({"name": "x" * 300 + "_data"})
+    assert desired_volume({"name": "x" * 255})["name"] == "x" * 255
+    assert desired_volume({"name": "x" * 300, "state": "absent"})["state"] == "absent"
+    assert desired_volume({"name": "x" * 300, "driver": "rexray"})["config"] == {"driver": "rexray"}
