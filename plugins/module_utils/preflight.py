@@ -321,23 +321,20 @@ def run_stack_preflight(stack, items, known, listing):
     Images are resolved here, all in parallel, so that a pull failure stops the run before any change.
     """
     containers = [r for r in items["containers"] if r.desired["state"] != "absent"]
-    problems = {("containers", n): m for n, m in image_reference_problems(
-        "container", {r.name: r.desired.get("image") for r in containers}).items()}
-    problems.update({("networks", n): m for n, m in subnet_problems(
+    references = image_reference_problems("container", {r.name: r.desired.get("image") for r in containers})
+    subnets = subnet_problems(
         {r.name: [c["subnet"] for c in r.desired["config"].get("ipam_config") or []]
          for r in items["networks"] if known["networks"].get(r.name) is None and r.desired["state"] == "present"},
-        listed_subnets(listing["networks"])).items()})
+        listed_subnets(listing["networks"]))
     running = {r.name: requested_ports(r.desired["values"].get("ports"))
                for r in containers if r.desired["state"] in PUBLISHING_STATES}
-    port_issues, unheld = port_problems({n: p for n, p in running.items() if p},
-                                        listed_ports(listing["containers"]))
+    ports, unheld = port_problems({n: p for n, p in running.items() if p}, listed_ports(listing["containers"]))
     local = engine_is_local(stack.client)
     binds, to_create = bind_problems({r.name: bind_sources(r.entry) for r in containers}) if local else ({}, {})
-    busy = busy_port_problems({n: a for n, a in unheld.items() if n not in port_issues}) if local else {}
-    images = _resolve_images(stack, [r for r in containers if r.name not in problems and r.desired.get("image")])
-    for name, message in merge_problems(port_issues, busy, binds, images).items():
-        key = ("containers", name)
-        problems[key] = problems[key] + "; " + message.split(": ", 1)[-1] if key in problems else message
+    busy = busy_port_problems({n: a for n, a in unheld.items() if n not in ports}) if local else {}
+    images = _resolve_images(stack, [r for r in containers if r.name not in references and r.desired.get("image")])
+    problems = {("containers", n): m for n, m in merge_problems(references, ports, busy, binds, images).items()}
+    problems.update({("networks", n): m for n, m in subnets.items()})
     if not problems:
         stack.bind_sources_created = _create_bind_sources(to_create, stack.check_mode, problems)
     return problems

@@ -183,3 +183,92 @@ def test_engine_is_local():
     assert preflight.engine_is_local(Client())
     Client.docker_host = "tcp://10.0.0.1:2375"
     assert not preflight.engine_is_local(Client())
+
+
+# --- the driver, with stand-ins for the stack (its engine must not be asked anything) -------------------
+
+class FakeContainer:
+    def __init__(self, name, image="busybox:1", state="started", ports=None, entry=None, fail=None):
+        self.name, self.entry, self.fail = name, entry or {}, fail
+        self.desired = {"name": name, "image": image, "state": state, "values": {"ports": parse_ports(ports)}}
+        self.params = {"pull": "missing"}
+        self.cache = {}
+        self.resolved = 0
+
+    def cached(self, key, compute):
+        return self.cache.setdefault(key, compute())
+
+    def _resolve_image(self):
+        self.resolved += 1
+        if self.fail:
+            raise preflight.EngineError("container %s: %s" % (self.name, self.fail))
+        return {"Id": "x"}, None
+
+
+class FakeStack:
+    def __init__(self, docker_host="unix:///var/run/docker.sock", check_mode=False):
+        self.client = type("Client", (), {"docker_host": docker_host})()
+        self.check_mode, self.parallel, self.bind_sources_created = check_mode, 2, {}
+
+
+def run(stack, containers, networks=(), known_networks=None, listing=None):
+    items = {"containers": containers, "networks": list(networks)}
+    known = {"networks": known_networks or {}}
+    return preflight.run_stack_preflight(stack, items, known, listing or {"containers": LISTING, "networks": []})
+
+
+def test_driver_reports_every_problem_at_once_and_creates_nothing(tmp_path):
+    short = tmp_path / "short"
+    containers = [
+        FakeContainer("a", image="nc-busybox:"),
+        FakeContainer("b", ports=["127.0.0.1:8080:80"], fail="pull access denied"),
+        FakeContainer("c", entry={"volumes": ["%s:/s" % short],
+                                  "mounts": [{"type": "bind", "source": str(tmp_path / "gone"), "target": "/g"}]}),
+        FakeContainer("gone", state="absent", image="BAD:"),
+    ]
+    stack = FakeStack()
+    problems = run(stack, containers)
+    assert sorted(problems) == [("containers", "a"), ("containers", "b"), ("containers", "c")]
+    assert "nc-busybox:" in problems[("containers", "a")]
+    assert problems[("containers", "b")] == (
+        "container b: host port 127.0.0.1:8080/tcp is published by container other: free it (stop or remove that "
+        "container) or publish another port; pull access denied")
+    assert "gone does not exist" in problems[("containers", "c")]
+    assert not short.exists() and stack.bind_sources_created == {}
+    assert containers[0].resolved == 0  # an invalid reference is never sent to the engine
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_driver_creates_short_syntax_sources_only_outside_check_mode(tmp_path, check_mode):
+    short = tmp_path / "short" / "web"
+    stack = FakeStack(check_mode=check_mode)
+    assert run(stack, [FakeContainer("web", entry={"volumes": ["%s:/s" % short]})]) == {}
+    assert stack.bind_sources_created == {"web": [str(short)]}
+    assert short.is_dir() is not check_mode
+
+
+def test_driver_skips_host_checks_for_a_remote_engine(tmp_path):
+    stack = FakeStack(docker_host="tcp://10.0.0.1:2375")
+    entry = {"mounts": [{"type": "bind", "source": str(tmp_path / "gone"), "target": "/g"}]}
+    assert run(stack, [FakeContainer("web", entry=entry)]) == {}
+
+
+def test_driver_resolves_one_image_once_for_many_containers():
+    containers = [FakeContainer("w%d" % i) for i in range(3)]
+    shared = {}
+    for container in containers:
+        container.cache = shared
+    assert run(FakeStack(), containers) == {}
+    assert sum(c.resolved for c in containers) == 1
+
+
+def test_driver_checks_only_networks_it_creates():
+    class Network:
+        def __init__(self, name, subnet, state="present"):
+            self.name = name
+            self.desired = {"state": state, "config": {"ipam_config": [{"subnet": subnet}]}}
+
+    listing = {"containers": [], "networks": [{"Name": "old", "IPAM": {"Config": [{"Subnet": "10.1.0.0/16"}]}}]}
+    networks = [Network("old", "10.1.0.0/16"), Network("new", "10.1.2.0/24"), Network("off", "10.1.3.0/24", "absent")]
+    problems = run(FakeStack(), [], networks, {"old": {"Name": "old"}}, listing)
+    assert list(problems) == [("networks", "new")]
