@@ -20,7 +20,9 @@ description:
   - Everything the stack creates is labelled C(io.berth.swarm_stack=<name>). With O(prune=true), labelled
     services, networks, secrets and configs that are no longer declared are removed (services first).
   - Before anything changes, the whole spec is checked against the nodes' kernels (see O(kernel_check)); a service
-    or network that needs IP_VS or ESP where they are missing fails the task with nothing changed.
+    or network that needs IP_VS or ESP where they are missing fails the task with nothing changed. So does a
+    service whose image reference is not valid (one message per service); overlay networks declare no subnet here,
+    so there is no subnet overlap to check.
   - One item's failure is reported by name and does not hide the others' results; the task fails if any item failed.
 extends_documentation_fragment:
   - berth.engine.engine

@@ -16,11 +16,13 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.integration import test_compose
 from tests.support.ansible import module_helpers
 
 stack, ok, _unused = module_helpers("berth.engine.stack")
 COMPOSE = Path(__file__).resolve().parents[1] / "compose" / "preflight" / "compose.yaml"
 UNPULLABLE = "127.0.0.1:1/berth-nope/never:1"
+compose_project = test_compose.project  # the fixture `project`: a unique Compose project, swept at teardown
 
 
 def fails(args, **kwargs):
@@ -159,23 +161,6 @@ def test_plain_stack_preflight(docker_client, make_name, test_images, hazards):
 
 
 # --- a Compose project ----------------------------------------------------------------------------
-
-@pytest.fixture
-def project(unique_name, docker_client, cleanup):
-    name = unique_name.replace("berth-t-", "bt").replace("_", "-")[:40].rstrip("-")
-
-    def sweep():
-        owned = {"label": f"com.docker.compose.project={name}"}
-        for container in docker_client.containers.list(all=True, filters=owned):
-            container.remove(force=True)
-        for network in docker_client.networks.list(filters={"label": f"com.docker.compose.project={name}"}):
-            network.remove()
-        for volume in docker_client.volumes.list(filters={"label": f"com.docker.compose.project={name}"}):
-            volume.remove(force=True)
-
-    cleanup.callback(sweep)
-    return name
-
 
 def test_compose_preflight(docker_client, project, make_name, hazards, cleanup):
     scratch = hazards["scratch"]
