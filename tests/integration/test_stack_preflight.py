@@ -206,3 +206,27 @@ def test_compose_preflight(docker_client, project, make_name, hazards, cleanup):
                                                                  if "worker" not in k})
         assert {n: c.id for n, c in owned().items()} == ids
         assert all(c.status == "running" for c in owned().values())
+
+
+# --- the container module's bind sources -----------------------------------------------------------------
+
+container_module, _unused, _unused = module_helpers("berth.engine.container")
+
+
+def test_container_module_bind_sources(docker_client, make_name, cleanup, test_images, tmp_path):
+    name = cleanup.container(make_name("binds"))
+    long_source, short_source = tmp_path / "long", tmp_path / "short" / "deep"
+    task = {"name": name, "image": test_images.busybox, "stop_timeout": 1, "volumes": ["%s:/short" % short_source],
+            "mounts": [{"type": "bind", "source": str(long_source), "target": "/long"}]}
+    refused = container_module(task)
+    assert refused["failed"] and "bind source %s does not exist" % long_source in refused["msg"], refused["msg"]
+    assert not docker_client.containers.list(all=True, filters={"name": name}) and not short_source.exists()
+
+    task["mounts"][0]["create_host_path"] = True
+    created = container_module(task)
+    assert not created["failed"], created["msg"]
+    assert created["actions"][0] == "create_bind_source"
+    assert long_source.is_dir() and short_source.is_dir()
+    mounts = {m["Destination"]: m["Source"] for m in docker_client.containers.get(name).attrs["Mounts"]}
+    assert (mounts["/long"], mounts["/short"]) == (str(long_source), str(short_source))
+    assert docker_client.containers.get(name).status == "running"
