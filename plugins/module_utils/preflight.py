@@ -269,21 +269,27 @@ def subnet_problems(to_create, existing):
     problems = {}
     seen = dict(existing)
     for name in sorted(to_create):
-        causes = []
-        for subnet in to_create[name]:
-            mine = ipaddress.ip_network(subnet, strict=False)
-            for other in sorted(seen):
-                for theirs in seen[other]:
-                    try:
-                        theirs_net = ipaddress.ip_network(theirs, strict=False)
-                    except ValueError:
-                        continue
-                    if other != name and mine.version == theirs_net.version and mine.overlaps(theirs_net):
-                        causes.append("subnet %s overlaps %s of network %s" % (subnet, theirs, other))
+        causes = ["subnet %s overlaps %s of network %s" % (subnet, theirs, other)
+                  for subnet in to_create[name] for other, theirs in _overlapping(subnet, seen) if other != name]
         if causes:
             problems[name] = "network %s: %s: choose a subnet no other network uses" % (name, "; ".join(causes))
         seen[name] = to_create[name]
     return problems
+
+
+def _overlapping(subnet, networks):
+    """[(network, its subnet)] of `networks` ({name: [subnets]}) that overlap `subnet`."""
+    mine = ipaddress.ip_network(subnet, strict=False)
+    found = []
+    for other in sorted(networks):
+        for theirs in networks[other]:
+            try:
+                network = ipaddress.ip_network(theirs, strict=False)
+            except ValueError:  # whatever the engine holds that we cannot read cannot be compared
+                continue
+            if network.version == mine.version and network.overlaps(mine):
+                found.append((other, theirs))
+    return found
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -292,7 +298,8 @@ def with_bind_actions(results, created):
     """The containers' results with the bind sources the pre-flight created (or would create) added."""
     for name, paths in created.items():
         entry = results.setdefault(name, {"changed": False, "actions": []})
-        entry["actions"] = ["create_bind_source"] + list(entry.get("actions") or [])
+        actions = list(entry.get("actions") or [])
+        entry["actions"] = actions if actions[:1] == ["create_bind_source"] else ["create_bind_source"] + actions
         entry["changed"] = True
         entry["bind_sources_created"] = list(paths)
     return results
