@@ -131,12 +131,11 @@ def port_problems(requests, held):
                              for holder in holders if holder != name})
             mine = any(addresses_overlap(address, spot) and name in holders for spot, holders in held.items())
             twice = sorted({other for spot, other in claimed if other != name and addresses_overlap(address, spot)})
+            where = describe_address(address)
             if others:
-                causes.append("host port %s is published by container %s" % (describe_address(address),
-                                                                            ", ".join(others)))
+                causes.append("host port %s is published by container %s" % (where, ", ".join(others)))
             elif twice:
-                causes.append("host port %s is also declared by container %s" % (describe_address(address),
-                                                                                ", ".join(twice)))
+                causes.append("host port %s is also declared by container %s" % (where, ", ".join(twice)))
             elif not mine:
                 unheld.setdefault(name, []).append(address)
             claimed.append((address, name))

@@ -90,17 +90,17 @@ def plain_stack(make_name, images, hazards, bad=False, generation="1"):
     web_port = hazards["socket_port"] if bad else hazards["web_port"]
     worker_port = hazards["container_port"] if bad else hazards["worker_port"]
     common = {"stop_timeout": 1, "env": {"GENERATION": generation}, "networks": [{"name": network["name"]}]}
+    db_bind = {"type": "bind", "source": str(scratch / ("missing" if bad else "conf")), "target": "/etc/db"}
+    containers = [
+        dict(common, name=make_name("web"), image=images.http, ports=["127.0.0.1:%d:8080" % web_port],
+             volumes=["%s:/data" % (scratch / "short" / "web")]),
+        dict(common, name=make_name("worker"), image=UNPULLABLE if bad else images.busybox,
+             ports=["127.0.0.1:%d:8080" % worker_port]),
+        dict(common, name=make_name("db"), image=images.busybox, volumes=["%s:/var/lib/db" % make_name("dbdata")],
+             mounts=[db_bind]),
+    ]
     return {"name": make_name("stack"), "networks": [network], "volumes": [{"name": make_name("dbdata")}],
-            "containers": [
-                dict(common, name=make_name("web"), image=images.http, ports=["127.0.0.1:%d:8080" % web_port],
-                     volumes=["%s:/data" % (scratch / "short" / "web")]),
-                dict(common, name=make_name("worker"), image=UNPULLABLE if bad else images.busybox,
-                     ports=["127.0.0.1:%d:8080" % worker_port]),
-                dict(common, name=make_name("db"), image=images.busybox,
-                     volumes=["%s:/var/lib/db" % make_name("dbdata")],
-                     mounts=[{"type": "bind", "source": str(scratch / ("missing" if bad else "conf")),
-                              "target": "/etc/db"}]),
-            ]}
+            "containers": containers}
 
 
 def test_plain_stack_preflight(docker_client, make_name, test_images, hazards):
