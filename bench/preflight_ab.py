@@ -12,6 +12,7 @@ tree). Only berth-bench-* objects are touched (bench.py's Engine). Prints number
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -47,7 +48,7 @@ def main():
     engine.cleanup()
     port_base = bench.free_port_base(args.n)
     spec_path = bench.OUT / ("preflight-n%d.json" % args.n)
-    spec_path.write_text(__import__("json").dumps(bench.scenario(args.n, port_base, "converge")))
+    spec_path.write_text(json.dumps(bench.scenario(args.n, port_base, "converge")))
     times = {t: {"converge": [], "nochange": []} for t in trees}
     try:
         for rep in range(args.repeat):
@@ -56,8 +57,8 @@ def main():
                     log = bench.OUT / "logs" / ("preflight-%s-%s-r%d.log" % (tree, phase, rep))
                     secs, cpu = run_tree(root, spec_path, log)
                     times[tree][phase].append((secs, cpu))
-                    print("  %-6s %-8s %6.2f s  cpu %5.2f s  load %.1f" % (tree, phase, secs, cpu,
-                                                                          os.getloadavg()[0]), flush=True)
+                    load = os.getloadavg()[0]
+                    print("  %-6s %-8s %6.2f s  cpu %5.2f s  load %.1f" % (tree, phase, secs, cpu, load), flush=True)
                 engine.cleanup()
     finally:
         engine.cleanup()

@@ -194,8 +194,8 @@ def bind_sources(params):
         if (mount.get("type") or "volume") == "bind" and mount.get("source"):
             sources.append((mount["source"], bool(mount.get("create_host_path"))))
     for spec in params.get("volumes") or []:
-        source = str(spec).split(":")[0]
-        if ":" in str(spec) and source.startswith("/"):
+        source, colon, _unused = str(spec).partition(":")
+        if colon and source.startswith("/"):
             sources.append((source, True))
     return sources
 
