@@ -112,6 +112,14 @@ options:
         description: Mount read-only.
         type: bool
         default: false
+      create_host_path:
+        description:
+          - For a bind mount, create a missing source directory on the host instead of failing (like the short
+            syntax of O(volumes) and C(docker run -v); C(docker --mount) refuses a missing source).
+          - The berth.engine.stack module checks and creates bind sources before it changes anything, and only
+            when the engine runs on the managed host (a unix socket).
+        type: bool
+        default: false
   volumes:
     description:
       - Short form of O(mounts), C([source:]target[:ro|rw]). A source starting with C(/) is a bind mount,
@@ -550,6 +558,14 @@ options:
             required: true
           read_only:
             description: Mount read-only.
+            type: bool
+            default: false
+          create_host_path:
+            description:
+              - For a bind mount, create a missing source directory on the host instead of failing (like the short
+                syntax of O(containers[].volumes) and C(docker run -v); C(docker --mount) refuses a missing source).
+              - The berth.engine.stack module checks and creates bind sources before it changes anything, and only
+                when the engine runs on the managed host (a unix socket).
             type: bool
             default: false
       volumes:

@@ -15,6 +15,7 @@ environment for interpolation and a read_text(path) callable (for env_file and .
 from __future__ import annotations
 
 import difflib
+import os
 import posixpath
 import re
 import shlex
@@ -304,7 +305,10 @@ def _port_text(entry, service):
 
 
 def _project_path(project, path):
-    if path.startswith("~") or posixpath.isabs(path):
+    """An absolute host path: `~` is the home of the user the module runs as on the host, as in Compose."""
+    if path.startswith("~"):
+        path = os.path.expanduser(path)
+    if posixpath.isabs(path):
         return posixpath.normpath(path)
     return posixpath.normpath(posixpath.join(project["directory"], path))
 
@@ -316,8 +320,10 @@ def _mount(project, entry, service):
         read_only = len(parts) == 3 and "ro" in parts[2].split(",")
         if len(parts) == 1:
             return {"type": "volume", "source": None, "target": parts[0], "read_only": False}
+        # The short syntax creates a missing bind source, as Compose v2 does.
         entry = {"source": parts[0], "target": parts[1], "read_only": read_only,
-                 "type": "bind" if parts[0].startswith((".", "/", "~")) else "volume"}
+                 "type": "bind" if parts[0].startswith((".", "/", "~")) else "volume",
+                 "bind": {"create_host_path": True}}
     if not isinstance(entry, dict) or not entry.get("target"):
         raise ComposeError("service %s: volumes entry %r needs a target" % (service, entry))
     kind = entry.get("type", "volume")
@@ -325,13 +331,35 @@ def _mount(project, entry, service):
         raise ComposeError("service %s: volume type %r is not supported (volume, bind, tmpfs)" % (service, kind))
     source = entry.get("source")
     if kind == "bind":
-        source = _project_path(project, source)
-    elif kind == "volume" and source:
+        return dict(_bind_options(entry.get("bind"), entry["target"], service), type="bind",
+                    source=_project_path(project, source), target=entry["target"],
+                    read_only=bool(entry.get("read_only")))
+    if kind == "volume" and source:
         if source not in project["volumes"]:
             raise ComposeError("service %s: volume %s is not declared in the top-level volumes" % (service, source))
         source = project["volumes"][source]
     return {"type": kind, "source": source or None, "target": entry["target"],
             "read_only": bool(entry.get("read_only"))}
+
+
+def _swarm_mount(project, entry, service):
+    """A service's mount: the nodes' engines refuse a missing bind source, there is no host path to create."""
+    mount = _mount(project, entry, service)
+    mount.pop("create_host_path", None)
+    return mount
+
+
+def _bind_options(bind, target, service):
+    """The `bind:` block of a long-syntax bind: create_host_path is honoured, what cannot be is refused."""
+    bind = bind or {}
+    if not isinstance(bind, dict):
+        raise ComposeError("service %s: volumes entry for %s: bind must be a mapping" % (service, target))
+    unsupported = sorted(k for k, v in bind.items() if k != "create_host_path" and v not in (None, ""))
+    if unsupported:
+        raise ComposeError("service %s: volumes entry for %s: bind.%s is not supported by berth.engine (the "
+                           "container module has no such mount option); remove it" % (
+                               service, target, ", bind.".join(unsupported)))
+    return {"create_host_path": bool(bind.get("create_host_path"))}
 
 
 def _file_mounts(project, entries, kind, service):
@@ -995,7 +1023,7 @@ def _swarm_service(project, name, service):
         entry["healthcheck"] = _healthcheck(service["healthcheck"], name)
     if "ports" in service:
         entry["ports"] = [_swarm_port(p, name) for p in service["ports"]]
-    mounts = [_mount(project, v, name) for v in service.get("volumes") or []]
+    mounts = [_swarm_mount(project, v, name) for v in service.get("volumes") or []]
     if mounts:
         entry["mounts"] = mounts
     networks = _networks(project, name, service, None)

@@ -1254,6 +1254,7 @@ ARGUMENT_SPEC = dict(
         source=dict(type="str"),
         target=dict(type="str", required=True),
         read_only=dict(type="bool", default=False),
+        create_host_path=dict(type="bool", default=False),
     )),
     volumes=dict(type="list", elements="str"),
     tmpfs=dict(type="list", elements="str"),

@@ -43,6 +43,7 @@ from ansible_collections.berth.engine.plugins.module_utils.image_plan import ARG
 from ansible_collections.berth.engine.plugins.module_utils.images import inspect_image
 from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import ARGUMENT_SPEC as NETWORK_SPEC
+from ansible_collections.berth.engine.plugins.module_utils.preflight import run_stack_preflight, with_bind_actions
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, converge
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
     ItemError,
@@ -85,6 +86,8 @@ class Stack(StackBase):
         super().__init__(client, params, check_mode, parallel=params["parallel"])
         self.asides = {}  # container name -> containers a crashed recreate left aside (read_known)
         self.secrets = secret_values(params.get("containers") or [])
+        self.listings = {}  # the engine's container and network listings (read_known), for the pre-flight
+        self.bind_sources_created = {}  # container name -> bind sources the pre-flight created
 
     # --- declared items ------------------------------------------------------------------------------
 
@@ -120,10 +123,12 @@ class Stack(StackBase):
 
     def read_known(self, items):
         """{kind: {name: document or None}} from one listing per kind (plus one inspect per container)."""
-        networks = {n["Name"]: n for n in self.client.listing("network")}
+        self.listings = {"networks": self.client.listing("network"),
+                         "containers": self.client.listing("container", all=True)}
+        networks = {n["Name"]: n for n in self.listings["networks"]}
         volumes = {v["Name"]: v for v in (self.client.listing("volume") or {}).get("Volumes") or []}
         by_name = {}
-        for entry in self.client.listing("container", all=True):
+        for entry in self.listings["containers"]:
             for name in entry.get("Names") or []:
                 by_name[name.lstrip("/")] = entry
         wanted = {r.name for r in items["containers"]}
@@ -195,6 +200,22 @@ class Stack(StackBase):
                     for pull in ("missing", "never"):
                         self.cache[("image", reference, pull)] = (None, "predicted")
 
+    # --- the pre-flight -------------------------------------------------------------------------------
+
+    def preflight(self, items, known):
+        """True when everything can work (preflight.py); otherwise each problem is recorded on its item.
+
+        Runs after the images (a built or pulled image changes nothing users see), before any change.
+        """
+        problems = run_stack_preflight(self, items, known, self.listings)
+        for (kind, name), message in sorted(problems.items()):
+            self._record(kind, name, error=ItemError(message.split(": ", 1)[-1]))
+        return not problems and not any(i.get("failed") for i in self.results["images"].values())
+
+    def result(self):
+        with_bind_actions(self.results["containers"], self.bind_sources_created)
+        return super().result()
+
     # --- pruning -------------------------------------------------------------------------------------
 
     def _prune(self, kind, names, action="prune"):
@@ -241,6 +262,8 @@ class Stack(StackBase):
             self._run_parallel("images", items["images"], known["images"])
             if self.check_mode:
                 self._count_on_images(items["images"])
+            if not self.preflight(items, known):
+                return self.result()
             self._run_parallel("networks", items["networks"], known["networks"])
             for network in items["networks"]:
                 # The containers may use the stack's networks: in check mode they are only planned.

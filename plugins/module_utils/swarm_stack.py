@@ -21,6 +21,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.berth.engine.plugins.module_utils.compose import load_swarm_project
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
+from ansible_collections.berth.engine.plugins.module_utils.preflight import image_reference_problems
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge
 from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
     ServiceResource,
@@ -148,6 +149,17 @@ class SwarmStack(StackBase):
                                 ("services", SERVICE_SPEC, ServiceResource)):
             built[kind] = [self.build(kind, cls, item) for item in self._declared(kind, spec)]
         return built
+
+    # --- the pre-flight, before any change (preflight.py) ----------------------------------------------
+
+    def preflight(self, built):
+        """True unless a service's image reference is invalid (recorded on it). Overlay networks declare
+        no subnet here, so there is no overlap to check."""
+        problems = image_reference_problems("service", {s.name: s.desired["image"] for s in built["services"]
+                                                        if s.desired["state"] != "absent"})
+        for name, message in problems.items():
+            self._record("services", name, error=ItemError(message.split(": ", 1)[-1]))
+        return not problems
 
     # --- the kernel check, before any change ---------------------------------------------------------
 
@@ -304,6 +316,8 @@ class SwarmStack(StackBase):
             self.prune({kind: [] for kind in KINDS}, action="remove")
             return self.result()
         built = self.resources()
+        if not self.preflight(built):
+            return self.result()
         self.check_kernel(built)
         with ThreadPoolExecutor(self.parallel) as pool:
             list(pool.map(self._run_network, built["networks"]))

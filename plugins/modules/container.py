@@ -79,7 +79,10 @@ container:
   returned: success
   type: dict
 actions:
-  description: What was done (or, in check mode, would be done), in order, like C(create), C(start), C(update), C(recreate).
+  description:
+    - What was done (or, in check mode, would be done), in order, like C(create), C(start), C(update), C(recreate).
+    - C(create_bind_source) first when a missing bind source directory was created (O(mounts[].create_host_path),
+      O(volumes)).
   returned: always
   type: list
   elements: str
@@ -97,6 +100,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_engine impo
     converge_container,
 )
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.preflight import prepare_bind_sources  # noqa: E402
 
 
 def main():
@@ -104,8 +108,11 @@ def main():
 
     def converge(client):
         resource = ContainerResource(client, module.params, module.check_mode)
+        created = prepare_bind_sources(client, module.params, module.check_mode)
         plan, _unused, container = converge_container(resource)
         result = plan_result(module, plan, "container", container)
+        if created:
+            result.update(changed=True, actions=["create_bind_source"] + result["actions"])
         if module.params["output_logs"] and container and not module.check_mode:
             result["logs"] = client.logs(container["Id"]).splitlines()
         return result

@@ -30,6 +30,16 @@ description:
     with a warning naming it and the service, as Compose does.
   - With O(state=absent), the stack is taken down as C(docker compose down) does (C(docker compose down -v) with
     O(prune_volumes=true)); see O(state).
+  - A pre-flight runs before the first change. After the O(images) entries, every container image is resolved
+    (pulled when missing, or with C(pull=always), in parallel), and every image reference, bind source, published
+    host port and new network subnet is checked; what cannot work fails the task with one message per item, and
+    no network, volume or container has been created, removed or recreated. A host port must be free or
+    published already by the container of the same name. A missing short-syntax bind source (O(containers[].volumes),
+    Compose C(./data:/data)) is created as a directory (action C(create_bind_source)); a missing long-syntax one
+    fails unless O(containers[].mounts[].create_host_path=true) (Compose C(bind.create_host_path)). A Compose
+    source starting with C(~) is under the home of the user the module runs as; C(bind.propagation) and
+    C(bind.selinux) are refused. Bind sources and the check that no host process listens on a port are made only
+    when the engine is on the managed host (a C(unix://) socket), not for a C(tcp://) engine.
 extends_documentation_fragment:
   - berth.engine.engine
   - berth.engine.attributes

@@ -21,7 +21,9 @@ description:
     services, networks, secrets and configs that are no longer declared are removed (services first). With
     O(state=absent) all of them are removed, like C(docker stack rm).
   - Before anything changes, the whole spec is checked against the nodes' kernels (see O(kernel_check)); a service
-    or network that needs IP_VS or ESP where they are missing fails the task with nothing changed.
+    or network that needs IP_VS or ESP where they are missing fails the task with nothing changed. So does a
+    service whose image reference is not valid (one message per service); overlay networks declare no subnet here,
+    so there is no subnet overlap to check.
   - One item's failure is reported by name and does not hide the others' results; the task fails if any item failed.
 extends_documentation_fragment:
   - berth.engine.engine

@@ -220,11 +220,40 @@ def test_ports_and_volumes_long_syntax():
     web = containers(result)["app-web-1"]
     assert web["ports"] == ["8000-8010:80", "127.0.0.1:8443:443/tcp", "9000", "127.0.0.1::53/udp"]
     assert web["mounts"] == [
-        {"type": "bind", "source": "/srv/app/html", "target": "/usr/share/html", "read_only": True},
+        {"type": "bind", "source": "/srv/app/html", "target": "/usr/share/html", "read_only": True,
+         "create_host_path": True},  # the short syntax creates a missing source, as Compose v2 does
         {"type": "volume", "source": None, "target": "/var/log", "read_only": False},
         {"type": "tmpfs", "source": None, "target": "/tmp", "read_only": False},
-        {"type": "bind", "source": "/etc/app", "target": "/etc/app", "read_only": True},
+        {"type": "bind", "source": "/etc/app", "target": "/etc/app", "read_only": True, "create_host_path": False},
     ]
+
+
+def test_bind_sources_home_and_bind_block(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/op")
+    web = containers(project("""
+        services:
+          web:
+            image: w
+            volumes:
+              - ~/data:/data
+              - {type: bind, source: ~/conf, target: /conf, bind: {create_host_path: true}}
+    """))["app-web-1"]
+    assert web["mounts"] == [
+        {"type": "bind", "source": "/home/op/data", "target": "/data", "read_only": False, "create_host_path": True},
+        {"type": "bind", "source": "/home/op/conf", "target": "/conf", "read_only": False, "create_host_path": True},
+    ]
+
+
+@pytest.mark.parametrize("option", ["propagation: rshared", "selinux: z"])
+def test_bind_block_options_the_container_module_lacks_are_refused(option):
+    with pytest.raises(ComposeError, match=r"service web: .*bind\.(propagation|selinux) is not supported"):
+        project("""
+            services:
+              web:
+                image: w
+                volumes:
+                  - {type: bind, source: /srv, target: /srv, bind: {%s}}
+        """ % option)
 
 
 def test_undeclared_named_volume_fails():

@@ -64,6 +64,19 @@ def test_bad_entries_fail_before_anything():
         SwarmStack(NoEngine(), {"name": "s", "secrets": [{"name": "db"}]}, False).resources()
 
 
+def test_preflight_refuses_invalid_image_references_before_anything():
+    stack = SwarmStack(NoEngine(), {"name": "s", "services": [
+        {"name": "web", "image": "nc-busybox:"}, {"name": "api", "image": "Api:1"}, {"name": "ok", "image": "x:1"}]},
+        False)
+    result = stack.converge()  # NoEngine answers nothing a change needs: the pre-flight stops first
+    assert result["failures"] == [
+        "service api: image reference 'Api:1' is not valid: the repository name must be lowercase; write it as "
+        "[registry[:port]/]name[:tag][@digest], e.g. busybox:1.36",
+        "service web: image reference 'nc-busybox:' is not valid: it ends with ':' and no tag or digest after it; "
+        "write it as [registry[:port]/]name[:tag][@digest], e.g. busybox:1.36"]
+    assert not result["changed"]
+
+
 @pytest.mark.parametrize("params, feature", [
     ({"networks": [{"name": "shop", "encrypted": True}]}, "esp"),
     ({"services": [{"name": "web", "image": "x", "networks": [{"name": "shop"}]}], "networks": [{"name": "shop"}]},
