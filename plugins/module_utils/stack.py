@@ -45,8 +45,15 @@ from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
     StackBase,
     merge_compose,
     read_host_text,
+    scrub,
 )
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import build_result as _build_result
+from ansible_collections.berth.engine.plugins.module_utils.stack_rollback import (
+    Journal,
+    finish,
+    rollback_summary,
+    undo,
+)
 from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import ARGUMENT_SPEC as VOLUME_SPEC
 
@@ -80,6 +87,9 @@ class Stack(StackBase):
         super().__init__(client, params, check_mode, parallel=params["parallel"])
         self.asides = {}  # container name -> containers a crashed recreate left aside (read_known)
         self.secrets = secret_values(params.get("containers") or [])
+        # rollback "stack": what this run changes is journaled, and undone as a whole when an item fails.
+        self.journal = Journal() if (params.get("rollback") or "stack") == "stack" and not check_mode else None
+        self.rolled_back = None  # the undo's report, when there was one
 
     # --- declared items ------------------------------------------------------------------------------
 
@@ -151,9 +161,12 @@ class Stack(StackBase):
         try:
             if kind == "containers":
                 resource.known_asides = self.asides.get(resource.name, [])
+                resource.journal, resource.confirm_starts = self.journal, self.journal is not None
                 plan, _unused, _unused = converge_container(resource, known)
             else:
-                plan, _unused, _unused = converge(self._labelled(resource) if known is None else resource, known)
+                plan, _unused, document = converge(self._labelled(resource) if known is None else resource, known)
+                if self.journal is not None and known is None and "create" in plan.action_names():
+                    self.journal.record(kind, resource.name, "created", id=(document or {}).get("Id"))
             return self._record(kind, resource.name, plan)
         except (EngineError, ValueError) as err:
             return self._record(kind, resource.name, error=err)
@@ -167,6 +180,11 @@ class Stack(StackBase):
         by_name = {r.name: r for r in containers}
         failed = set()
         for wave in depends_on_waves({r.name: r.depends_on for r in containers}):
+            if self._rolling_back():  # all or nothing: no further wave once an item failed
+                for name in wave:
+                    self.results["containers"][name] = {"changed": False, "actions": [], "msg": (
+                        "not converged: another item failed, so the stack is rolled back")}
+                continue
             ready = []
             for name in wave:
                 blockers = sorted(set(by_name[name].depends_on) & failed)
@@ -189,6 +207,33 @@ class Stack(StackBase):
                 if inspect_image(self.client, reference) is None:  # one inspect per reference, not per pull mode
                     for pull in ("missing", "never"):
                         self.cache[("image", reference, pull)] = (None, "predicted")
+
+    # --- all or nothing ------------------------------------------------------------------------------
+
+    def _rolling_back(self):
+        return self.journal is not None and any(
+            item.get("failed") for kind in KINDS for item in self.results[kind].values())
+
+    def _settle(self):
+        """rollback stack: undo the run when an item failed, else remove the old containers kept aside.
+
+        True when the run may prune (a run that is rolled back prunes nothing).
+        """
+        if self.journal is None:
+            return True
+        if self._rolling_back():
+            report = undo(self.client, self.journal, self.client.is_local)
+            report["summary"] = rollback_summary(report)
+            self.rolled_back = scrub(report, self.secrets)
+            return False
+        self.warnings.extend(finish(self.client, self.journal))
+        return True
+
+    def result(self):
+        result = super().result()
+        if self.rolled_back is not None:
+            result["rolled_back"] = self.rolled_back
+        return result
 
     # --- pruning -------------------------------------------------------------------------------------
 
@@ -213,10 +258,11 @@ class Stack(StackBase):
                     self.results["networks"][network.name].get("failed"))
             self._run_parallel("volumes", items["volumes"], known["volumes"])
             self._run_containers(items["containers"], known["containers"])
-            declared = {kind: [r.name for r in items[kind]] for kind in KINDS}
-            for kind in ("containers", "networks", "volumes"):  # containers first: what is in use cannot go
-                self._prune(kind, prune_selection(kind, declared[kind], owned[kind], self.params["prune"],
-                                                  self.params["prune_volumes"]))
+            if self._settle():
+                declared = {kind: [r.name for r in items[kind]] for kind in KINDS}
+                for kind in ("containers", "networks", "volumes"):  # containers first: what is in use cannot go
+                    self._prune(kind, prune_selection(kind, declared[kind], owned[kind], self.params["prune"],
+                                                      self.params["prune_volumes"]))
         return self.result()
 
 
