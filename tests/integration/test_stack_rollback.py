@@ -109,8 +109,10 @@ def test_a_compose_project_is_deployed_and_updated_all_or_nothing(docker_client,
     project = make_name("p").replace("_", "-").lower()
     services = ["%s-%s-1" % (project, s) for s in ("db", "web", "worker")]
 
+    labelled = {"label": "com.docker.compose.project=" + project}
+
     def sweep():
-        for found in docker_client.containers.list(all=True, filters={"label": "com.docker.compose.project=" + project}):
+        for found in docker_client.containers.list(all=True, filters=labelled):
             found.remove(force=True, v=True)
         for network in docker_client.networks.list(names=[project + "_default"]):
             network.remove()
@@ -123,7 +125,7 @@ def test_a_compose_project_is_deployed_and_updated_all_or_nothing(docker_client,
 
     first = stack(dict(args, compose_env=failing))
     assert first["failed"] and services[1] in first["msg"] and "rolled back: " in first["msg"]
-    assert not docker_client.containers.list(all=True, filters={"label": "com.docker.compose.project=" + project})
+    assert not docker_client.containers.list(all=True, filters=labelled)
     _gone(docker_client.networks.get, project + "_default")
     _gone(docker_client.volumes.get, project + "_data")
 
