@@ -9,14 +9,14 @@ daemon, tests/support/crash.py) is finished or undone by the next run, even when
 from __future__ import annotations
 
 import subprocess
-import threading
 from pathlib import Path
 
 import docker
 import pytest
 
+from tests.integration import test_stack
 from tests.support.ansible import module_helpers, run_module
-from tests.support.crash import crash, revive
+from tests.support.crash import crash_during, revive
 from tests.support.private_daemon import private_daemons
 
 MODULE = "berth.engine.stack"
@@ -47,20 +47,9 @@ def _running(client, names, running=True):
     return seen
 
 
-@pytest.fixture
-def app(make_name, cleanup, test_images):
-    names = [make_name("c%d" % i) for i in range(3)]
-    for name in names:
-        cleanup.container(name)
-    network, volume = make_name("net"), make_name("vol")
-    cleanup.network(network)
-    cleanup.volume(volume)
-    containers = [{"name": n, "image": test_images.busybox, "stop_timeout": 1, "env": {"GENERATION": "one"},
-                   "restart_policy": "unless-stopped", "networks": [{"name": network}]} for n in names]
-    containers[1]["volumes"] = ["%s:/data" % volume]
-    containers[2]["depends_on"] = [names[0]]  # a second wave: the rollback undoes the first one
-    return {"name": make_name("stack"), "networks": [{"name": network}], "volumes": [{"name": volume}],
-            "containers": containers}
+# The 3-container stack of test_stack.py: a network, a volume, and a second depends_on wave (c2 on c0),
+# so a failure in the second wave has the first one to undo.
+app = test_stack.app
 
 
 def _generation(app, generation, failing=None):
@@ -191,24 +180,8 @@ def _crash_args(daemon, generation, failing=None):
 
 def _kill_after(daemon, args, event, nth):
     """Run the stack and SIGKILL the daemon once its events showed the `nth` container `event`."""
-    seen = threading.Event()
-    stream = daemon.client.events(decode=True, filters={"type": "container", "event": event})
-
-    def watch():
-        for count, _event in enumerate(stream, start=1):
-            if count >= nth:
-                seen.set()
-                return
-
-    threading.Thread(target=watch, daemon=True).start()
-    outcome = {}
-    run = threading.Thread(target=lambda: outcome.update(result=run_module(MODULE, args)))
-    run.start()
-    assert seen.wait(EVENT_TIMEOUT), "the stack never reached the %dth %s: %s" % (nth, event, outcome)
-    assert crash(daemon), "no dockerd/containerd was running to kill"
-    stream.close()
-    run.join(EVENT_TIMEOUT)
-    assert outcome["result"]["failed"], "a crash mid-converge fails the run"
+    result = crash_during(daemon, lambda: run_module(MODULE, args), event, nth, EVENT_TIMEOUT)
+    assert result["failed"], "a crash mid-converge fails the run"
     revive(daemon)
 
 
