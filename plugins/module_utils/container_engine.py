@@ -227,15 +227,21 @@ class ContainerResource(Resource):
             try:
                 self._confirm_running(started_id)
             except EngineError as err:
-                logs = self.client.logs(started_id, tail=50).strip()
-                raise EngineError("container %s: %s%s" % (self.name, err, ("\nIts output:\n" + logs) if logs
-                                                          else "")) from None
+                raise EngineError("container %s: %s%s" % (self.name, err, self._output_of(started_id))) from None
         return started_id
+
+    def _output_of(self, container_id):
+        """The tail of a failed container's output, for its error message ("" when there is none to read)."""
+        try:
+            logs = self.client.logs(container_id, tail=50).strip()
+        except EngineError:
+            return ""
+        return ("\nIts output:\n" + logs) if logs else ""
 
     def _discard_unstarted(self, container_id, cause):
         """The error for a failed first start, once the container this run created for it is removed."""
+        output = self._output_of(container_id)
         try:
-            logs = self.client.logs(container_id, tail=50).strip()
             # v=true: its anonymous volumes were created with it, and it never ran.
             self.client.remove("container", container_id, {"force": True, "v": True})
         except EngineError as err:
@@ -243,7 +249,7 @@ class ContainerResource(Resource):
                                "never started, as %s" % (cause, err, container_id[:12]), cause.status,
                                cause.daemon_message)
         return EngineError("%s. The container this run created was removed again, so none is left half-made.%s"
-                           % (cause, ("\nIts output:\n" + logs) if logs else ""), cause.status, cause.daemon_message)
+                           % (cause, output), cause.status, cause.daemon_message)
 
     def _stop_params(self):
         return {"t": self.stop_timeout} if self.stop_timeout is not None else None
