@@ -162,9 +162,9 @@ def _revert_update(client, step, report, local):
 
 
 def _revert_run_state(client, step, report, local):
-    client.act("container", step["id"], "stop" if step["change"] == "started" else "start")
-    report["containers"]["reverted"].append("%s (%s)" % (step["name"], "stopped" if step["change"] == "started"
-                                                            else "started"))
+    verb, now = ("stop", "stopped") if step["change"] == "started" else ("start", "started")
+    client.act("container", step["id"], verb)
+    report["containers"]["reverted"].append("%s (%s)" % (step["name"], now))
 
 
 def _remove_network(client, step, report, local):
