@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.stack_rollback import (
     Journal,
     empty_report,
@@ -103,3 +104,50 @@ def test_summary_says_what_was_not_undone():
 
 def test_restore_body_leaves_out_what_the_engine_did_not_report():
     assert restore_body({"Memory": 0, "MemorySwap": None, "CpuShares": 512}) == {"Memory": 0, "CpuShares": 512}
+
+
+class _Client:
+    """Just enough of the engine client for undo(): records the calls, fails the ones named in `failing`."""
+
+    def __init__(self, failing=(), documents=None):
+        self.calls, self.failing, self.documents = [], set(failing), documents or {}
+
+    def _call(self, *call):
+        self.calls.append(call)
+        if call[:2] in self.failing:
+            raise EngineError("the engine said no")
+
+    def remove(self, kind, name, params=None):
+        self._call("remove", name)
+
+    def act(self, kind, name, verb, params=None, body=None):
+        self._call(verb, name)
+
+    def inspect(self, kind, name):
+        return self.documents.get(name)
+
+
+def test_undo_runs_every_step_and_reports_the_ones_that_failed(tmp_path):
+    from ansible_collections.berth.engine.plugins.module_utils.stack_rollback import undo
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "data").write_text("x")
+    (tmp_path / "empty").mkdir()
+    journal = Journal()
+    journal.record("volumes", "empty", "created", id=None)
+    journal.record("volumes", "full", "created", id=None)
+    journal.record("containers", "web", "recreated", id=NEW_WEB, old=OLD_WEB, was_running=True)
+    journal.record("containers", "db", "created", id="db1")
+    documents = {"web": {"Id": NEW_WEB}, "empty": {"Driver": "local", "Mountpoint": str(tmp_path / "empty")},
+                 "full": {"Driver": "local", "Mountpoint": str(tmp_path / "full")}}
+    client = _Client(failing={("rename", OLD_WEB)}, documents=documents)
+    report = undo(client, journal, local=True)
+    assert client.calls == [("remove", "db1"), ("remove", NEW_WEB), ("rename", OLD_WEB), ("remove", "empty")]
+    assert report["containers"]["removed"] == ["db"] and report["volumes"]["removed"] == ["empty"]
+    assert report["volumes"]["kept"] == ["full (not empty)"]
+    assert report["failed"] == ["container web: putting back the previous container failed (the engine said no): "
+                                "it waits, stopped, as web_berth_old_3f2a1b2c3d4e, and the next run finishes it"]
+    assert "NOT undone: container web" in rollback_summary(report)
+    remote = undo(_Client(documents=documents), journal, local=False)["volumes"]
+    assert not remote["removed"] and [v.split(" ", 1)[0] for v in remote["kept"]] == ["full", "empty"]
+    assert "the engine is not local" in remote["kept"][0]
