@@ -59,6 +59,10 @@ class ContainerResource(Resource):
         # The containers a crashed recreate left renamed aside (container_recovery.py), when the
         # caller has listed them already (the stack); None: read() lists them.
         self.known_asides = None
+        # Set by a stack with rollback "stack": every change is recorded there (stack_rollback.Journal),
+        # old containers stay aside until the whole stack is confirmed, and every start is confirmed.
+        self.journal = None
+        self.confirm_starts = False
         super().__init__(client, params, check_mode, cache)
 
     def desire(self, params):
@@ -163,19 +167,22 @@ class ContainerResource(Resource):
                 current = self.client.inspect("container", container_id) if container_id else None
             elif kind == "create":
                 container_id, created = self._create(action), action
+                self._journal("created", id=container_id)
             elif kind == "recreate":
                 container_id = self._safe_recreate(current, action, repairs)
             elif kind == "remove":
                 self._remove(container_id)
                 return None
             elif kind == "start":
-                container_id = self._start_or_repair(container_id, created or action.get("repair"), repairs)
+                container_id = self._start_step(container_id, created, action.get("repair"), repairs)
             elif kind == "stop":
                 self._stop(container_id)
+                if created is None:
+                    self._journal("stopped", id=container_id)
             elif kind == "restart":
                 self.client.act("container", container_id, "restart", self._stop_params())
             elif kind == "update":
-                self._update(container_id)
+                self._update(container_id, current)
             elif kind == "connect":
                 self._connect(container_id, action["network"], action["endpoint"])
             elif kind == "disconnect":
@@ -194,6 +201,55 @@ class ContainerResource(Resource):
             plan.warnings.append("container %s: its start failed on a containerd task left over from an engine "
                                  "crash; the container had never run, so it was removed and created again "
                                  "(was %s)" % (self.name, old_id[:12]))
+
+    def _journal(self, change, **details):
+        if self.journal is not None:
+            self.journal.record("containers", self.name, change, **details)
+
+    def _start_step(self, container_id, created, repair, repairs):
+        """Start; a container this run created whose first start fails is removed, never left Created.
+
+        In a stack that rolls back as a whole the rollback removes it (and names it); the start is then
+        also confirmed (the new container stays up START_GRACE_SECONDS).
+        """
+        try:
+            started_id = self._start_or_repair(container_id, created or repair, repairs)
+        except EngineError as err:
+            if created is None or self.journal is not None:
+                raise
+            raise self._discard_unstarted(container_id, err) from None
+        if self.journal is not None:
+            if started_id != container_id:
+                self.journal.replace_id(container_id, started_id)
+            if created is None:
+                self._journal("started", id=started_id)
+        if self.confirm_starts:
+            try:
+                self._confirm_running(started_id)
+            except EngineError as err:
+                raise EngineError("container %s: %s%s" % (self.name, err, self._output_of(started_id))) from None
+        return started_id
+
+    def _output_of(self, container_id):
+        """The tail of a failed container's output, for its error message ("" when there is none to read)."""
+        try:
+            logs = self.client.logs(container_id, tail=50).strip()
+        except EngineError:
+            return ""
+        return ("\nIts output:\n" + logs) if logs else ""
+
+    def _discard_unstarted(self, container_id, cause):
+        """The error for a failed first start, once the container this run created for it is removed."""
+        output = self._output_of(container_id)
+        try:
+            # v=true: its anonymous volumes were created with it, and it never ran.
+            self.client.remove("container", container_id, {"force": True, "v": True})
+        except EngineError as err:
+            return EngineError("%s; removing the container this run created for it failed too (%s): it is left, "
+                               "never started, as %s" % (cause, err, container_id[:12]), cause.status,
+                               cause.daemon_message)
+        return EngineError("%s. The container this run created was removed again, so none is left half-made.%s"
+                           % (cause, output), cause.status, cause.daemon_message)
 
     def _stop_params(self):
         return {"t": self.stop_timeout} if self.stop_timeout is not None else None
@@ -260,8 +316,13 @@ class ContainerResource(Resource):
             except EngineError:
                 verdict = "restore"
         if verdict == "keep":
+            # In a stack that rolls back as a whole, the old one stays aside until the stack is confirmed.
+            keep_aside = self.journal is not None and new_id and action.get("restorable")
             for container_id in action["remove"]:
-                self._remove(container_id)
+                if not (keep_aside and container_id == aside_id):
+                    self._remove(container_id)
+            if keep_aside:
+                self._journal("recreated", id=new_id, old=aside_id, was_running=action["start"])
             return new_id
         if new_id:
             self._remove(new_id)
@@ -284,12 +345,15 @@ class ContainerResource(Resource):
         # v=false: anonymous volumes outlive the container, so no data goes with it.
         self.client.remove("container", container_id, {"force": True, "v": False})
 
-    def _update(self, container_id):
+    def _update(self, container_id, current):
+        body = update_body(self.desired)
         try:
-            self.client.act("container", container_id, "update", body=update_body(self.desired))
+            self.client.act("container", container_id, "update", body=body)
         except EngineError as err:
             raise EngineError("updating container %s in place failed: %s"
                               % (self.name, err.daemon_message or err), err.status) from None
+        host_config = (current or {}).get("HostConfig") or {}
+        self._journal("updated", id=container_id, previous={key: host_config.get(key) for key in body})
 
     def _rename(self, container_id, new_name):
         try:
@@ -330,7 +394,10 @@ class ContainerResource(Resource):
                 "a crash interrupted" % (name, old_id[:12], err, aside), err.status, err.daemon_message) from None
         except EngineError as err:
             self._roll_back(old_id, new_id, action["was_running"], err)
-        self._remove(old_id)
+        if self.journal is None:
+            self._remove(old_id)
+        else:  # kept aside (stopped) until the whole stack is confirmed, then removed (stack_rollback.finish)
+            self._journal("recreated", id=new_id, old=old_id, was_running=action["was_running"])
         return new_id
 
     def _roll_back(self, old_id, new_id, was_running, cause):
@@ -355,6 +422,8 @@ class ContainerResource(Resource):
                 self.client.act("container", old_id, "start")
         except EngineError as err:
             problems.append("restoring the previous container: %s" % err)
+        if not problems:
+            self._journal("restored", old=old_id)
         if problems:
             raise EngineError("recreating container %s failed (%s) and the rollback failed too (%s); the "
                               "previous container is %s" % (name, cause, "; ".join(problems), old_id))

@@ -141,7 +141,8 @@ def plan_recovery(desired, current, asides):
     verdict = "keep" if desired["state"] == "absent" or is_dead(newest) else _new_verdict(
         desired, current, should_run)
     action = {"action": "recover", "verdict": verdict, "name": name, "aside": newest["Id"],
-              "new": (current or {}).get("Id"), "remove": older, "start": should_run}
+              "new": (current or {}).get("Id"), "remove": older, "start": should_run,
+              "restorable": not is_dead(newest)}
     if verdict == "keep":
         action["remove"] = older + [newest["Id"]]
         how = "kept the new container %s and removed the previous one" % action["new"][:12] if current else (

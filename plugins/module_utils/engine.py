@@ -144,6 +144,11 @@ class EngineClient:
         raise EngineError(
             "docker_host %r is not understood: use unix:///path/to/docker.sock or tcp://host:port" % host)
 
+    @property
+    def is_local(self):
+        """Whether the engine answers on a unix socket of this host (its paths, e.g. a volume's, are ours)."""
+        return self._unix_socket is not None
+
     # --- API version ---------------------------------------------------------------------
 
     @property

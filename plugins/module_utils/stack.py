@@ -50,8 +50,15 @@ from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
     StackBase,
     merge_compose,
     read_host_text,
+    scrub,
 )
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import build_result as _build_result
+from ansible_collections.berth.engine.plugins.module_utils.stack_rollback import (
+    Journal,
+    finish,
+    rollback_summary,
+    undo,
+)
 from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import ARGUMENT_SPEC as VOLUME_SPEC
 
@@ -88,6 +95,9 @@ class Stack(StackBase):
         self.secrets = secret_values(params.get("containers") or [])
         self.listings = {}  # the engine's container and network listings (read_known), for the pre-flight
         self.bind_sources_created = {}  # container name -> bind sources the pre-flight created
+        # rollback "stack": what this run changes is journaled, and undone as a whole when an item fails.
+        self.journal = Journal() if (params.get("rollback") or "stack") == "stack" and not check_mode else None
+        self.rolled_back = None  # the undo's report, when there was one
 
     # --- declared items ------------------------------------------------------------------------------
 
@@ -161,9 +171,12 @@ class Stack(StackBase):
         try:
             if kind == "containers":
                 resource.known_asides = self.asides.get(resource.name, [])
+                resource.journal, resource.confirm_starts = self.journal, self.journal is not None
                 plan, _unused, _unused = converge_container(resource, known)
             else:
-                plan, _unused, _unused = converge(self._labelled(resource) if known is None else resource, known)
+                plan, _unused, document = converge(self._labelled(resource) if known is None else resource, known)
+                if self.journal is not None and known is None and "create" in plan.action_names():
+                    self.journal.record(kind, resource.name, "created", id=(document or {}).get("Id"))
             return self._record(kind, resource.name, plan)
         except (EngineError, ValueError) as err:
             return self._record(kind, resource.name, error=err)
@@ -177,6 +190,11 @@ class Stack(StackBase):
         by_name = {r.name: r for r in containers}
         failed = set()
         for wave in depends_on_waves({r.name: r.depends_on for r in containers}):
+            if self._rolling_back():  # all or nothing: no further wave once an item failed
+                for name in wave:
+                    self.results["containers"][name] = {"changed": False, "actions": [], "msg": (
+                        "not converged: another item failed, so the stack is rolled back")}
+                continue
             ready = []
             for name in wave:
                 blockers = sorted(set(by_name[name].depends_on) & failed)
@@ -212,9 +230,33 @@ class Stack(StackBase):
             self._record(kind, name, error=ItemError(message.split(": ", 1)[-1]))
         return not problems and not any(i.get("failed") for i in self.results["images"].values())
 
+    # --- all or nothing ------------------------------------------------------------------------------
+
+    def _rolling_back(self):
+        return self.journal is not None and any(
+            item.get("failed") for kind in KINDS for item in self.results[kind].values())
+
+    def _settle(self):
+        """rollback stack: undo the run when an item failed, else remove the old containers kept aside.
+
+        True when the run may prune (a run that is rolled back prunes nothing).
+        """
+        if self.journal is None:
+            return True
+        if self._rolling_back():
+            report = undo(self.client, self.journal, self.client.is_local)
+            report["summary"] = rollback_summary(report)
+            self.rolled_back = scrub(report, self.secrets)
+            return False
+        self.warnings.extend(finish(self.client, self.journal))
+        return True
+
     def result(self):
         with_bind_actions(self.results["containers"], self.bind_sources_created)
-        return super().result()
+        result = super().result()
+        if self.rolled_back is not None:
+            result["rolled_back"] = self.rolled_back
+        return result
 
     # --- pruning -------------------------------------------------------------------------------------
 
@@ -271,10 +313,11 @@ class Stack(StackBase):
                     self.results["networks"][network.name].get("failed"))
             self._run_parallel("volumes", items["volumes"], known["volumes"])
             self._run_containers(items["containers"], known["containers"])
-            declared = {kind: [r.name for r in items[kind]] for kind in KINDS}
-            for kind in ("containers", "networks", "volumes"):  # containers first: what is in use cannot go
-                self._prune(kind, prune_selection(kind, declared[kind], owned[kind], self.params["prune"],
-                                                  self.params["prune_volumes"]))
+            if self._settle():
+                declared = {kind: [r.name for r in items[kind]] for kind in KINDS}
+                for kind in ("containers", "networks", "volumes"):  # containers first: what is in use cannot go
+                    self._prune(kind, prune_selection(kind, declared[kind], owned[kind], self.params["prune"],
+                                                      self.params["prune_volumes"]))
         return self.result()
 
 

@@ -197,7 +197,10 @@ def run_stack(module, stack_class):
         if module._diff:
             result["diff"] = stack.diffs
         if result["failures"]:
-            module.fail_json(msg=describe_failures(stack_class.MODULE, stack.name, result["failures"]), **result)
+            msg = describe_failures(stack_class.MODULE, stack.name, result["failures"])
+            if result.get("rolled_back"):
+                msg += ". " + result["rolled_back"]["summary"]
+            module.fail_json(msg=msg, **result)
         return result
 
     run(module, converge)

@@ -21,7 +21,8 @@ description:
   - Everything the stack creates is labelled C(io.berth.stack=<name>). With O(prune=true), labelled containers
     and networks that are no longer declared are removed, and volumes too with O(prune_volumes=true).
   - One item's failure is reported by name and does not hide the others' results; containers that depend on a
-    failed one are not converged. The task fails if any item failed.
+    failed one are not converged. The task fails if any item failed, and by default (O(rollback=stack)) the
+    host is then put back as it was before the run.
   - A Compose file (O(compose) or O(compose_files)) is translated into the same entries, named and labelled as
     C(docker compose) names and labels them (C(<project>-<service>-<n>), C(<project>_default),
     C(com.docker.compose.*)), so C(docker compose ps) sees the project; no docker CLI is needed on the host. A
@@ -128,6 +129,35 @@ options:
     description: How many items are applied at once.
     type: int
     default: 4
+  rollback:
+    description:
+      - What a run does when an item fails (an image, network or volume that cannot be made; a container that fails
+        to be created or started, exits within its first quarter second, or does not become healthy with
+        O(containers[].state=healthy)).
+      - V(stack) (all or nothing) stops converging further C(depends_on) waves, lets the items under way finish, and
+        undoes everything the run changed, newest first. A recreated container's previous one, kept stopped under
+        C(<name>_berth_old_<id12>) until the whole stack is confirmed, gets its name and ID back and is started if it
+        was running; containers the run created are removed; limits updated in place are put back; containers it
+        only started or stopped are stopped or started again; networks it created are removed, then volumes it
+        created if they are still empty (checked through the volume's mountpoint, so only when the engine is local;
+        otherwise the volume is kept and the result says so). Nothing is pruned. On success the kept old containers
+        are removed (their anonymous volumes are kept). A crash in the middle is finished by the next run, which
+        keeps the old containers it finds aside until its own confirmation, so it can still restore them.
+      - What cannot be undone stays - data a container wrote into a volume that existed before, side effects of a
+        container that ran, images pulled or built, a network or container removed or recreated in place by the
+        run's declared O(containers[].state=absent) or a network change. A volume that existed before the run, or
+        an external one, is never removed. A limit the engine does not unset in place (it reads 0 as "unchanged")
+        is reported as not undone.
+      - V(container) is the behaviour of earlier releases - each container's own recreate rolls back, and everything
+        else keeps what it reached; containers that depend on a failed one are not converged.
+      - V(none) leaves what was reached, like V(container) (a recreate still puts the previous container back when
+        its replacement fails, as the container module does).
+      - With V(container) and V(none), as with the container module, a container the run created whose first
+        start fails is removed, so no C(Created) leftover remains; a container that started and then exited is
+        left as it is, for its logs.
+    type: str
+    choices: [stack, container, none]
+    default: stack
   prune:
     description: Remove containers and networks labelled as this stack's that are no longer declared.
     type: bool
@@ -219,6 +249,20 @@ summary:
   description: Per kind, how many were declared and which changed.
   returned: always
   type: dict
+rolled_back:
+  description:
+    - What the rollback of a failed run did (O(rollback=stack)), per kind (C(containers), C(networks),
+      C(volumes)), each with C(restored) (previous containers back under their name, with their short ID),
+      C(removed), C(reverted) (limits or run state put back) and C(kept) (what stays, with why); C(failed) lists
+      the undo steps that failed and what is left where; C(summary) is the one line the failure message ends with.
+  returned: when a run with O(rollback=stack) failed
+  type: dict
+  sample:
+    containers: {restored: [web (3f2a1b2c3d4e)], removed: [db], reverted: [], kept: []}
+    networks: {restored: [], removed: [shop], reverted: [], kept: []}
+    volumes: {restored: [], removed: [], reverted: [], kept: [shop-db (not empty)]}
+    failed: []
+    summary: "rolled back: restored web (3f2a1b2c3d4e); removed db, network shop; kept volume shop-db (not empty)"
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module  # noqa: E402
@@ -240,6 +284,7 @@ ARGUMENT_SPEC = dict(
     lock_timeout=dict(type="int", default=600),
     parallel=dict(type="int", default=4),
     state=dict(type="str", default="present", choices=["present", "absent"]),
+    rollback=dict(type="str", choices=["stack", "container", "none"], default="stack"),
     prune=dict(type="bool", default=False),
     prune_volumes=dict(type="bool", default=False),
 )

@@ -11,13 +11,13 @@ the declared env, the named volume's data intact, and a further rerun changes no
 from __future__ import annotations
 
 import subprocess
-import threading
 
 import docker
 import pytest
 
+from tests.support import crash
 from tests.support.ansible import module_helpers, run_module
-from tests.support.crash import crash, revive
+from tests.support.crash import revive
 from tests.support.private_daemon import private_daemons
 
 MODULE = "berth.engine.stack"
@@ -56,25 +56,8 @@ def converge(args):
 
 def crash_during(daemon, args, event, nth):
     """Run the stack and SIGKILL the daemon once its events showed the `nth` container `event`."""
-    seen = threading.Event()
-    stream = daemon.client.events(decode=True, filters={"type": "container", "event": event})
-
-    def watch():
-        for count, _unused in enumerate(stream, start=1):
-            if count >= nth:
-                seen.set()
-                return
-
-    threading.Thread(target=watch, daemon=True).start()
-    outcome = {}
-    run = threading.Thread(target=lambda: outcome.update(result=run_module(MODULE, args)))
-    run.start()
-    assert seen.wait(EVENT_TIMEOUT), "the stack never reached the %dth %s: %s" % (nth, event, outcome)
-    killed = crash(daemon)
-    stream.close()
-    run.join(EVENT_TIMEOUT)
-    assert killed, "no dockerd/containerd was running to kill"
-    assert outcome["result"]["failed"], "a crash mid-converge fails the run"
+    result = crash.crash_during(daemon, lambda: run_module(MODULE, args), event, nth, EVENT_TIMEOUT)
+    assert result["failed"], "a crash mid-converge fails the run"
     revive(daemon)
     return [c.name for c in daemon.client.containers.list(all=True) if "_berth_old_" in c.name]
 

@@ -3,6 +3,9 @@
 `crash(daemon)` SIGKILLs dockerd and the containerd it manages (no shutdown, no state saved: what
 a power cut or an OOM kill does to them); the containerd shims and containers may survive, as they
 do on a real host. `revive(daemon)` starts dockerd again on the same data root and waits for it.
+`crash_during(daemon, run, event, nth)` calls run() and crashes the daemon once its event stream has
+shown the nth container `event` (create, start, rename ...), so the kill lands at the same step of the
+run on a fast or a loaded machine alike.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -60,3 +64,26 @@ def revive(daemon: PrivateDaemon) -> None:
             daemon._client.close()
         daemon._client = None
     daemon.launch()
+
+
+def crash_during(daemon: PrivateDaemon, run, event: str, nth: int, timeout: float = 180) -> dict:
+    """Call run() in a thread, crash() the daemon after its `nth` container `event`; returns run()'s result."""
+    seen = threading.Event()
+    stream = daemon.client.events(decode=True, filters={"type": "container", "event": event})
+
+    def watch():
+        for count, _unused in enumerate(stream, start=1):
+            if count >= nth:
+                seen.set()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.update(result=run()))
+    runner.start()
+    assert seen.wait(timeout), "the run never reached the %dth %s: %s" % (nth, event, outcome)
+    killed = crash(daemon)
+    stream.close()
+    runner.join(timeout)
+    assert killed, "no dockerd/containerd was running to kill"
+    return outcome["result"]

@@ -371,8 +371,11 @@ def test_recovery_keeps_a_running_replacement_and_removes_the_old_one():
     old, new = _crash_leftovers("running")
     actions, effective, warnings = plan_recovery(desired_container(params()), new, [old])
     assert [(a["action"], a["verdict"], a["remove"]) for a in actions] == [("recover", "keep", [old["Id"]])]
+    assert actions[0]["restorable"], "a stack that rolls back as a whole may keep it aside and restore it"
     assert effective is new
     assert "interrupted" in warnings[0] and "web" in warnings[0]
+    dead = dict(old, State=dict(old["State"], Status="dead", Dead=True))
+    assert not plan_recovery(desired_container(params()), new, [dead])[0][0]["restorable"]
 
 
 @pytest.mark.parametrize("new_state", [None, "created", "exited"])
