@@ -43,9 +43,9 @@ for s in "${scenarios[@]}"; do
 done
 
 start=$SECONDS
-# Releases used by the chosen scenarios (image: berth-molecule/debian:<N>).
+# Releases used by the chosen scenarios (image: berth-molecule/debian:<N or sid>).
 mapfile -t releases < <(for s in "${scenarios[@]}"; do
-  grep -Eo 'berth-molecule/debian:[0-9]+' "$scenario_dir/$s/molecule.yml"; done | sed 's/.*://' | sort -u)
+  grep -Eo 'berth-molecule/debian:[0-9a-z]+' "$scenario_dir/$s/molecule.yml"; done | sed 's/.*://' | sort -u)
 echo "==> test host images: debian ${releases[*]:-(none: the chosen scenarios use none)}"
 if [ ${#releases[@]} -gt 0 ] && ! tests/hosts/build-image.sh "${releases[@]}"; then
   echo "run.sh: building the test host images failed" >&2

@@ -2,11 +2,12 @@
 # Build Berth's Molecule test-host images: Debian with systemd as PID 1,
 # python3 and openssh-server, made with debootstrap and `docker import`.
 #
-#   tests/hosts/build-image.sh 12            # one release (11|12|13 or bullseye|bookworm|trixie)
+#   tests/hosts/build-image.sh 12            # one release (11|12|13|sid or bullseye|bookworm|trixie|unstable)
 #   tests/hosts/build-image.sh 11 12 13      # several, built in parallel
-#   tests/hosts/build-image.sh all
+#   tests/hosts/build-image.sh all           # 11 12 13 sid
 #
-# Result: berth-molecule/debian:<11|12|13>. Cached by tag: an image whose
+# Result: berth-molecule/debian:<11|12|13|sid>. sid (unstable) has no version
+# number, no -updates and no -security suite: its tag is its codename. Cached by tag: an image whose
 # io.berth.molecule.build-hash label matches this script's hash is kept;
 # FORCE=1 rebuilds anyway. Environment:
 #   DEBIAN_MIRROR           (default http://deb.debian.org/debian)
@@ -43,7 +44,7 @@ masked_units=(
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer
 )
 
-usage() { echo "usage: $0 11|12|13|bullseye|bookworm|trixie|all ..." >&2; exit 2; }
+usage() { echo "usage: $0 11|12|13|sid|bullseye|bookworm|trixie|unstable|all ..." >&2; exit 2; }
 
 # normalise RELEASE -> "number codename"
 resolve() {
@@ -51,6 +52,7 @@ resolve() {
     11|bullseye) echo "11 bullseye" ;;
     12|bookworm) echo "12 bookworm" ;;
     13|trixie) echo "13 trixie" ;;
+    sid|unstable) echo "sid sid" ;;
     *) usage ;;
   esac
 }
@@ -58,9 +60,11 @@ resolve() {
 # The hash covers what goes into an image (packages, debootstrap options, the
 # rootfs set-up, the import changes) and the release: change any of it and the
 # image is rebuilt; comments and the rest of the script do not count.
+# (sid's own set-up counts only for sid: adding it rebuilt no release image.)
 build_hash() {
   { declare -p packages debootstrap_opts masked_units import_changes
     declare -f configure_rootfs
+    if [ "$1" = sid ]; then declare -p sid_import_changes; declare -f configure_sid; fi
     echo "$1"; } | sha256sum | cut -c1-16
 }
 
@@ -115,10 +119,14 @@ build_one() {
   log "debootstrap done after $((SECONDS - start))s; configuring"
 
   configure_rootfs "$rootfs" "$codename"
+  if [ "$codename" = sid ]; then configure_sid "$rootfs"; fi
 
   log "importing as $tag"
   local changes=() c
   for c in "${import_changes[@]}"; do changes+=(--change "$c"); done
+  if [ "$codename" = sid ]; then
+    for c in "${sid_import_changes[@]}"; do changes+=(--change "$c"); done
+  fi
   local old
   old="$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)"
   tar --numeric-owner --xattrs -C "$rootfs" \
@@ -230,9 +238,45 @@ UNIT
          "$r"/var/log/apt/* "$r/debootstrap"
 }
 
+# sid starts through berth-init (configure_sid); the later CMD wins.
+sid_import_changes=('CMD ["/usr/local/sbin/berth-init"]')
+
+configure_sid() {
+  local r=$1
+  # One suite: no -updates, no -security (fixes land in sid itself). sid's
+  # Release file is valid for a week only: a mirror snapshot older than that
+  # (a CI cache, a frozen mirror) would stop apt, so its date is not checked.
+  cat >"$r/etc/apt/sources.list.d/debian.sources" <<SRC
+Types: deb
+URIs: $mirror
+Suites: sid
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+Check-Valid-Until: no
+SRC
+  # systemd 258 and later run only on cgroup v2 (the unified hierarchy). On a
+  # machine still on cgroup v1 or hybrid, Docker gives a container a tmpfs of
+  # v1 hierarchies there; with a private cgroup namespace the container can
+  # mount cgroup2 itself: the kernel shows it its own subtree. Read-only
+  # cgroup2 (v2 machines, no --privileged) is made writable for systemd.
+  cat >"$r/usr/local/sbin/berth-init" <<'INIT'
+#!/bin/sh
+# Berth test host: cgroup v2 at /sys/fs/cgroup, then systemd.
+set -e
+if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
+  grep ' /sys/fs/cgroup' /proc/self/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount
+  mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+elif [ ! -w /sys/fs/cgroup/cgroup.procs ]; then
+  mount -o remount,rw /sys/fs/cgroup
+fi
+exec /sbin/init "$@"
+INIT
+  chmod 0755 "$r/usr/local/sbin/berth-init"
+}
+
 main() {
   [ $# -ge 1 ] || usage
-  if [ "$1" = all ]; then set -- 11 12 13; fi
+  if [ "$1" = all ]; then set -- 11 12 13 sid; fi
   local r
   for r in "$@"; do resolve "$r" >/dev/null; done
   # Killed: still run the EXIT traps that unmount and remove the work dirs.

@@ -1,7 +1,8 @@
-"""The default scenario: Debian 11/12/13 provisioned by site.yml from docker.io."""
+"""The default scenario: Debian 12/13/sid provisioned by site.yml from docker.io."""
 
 import ipaddress
 import json
+import re
 
 import berth_checks as checks
 
@@ -18,9 +19,31 @@ def test_engine_from_distro_packages(host, host_vars):
 
 
 def test_docker_cli_works(host):
-    # Debian 13 split the CLI into docker-cli, which docker.io only recommends.
+    # Debian 13 and sid split the CLI into docker-cli, which docker.io only recommends.
     assert host.exists("docker"), "no docker CLI on the host"
     assert host.run("docker version --format '{{.Server.Version}}'").rc == 0
+
+
+def test_engine_version_the_host_proves(host, host_vars):
+    # The daemon's own answer (docker CLI and docker info) and the package, each against the inventory.
+    want = host_vars["berth_mol_expected_engine"]
+    server = host.check_output("docker version --format '{{.Server.Version}}'")
+    assert server.startswith(want), f"dockerd {server}, expected {want}x"
+    assert host.check_output("docker info --format '{{.ServerVersion}}'") == server
+    package = host.check_output("dpkg-query -W -f '${Version}' docker.io")
+    same_version = r"([0-9]+:)?" + re.escape(server) + r"($|[^0-9])"
+    assert re.match(same_version, package), f"docker.io {package}, dockerd {server}"
+
+
+def test_compose_plugin_only_when_asked(host, host_vars):
+    compose = host.run("docker compose version --short")
+    if not checks.setting(host_vars, "berth_install_compose", "runtime"):
+        assert compose.rc != 0, f"docker compose answers without berth_install_compose: {compose.stdout}"
+        return
+    assert compose.rc == 0, compose.stderr
+    assert re.match(r"v?2\.[0-9]+\.", compose.stdout.strip()), compose.stdout
+    plugin = host.check_output("readlink -f /usr/libexec/docker/cli-plugins/docker-compose")
+    assert host.check_output("dpkg -S %s", plugin).startswith("docker-compose:")
 
 
 def test_daemon_json_is_defaults_plus_scenario_config(host, host_vars, expected_daemon_json):
