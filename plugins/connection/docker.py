@@ -374,5 +374,6 @@ class Connection(ConnectionBase):
 
 def _missing_program(output, program):
     text = to_text(output, errors="surrogate_or_replace")
-    return program in text and ("no such file" in text.lower() or "not found" in text.lower())
+    # The runtime's words when the program itself cannot be started: exec: "/bin/sh": stat ...: no such file
+    return '"%s"' % program in text and ("no such file" in text.lower() or "not found in $path" in text.lower())
 
