@@ -106,6 +106,7 @@ import re
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.berth.engine.plugins.module_utils.engine import (
     EngineClient,
@@ -223,7 +224,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return
         self.inventory.add_host(host)
         for key, value in variables.items():
-            self.inventory.set_variable(host, key, value)
+            # What the engine reports (labels, names) is data, never a template to render.
+            self.inventory.set_variable(host, key, wrap_var(value))
         for group in default_groups(container):
             self.inventory.add_group(group)
             self.inventory.add_child(group, host)

@@ -11,25 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import textwrap
 
 import pytest
 
-from tests.support.ansible import REPO_ROOT, run_playbook
+from tests.support.ansible import run_playbook
+from tests.support.debian import DEBIAN_IMAGE, debian_image  # noqa: F401 - a fixture
 
-DEBIAN_IMAGE = "berth-test/debian:bookworm"
 BIG = 20 * 1024 * 1024
 ODD_DIR = "/srv/dir with spaces-汉语"
-
-
-@pytest.fixture(scope="session")
-def debian_image(docker_client):
-    proc = subprocess.run(["bash", str(REPO_ROOT / "tests/images/debian/build.sh")], capture_output=True,
-                          text=True, check=False, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        pytest.fail(f"tests/images/debian/build.sh failed\n{proc.stdout}\n{proc.stderr}", pytrace=False)
-    return DEBIAN_IMAGE
 
 
 def sh(container, command, user="root"):
@@ -156,7 +146,8 @@ PLAYBOOK = textwrap.dedent("""\
     """) % {"odd": ODD_DIR}
 
 
-def test_connection_plugin_runs_modules_and_moves_files(docker_client, debian_image, cleanup, unique_name,
+@pytest.mark.usefixtures("debian_image")
+def test_connection_plugin_runs_modules_and_moves_files(docker_client, cleanup, unique_name,
                                                          tmp_path):
     container = start_debian(docker_client, cleanup, unique_name)
     local = tmp_path / "local"
@@ -190,7 +181,7 @@ def test_connection_plugin_runs_modules_and_moves_files(docker_client, debian_im
     assert hashlib.sha256((back / "big.bin").read_bytes()).digest() == hashlib.sha256(big).digest()
 
 
-def test_connection_plugin_errors(docker_client, test_images, debian_image, cleanup, make_name, tmp_path):
+def test_connection_plugin_errors(docker_client, test_images, cleanup, make_name, tmp_path):
     """No python: raw works and a module fails clearly; stopped, missing container and engine down: unreachable."""
     bare = make_name("bare")
     docker_client.containers.run(test_images.busybox, ["sleep", "600"], name=bare, detach=True,
