@@ -176,7 +176,38 @@ def default_groups(container):
     return groups
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class EngineInventory(BaseInventoryPlugin, Constructable, Cacheable):
+    """What both Berth inventories share: Ansible's inventory cache and constructed hosts."""
+
+    def _cached_listing(self, path, cache, read):
+        """read()'s result, from Ansible's inventory cache when it is on and has it."""
+        cache_key = self.get_cache_key(path)
+        if self.get_option("cache") and cache:
+            try:
+                return self._cache[cache_key]
+            except KeyError:
+                pass
+        listing = read()
+        if self.get_option("cache"):
+            self._cache[cache_key] = listing
+        return listing
+
+    def _add_constructed_host(self, host, variables, groups):
+        """Add a host with its variables, its default groups, then keyed_groups/groups/compose."""
+        strict = self.get_option("strict")
+        self.inventory.add_host(host)
+        for key, value in variables.items():
+            # What the engine reports (labels, names) is data, never a template to render.
+            self.inventory.set_variable(host, key, wrap_var(value))
+        for group in groups:
+            self.inventory.add_group(group)
+            self.inventory.add_child(group, host)
+        self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
+        self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+
+
+class InventoryModule(EngineInventory):
     """Hosts from GET /containers/json of every configured engine."""
 
     NAME = "berth.engine.containers"
@@ -187,19 +218,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        listing = None
-        if use_cache:
-            try:
-                listing = self._cache[cache_key]
-            except KeyError:
-                listing = None
-        if listing is None:
-            listing = self._list_engines()
-            if self.get_option("cache"):
-                self._cache[cache_key] = listing
-        for entry in listing:
+        for entry in self._cached_listing(path, cache, self._list_engines):
             self._add_container(entry["container"], entry["settings"])
 
     def _list_engines(self):
@@ -219,19 +238,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _add_container(self, container, settings):
         variables = container_vars(container, settings)
         host = variables["ansible_host"] if self.get_option("host_name") == "name" else container["Id"][:12]
-        strict = self.get_option("strict")
-        if not self._passes_filters(variables, host):
-            return
-        self.inventory.add_host(host)
-        for key, value in variables.items():
-            # What the engine reports (labels, names) is data, never a template to render.
-            self.inventory.set_variable(host, key, wrap_var(value))
-        for group in default_groups(container):
-            self.inventory.add_group(group)
-            self.inventory.add_child(group, host)
-        self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
-        self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
-        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+        if self._passes_filters(variables, host):
+            self._add_constructed_host(host, variables, default_groups(container))
 
     def _passes_filters(self, variables, host):
         """Ansible's include/exclude rules, the first match deciding; included when none matches."""

@@ -82,17 +82,17 @@ groups:
 """
 
 from ansible.errors import AnsibleError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.berth.engine.plugins.inventory.containers import group_name
+from ansible_collections.berth.engine.plugins.inventory.containers import (
+    CONNECTION_SETTINGS,
+    EngineInventory,
+    group_name,
+)
 from ansible_collections.berth.engine.plugins.module_utils.engine import (
     EngineClient,
     EngineError,
     resolve_settings,
 )
-
-CONNECTION_SETTINGS = ("docker_host", "tls", "ca_path", "client_cert", "client_key", "validate_certs", "timeout")
 
 
 def node_facts(node):
@@ -139,7 +139,7 @@ def host_names(facts, naming):
             else "%s-%s" % (node["hostname"] or "node", node["id"][:12]) for node in facts]
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(EngineInventory):
     """Hosts from GET /nodes of one swarm manager."""
 
     NAME = "berth.engine.swarm_nodes"
@@ -150,15 +150,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
-        nodes = None
-        if self.get_option("cache") and cache:
-            nodes = self._cache.get(cache_key) if hasattr(self._cache, "get") else None
-        if nodes is None:
-            nodes = self._read_nodes()
-            if self.get_option("cache"):
-                self._cache[cache_key] = nodes
-        facts = [node_facts(node) for node in nodes]
+        facts = [node_facts(node) for node in self._cached_listing(path, cache, self._read_nodes)]
         for name, node in zip(host_names(facts, self.get_option("host_name")), facts):
             self._add_node(name, node)
 
@@ -174,18 +166,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                % (settings["docker_host"], err, hint)) from None
 
     def _add_node(self, host, facts):
-        strict = self.get_option("strict")
-        self.inventory.add_host(host)
         variables = {"berth_node": facts}
         source = self.get_option("ansible_host_source")
         if source != "none" and facts.get(source):
             variables["ansible_host"] = facts[source]
-        for key, value in variables.items():
-            # What the engine reports (labels, names) is data, never a template to render.
-            self.inventory.set_variable(host, key, wrap_var(value))
-        for group in node_groups(facts):
-            self.inventory.add_group(group)
-            self.inventory.add_child(group, host)
-        self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
-        self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
-        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+        self._add_constructed_host(host, variables, node_groups(facts))
