@@ -92,11 +92,12 @@ options:
     vars:
       - name: ansible_docker_validate_certs
       - name: docker_validate_certs
-  timeout:
+  docker_timeout:
     description:
-      - Seconds to wait for one API call, and for one command to finish.
+      - Seconds to wait for one API call (the modules' O(timeout)). A command itself may run as long as it
+        needs; limit it with the task's C(timeout) keyword.
     type: int
-    default: 3600
+    default: 60
     vars:
       - name: ansible_docker_timeout
       - name: docker_timeout
@@ -173,14 +174,16 @@ from ansible_collections.berth.engine.plugins.module_utils.engine import (
 
 display = Display()
 
-SETTINGS = ("docker_host", "tls", "ca_path", "client_cert", "client_key", "validate_certs", "timeout",
-            "api_version")
+SETTINGS = ("docker_host", "tls", "ca_path", "client_cert", "client_key", "validate_certs", "api_version")
 CHUNK = 1 << 20
 
 
 def client_from_options(get_option):
     """An EngineClient from plugin options: given ones first, then the environment, then defaults."""
-    settings = resolve_settings({name: get_option(name) for name in SETTINGS})
+    given = {name: get_option(name) for name in SETTINGS}
+    # Not "timeout": that name is Ansible's own connection timeout (ansible_timeout, 10 s by default).
+    given["timeout"] = get_option("docker_timeout")
+    settings = resolve_settings(given)
     return EngineClient(**settings)
 
 
@@ -241,7 +244,7 @@ class Connection(ConnectionBase):
         name = self.get_option("remote_addr")
         try:
             created = self._client.post(endpoint("containers", self._container_id(), "exec"), body=body)
-            data = self._client.exec_attached(created["Id"], stdin=stdin)
+            data = self._client.exec_attached(created["Id"], stdin=stdin, wait_forever=True)
             rc = (self._client.get(endpoint("exec", created["Id"], "json")) or {}).get("ExitCode")
         except NotFound:
             raise AnsibleConnectionFailure("berth.engine.docker: container %s is gone" % name) from None
@@ -376,4 +379,3 @@ def _missing_program(output, program):
     text = to_text(output, errors="surrogate_or_replace")
     # The runtime's words when the program itself cannot be started: exec: "/bin/sh": stat ...: no such file
     return '"%s"' % program in text and ("no such file" in text.lower() or "not found in $path" in text.lower())
-

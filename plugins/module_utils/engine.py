@@ -436,12 +436,13 @@ class EngineClient:
         """The open reply of a call, to read in chunks (an archive to extract as it arrives)."""
         return self._open(method, path, params, body, headers, timeout=timeout, raw_body=raw_body)
 
-    def exec_attached(self, exec_id, stdin=None, timeout=None):
+    def exec_attached(self, exec_id, stdin=None, timeout=None, wait_forever=False):
         """Start an exec with its streams attached; returns the raw (multiplexed) output as bytes.
 
         The engine hijacks the HTTP connection for an attached exec: the request is written by hand
         on a socket of our own, then `stdin` (bytes) is sent and the write half closed so the process
-        reads EOF, and the output is read until the engine closes the connection.
+        reads EOF, and the output is read until the engine closes the connection (with wait_forever,
+        however long the command runs; else each read waits `timeout`).
         """
         self.calls += 1
         body = json.dumps({"Detach": False, "Tty": False}).encode("utf-8")
@@ -455,6 +456,8 @@ class EngineClient:
                           "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %d\r\n\r\n"
                           % (path, len(body))).encode("ascii") + body)
             rest = self._hijacked_reply(sock, path)
+            if wait_forever:
+                sock.settimeout(None)
             if stdin is not None:
                 sock.sendall(stdin)
                 # Half-close the raw socket (bypassing SSLSocket.shutdown, which would end TLS reads too).

@@ -147,8 +147,7 @@ PLAYBOOK = textwrap.dedent("""\
 
 
 @pytest.mark.usefixtures("debian_image")
-def test_connection_plugin_runs_modules_and_moves_files(docker_client, cleanup, unique_name,
-                                                         tmp_path):
+def test_connection_plugin_runs_modules_and_moves_files(docker_client, cleanup, unique_name, tmp_path):
     container = start_debian(docker_client, cleanup, unique_name)
     local = tmp_path / "local"
     local.mkdir()
@@ -212,4 +211,3 @@ def test_connection_plugin_errors(docker_client, test_images, cleanup, make_name
     assert "socket %s/no.sock does not exist" % tmp_path in messages["down"], messages
     for host in messages:
         assert run.task("raw", host)["status"] == "unreachable"
-

@@ -122,8 +122,8 @@ def test_docker_cli_environment_and_tls_errors(tls_engine, tmp_path):
 
     rc, out = engine_info(daemon, {"DOCKER_HOST": ADDRESS}, tls="true", ca_path=certs / "ca.pem")
     assert rc != 0 and "TLS to the Docker daemon" in out and "client_cert" in out, out
-    rc, out = engine_info(daemon, {"DOCKER_HOST": ADDRESS}, **dict(good, client_cert=certs / "other-client.pem",
-                                                                     client_key=certs / "other-client.key"))
+    other = dict(good, client_cert=certs / "other-client.pem", client_key=certs / "other-client.key")
+    rc, out = engine_info(daemon, {"DOCKER_HOST": ADDRESS}, **other)
     assert rc != 0 and "TLS to the Docker daemon" in out, out
     assert "UNKNOWN_CA" in out.upper().replace(" ", "_") or "BAD_CERTIFICATE" in out.upper(), out
 

@@ -38,8 +38,8 @@ def plain(value):
 
 
 @pytest.mark.usefixtures("debian_image")
-def test_containers_inventory_groups_vars_and_a_play_in_each(docker_client, test_images, cleanup,
-                                                              make_name, unique_name, tmp_path):
+def test_containers_inventory_groups_vars_and_a_play_in_each(docker_client, test_images, cleanup, make_name,
+                                                             unique_name, tmp_path):
     web, db, stopped = make_name("web"), make_name("db"), make_name("old")
     compose = {"com.docker.compose.project": unique_name, "com.docker.compose.service": "web"}
     docker_client.containers.run(DEBIAN_IMAGE, ["sleep", "infinity"], name=web, detach=True, labels=compose,
