@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_VENV = Path(os.environ.get("BERTH_BENCH_VENV", ROOT / ".cache" / "bench-venv"))
 IMAGE = "berth-test/debian:bookworm"
-PREFIX = "berth-bench-conn-"
+PREFIX = "berth-connbench-"  # not berth-bench-: bench.py sweeps that prefix
 PLUGINS = {"berth": "berth.engine.docker", "docker_api": "community.docker.docker_api",
            "docker_cli": "community.docker.docker"}
 
@@ -107,7 +107,10 @@ def main():
             play = write_play(directory, args.tasks)
             for _round in range(args.repeat):  # alternate the variants, so load changes hit them alike
                 for variant in variants:
-                    results[variant].append(measure(variant, names, play, directory, args.tasks))
+                    wall, cpu = measure(variant, names, play, directory, args.tasks)
+                    results[variant].append((wall, cpu))
+                    load = os.getloadavg()[0]
+                    print(f"  {variant}: {wall:.1f} s wall, {cpu:.1f} s CPU (load {load:.1f})", flush=True)
     finally:
         subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
     print(f"{args.tasks} tasks on {args.containers} containers, forks 10, {args.repeat} rounds; "

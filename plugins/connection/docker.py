@@ -14,9 +14,10 @@ description:
     Docker SDK for Python.
   - Commands run with exec (stdin, stdout and stderr apart, exit code kept); files go in and out through
     the archive endpoints as tar streams of any size, with their mode kept and owned by the connection user.
-  - The container needs C(/bin/sh) (or O(ansible_shell_executable)) for anything; modules need Python in
+  - The container needs C(/bin/sh) (or C(ansible_shell_executable)) for anything; modules need Python in
     it too. C(raw) works without Python.
-author: Berth maintainers
+author:
+  - Berth maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - connection_pipelining
 options:

@@ -17,7 +17,8 @@ description:
   - Reaching the engines of every host of a group through a bastion is not supported; point O(engines)
     at engines the controller reaches itself.
   - The configuration file's name ends in C(containers.berth.yml) or C(containers.berth.yaml).
-author: Berth maintainers
+author:
+  - Berth maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - constructed
   - inventory_cache

@@ -17,7 +17,8 @@ description:
   - C(ansible_host) is the node's address as the swarm knows it; O(ansible_host_source) changes that, and
     O(compose) can set it to anything.
   - The configuration file's name ends in C(swarm_nodes.berth.yml) or C(swarm_nodes.berth.yaml).
-author: Berth maintainers
+author:
+  - Berth maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - constructed
   - inventory_cache

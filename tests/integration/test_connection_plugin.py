@@ -16,7 +16,7 @@ import textwrap
 import pytest
 
 from tests.support.ansible import run_playbook
-from tests.support.debian import DEBIAN_IMAGE, debian_image  # noqa: F401 - a fixture
+from tests.support.debian import DEBIAN_IMAGE
 
 BIG = 20 * 1024 * 1024
 ODD_DIR = "/srv/dir with spaces-汉语"

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support.ansible import REPO_ROOT, _bin, _env
-from tests.support.debian import DEBIAN_IMAGE, debian_image  # noqa: F401 - a fixture
+from tests.support.debian import DEBIAN_IMAGE
 from tests.support.private_daemon import PrivateDaemon
 
 ADDRESS = "tcp://127.0.0.1:2376"
@@ -60,7 +60,7 @@ def make_cert(directory, name, issuer=None, server=False):
 
 
 @pytest.fixture(scope="module")
-def tls_engine(tmp_path_factory, docker_client, debian_image):  # noqa: F811 - the fixture
+def tls_engine(tmp_path_factory, docker_client, debian_image):
     certs = tmp_path_factory.mktemp("certs")
     ca = make_cert(certs, "ca")
     make_cert(certs, "server", ca, server=True)
@@ -122,7 +122,7 @@ def test_docker_cli_environment_and_tls_errors(tls_engine, tmp_path):
 
     rc, out = engine_info(daemon, {"DOCKER_HOST": ADDRESS}, tls="true", ca_path=certs / "ca.pem")
     assert rc != 0 and "TLS to the Docker daemon" in out and "client_cert" in out, out
-    other = dict(good, client_cert=certs / "other-client.pem", client_key=certs / "other-client.key")
+    other = {**good, "client_cert": certs / "other-client.pem", "client_key": certs / "other-client.key"}
     rc, out = engine_info(daemon, {"DOCKER_HOST": ADDRESS}, **other)
     assert rc != 0 and "TLS to the Docker daemon" in out, out
     assert "UNKNOWN_CA" in out.upper().replace(" ", "_") or "BAD_CERTIFICATE" in out.upper(), out

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from tests.support.ansible import REPO_ROOT, _bin, _env, run_playbook
-from tests.support.debian import DEBIAN_IMAGE, debian_image  # noqa: F401 - a fixture
+from tests.support.debian import DEBIAN_IMAGE
 from tests.support.private_daemon import private_daemons
 
 
@@ -25,7 +25,6 @@ def ansible_inventory(source, *args):
     return proc.stdout
 
 
-@pytest.mark.usefixtures("debian_image")
 def plain(value):
     """ansible-inventory's JSON without the {"__ansible_unsafe": ...} wrappers of engine data."""
     if isinstance(value, dict):
