@@ -95,7 +95,7 @@ options:
       - name: docker_validate_certs
   docker_timeout:
     description:
-      - Seconds to wait for one API call (the modules' O(timeout)). A command itself may run as long as it
+      - Seconds to wait for one API call (the modules' C(timeout) option). A command itself may run as long as it
         needs; limit it with the task's C(timeout) keyword.
     type: int
     default: 60
