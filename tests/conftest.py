@@ -93,3 +93,11 @@ def local_registry() -> LocalRegistry:
     registry = start_registry()
     yield registry
     registry.stop()
+
+
+@pytest.fixture(scope="session")
+def debian_image(docker_client) -> str:
+    """berth-test/debian:bookworm (tests/images/debian/build.sh): a container that can run Ansible's modules."""
+    from tests.support.debian import build_debian_image
+
+    return build_debian_image(docker_client)

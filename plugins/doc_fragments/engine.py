@@ -21,21 +21,24 @@ options:
     aliases: [docker_url]
   tls:
     description:
-      - Speak HTTPS to a C(tcp://) engine. Falls back to E(DOCKER_TLS).
+      - Speak HTTPS to a C(tcp://) engine. Falls back to E(DOCKER_TLS), then to E(DOCKER_TLS_VERIFY)
+        (the Docker CLI's variable; C(1), C(true) or C(yes) turn TLS on).
     type: bool
     default: false
   ca_path:
     description:
-      - CA certificate that signed the engine's certificate. Falls back to E(DOCKER_CA_PATH).
+      - CA certificate that signed the engine's certificate. Falls back to E(DOCKER_CA_PATH), then to
+        C(ca.pem) in E(DOCKER_CERT_PATH) (the Docker CLI's certificate directory).
     type: path
     aliases: [ca_cert]
   client_cert:
     description:
-      - Client certificate for TLS client authentication. Falls back to E(DOCKER_CLIENT_CERT).
+      - Client certificate for TLS client authentication. Falls back to E(DOCKER_CLIENT_CERT), then to
+        C(cert.pem) in E(DOCKER_CERT_PATH).
     type: path
   client_key:
     description:
-      - Key of O(client_cert). Falls back to E(DOCKER_CLIENT_KEY).
+      - Key of O(client_cert). Falls back to E(DOCKER_CLIENT_KEY), then to C(key.pem) in E(DOCKER_CERT_PATH).
     type: path
   validate_certs:
     description:

@@ -11,24 +11,34 @@ import re
 import traceback
 
 from ansible.module_utils import basic
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleFallbackNotFound, AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.berth.engine.plugins.module_utils.engine import (
     DEFAULT_HOST,
     EngineClient,
     EngineError,
+    environment_settings,
 )
 from ansible_collections.berth.engine.plugins.module_utils.plan import INT64_MAX, MAX_CPUS, check_number
+
+
+def engine_env_fallback(option):
+    """An option's value from the environment (engine.environment_settings: Berth's, then the CLI's)."""
+    settings = environment_settings()
+    if option not in settings:
+        raise AnsibleFallbackNotFound
+    return settings[option]
+
 
 # Documented once in plugins/doc_fragments/engine.py; keep the two in step.
 CONNECTION_ARGS = dict(
     docker_host=dict(type="str", default=DEFAULT_HOST, aliases=["docker_url"],
-                     fallback=(env_fallback, ["DOCKER_HOST"])),
-    tls=dict(type="bool", default=False, fallback=(env_fallback, ["DOCKER_TLS"])),
-    ca_path=dict(type="path", aliases=["ca_cert"], fallback=(env_fallback, ["DOCKER_CA_PATH"])),
-    client_cert=dict(type="path", fallback=(env_fallback, ["DOCKER_CLIENT_CERT"])),
-    client_key=dict(type="path", fallback=(env_fallback, ["DOCKER_CLIENT_KEY"])),
+                     fallback=(engine_env_fallback, ["docker_host"])),
+    tls=dict(type="bool", default=False, fallback=(engine_env_fallback, ["tls"])),
+    ca_path=dict(type="path", aliases=["ca_cert"], fallback=(engine_env_fallback, ["ca_path"])),
+    client_cert=dict(type="path", fallback=(engine_env_fallback, ["client_cert"])),
+    client_key=dict(type="path", fallback=(engine_env_fallback, ["client_key"])),
     validate_certs=dict(type="bool", default=True, aliases=["tls_verify"]),
     timeout=dict(type="int", default=60),
     api_version=dict(type="str", default="auto"),

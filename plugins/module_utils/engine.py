@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 from ansible.module_utils.urls import Request, make_context
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+_TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
 MIN_API_VERSION = "1.41"
 # Newest API this client is written against; a newer daemon is spoken to at this level.
 MAX_API_VERSION = "1.47"
@@ -91,6 +92,53 @@ def collection(kind):
     return _collection_entry(kind)[0]
 
 
+# --- settings from the environment --------------------------------------------------------------
+
+def _env_flag(environ, name):
+    value = environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip().lower() in _TRUE_WORDS
+
+
+def _cert_path_file(environ, filename):
+    """A file of the Docker CLI's DOCKER_CERT_PATH directory (ca.pem, cert.pem, key.pem), when there."""
+    directory = environ.get("DOCKER_CERT_PATH")
+    if not directory:
+        return None
+    path = os.path.join(os.path.expanduser(directory), filename)
+    return path if os.path.isfile(path) else None
+
+
+def environment_settings(environ=None):
+    """Connection settings the environment gives, by option name (only those it gives).
+
+    Berth's own variables first (DOCKER_HOST, DOCKER_TLS, DOCKER_CA_PATH, DOCKER_CLIENT_CERT,
+    DOCKER_CLIENT_KEY), then the Docker CLI's: DOCKER_TLS_VERIFY turns tls on, and DOCKER_CERT_PATH
+    supplies ca.pem, cert.pem and key.pem. Task options and plugin variables come before all of these.
+    """
+    environ = os.environ if environ is None else environ
+    found = {
+        "docker_host": environ.get("DOCKER_HOST") or None,
+        "tls": _env_flag(environ, "DOCKER_TLS"),
+        "ca_path": environ.get("DOCKER_CA_PATH") or _cert_path_file(environ, "ca.pem"),
+        "client_cert": environ.get("DOCKER_CLIENT_CERT") or _cert_path_file(environ, "cert.pem"),
+        "client_key": environ.get("DOCKER_CLIENT_KEY") or _cert_path_file(environ, "key.pem"),
+    }
+    if found["tls"] is None and _env_flag(environ, "DOCKER_TLS_VERIFY"):
+        found["tls"] = True
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def resolve_settings(given, environ=None):
+    """Connection settings: what is given (not None), else the environment, else the defaults."""
+    settings = {"docker_host": DEFAULT_HOST, "tls": False, "ca_path": None, "client_cert": None,
+                "client_key": None, "validate_certs": True, "timeout": 60, "api_version": "auto"}
+    settings.update(environment_settings(environ))
+    settings.update({name: value for name, value in given.items() if value is not None})
+    return settings
+
+
 class EngineClient:
     """A small Docker Engine API client: JSON requests, streamed replies, clear errors."""
 
@@ -107,8 +155,9 @@ class EngineClient:
         self.timeout = timeout
         self._unix_socket = None
         self._base_url = self._base_url_for(self.docker_host, tls)
+        self._ssl_context = self._tls_context(ca_path, client_cert, client_key, validate_certs)
         self._request = Request(
-            context=self._tls_context(ca_path, client_cert, client_key, validate_certs),
+            context=self._ssl_context,
             timeout=timeout,
             validate_certs=validate_certs,
             client_cert=client_cert,
@@ -244,6 +293,11 @@ class EngineClient:
             return NotFound("not found: %s (%s)" % (message, where), err.code, message)
         if err.code == 409:
             return Conflict("conflict: %s (%s)" % (message, where), err.code, message)
+        if err.code == 400 and "HTTP request to an HTTPS server" in message:
+            return EngineError(
+                "the engine at %s speaks TLS but was spoken to in plain HTTP (%s): set tls: true (or "
+                "DOCKER_TLS_VERIFY=1) with ca_path, client_cert and client_key (or DOCKER_CERT_PATH)"
+                % (self.docker_host, where), err.code, message)
         if err.code == 401 or err.code == 403:
             return EngineError("the engine refused %s: %s" % (where, message), err.code, message)
         return EngineError("the engine answered %s to %s: %s" % (err.code, where, message), err.code, message)
@@ -383,6 +437,80 @@ class EngineClient:
             handle.write(chunk)
             size += len(chunk)
 
+    def response(self, method, path, params=None, body=None, headers=None, timeout=None, raw_body=False):
+        """The open reply of a call, to read in chunks (an archive to extract as it arrives)."""
+        return self._open(method, path, params, body, headers, timeout=timeout, raw_body=raw_body)
+
+    def exec_attached(self, exec_id, stdin=None, timeout=None, wait_forever=False):
+        """Start an exec with its streams attached; returns the raw (multiplexed) output as bytes.
+
+        The engine hijacks the HTTP connection for an attached exec: the request is written by hand
+        on a socket of our own, then `stdin` (bytes) is sent and the write half closed so the process
+        reads EOF, and the output is read until the engine closes the connection (with wait_forever,
+        however long the command runs; else each read waits `timeout`).
+        """
+        self.calls += 1
+        body = json.dumps({"Detach": False, "Tty": False}).encode("utf-8")
+        path = "/v%s%s" % (self.api_version, endpoint("exec", exec_id, "start"))
+        try:
+            sock = self._raw_socket(timeout or self.timeout)
+        except (OSError, ssl.SSLError) as err:
+            raise self._connection_error(err) from None
+        try:
+            sock.sendall(("POST %s HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+                          "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %d\r\n\r\n"
+                          % (path, len(body))).encode("ascii") + body)
+            rest = self._hijacked_reply(sock, path)
+            if wait_forever:
+                sock.settimeout(None)
+            if stdin is not None:
+                sock.sendall(stdin)
+                # Half-close the raw socket (bypassing SSLSocket.shutdown, which would end TLS reads too).
+                socket.socket.shutdown(sock, socket.SHUT_WR)
+            chunks = [rest]
+            while True:
+                chunk = sock.recv(1 << 16)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        except (OSError, ssl.SSLError) as err:
+            raise self._connection_error(err) from None
+        finally:
+            sock.close()
+
+    def _raw_socket(self, timeout):
+        if self._unix_socket:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            sock.connect(self._unix_socket)
+            return sock
+        scheme, address = self._base_url.split("://", 1)
+        host, _sep, port = address.rpartition(":")
+        if not host:
+            host, port = address, "443" if scheme == "https" else "80"
+        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+        if scheme == "https":
+            sock = self._ssl_context.wrap_socket(sock, server_hostname=host.strip("[]"))
+        return sock
+
+    def _hijacked_reply(self, sock, path):
+        """Read the reply's head; return the bytes after it. An error status raises EngineError."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise EngineError("the engine closed the connection of POST %s without a reply" % path)
+            data += chunk
+        head, rest = data.split(b"\r\n\r\n", 1)
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = status_line.split(" ", 2)
+        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        if status in (101, 200):
+            return rest
+        message = _error_message(_read_error_body(sock, head, rest).decode("utf-8", "replace"))
+        error = NotFound if status == 404 else Conflict if status == 409 else EngineError
+        raise error("the engine answered %s to POST %s: %s" % (status, path, message), status, message)
+
     def head(self, path, params=None):
         """The headers of a HEAD request as a dict, or None on 404."""
         try:
@@ -397,6 +525,31 @@ class EngineClient:
                               {"stdout": True, "stderr": True, "tail": tail})
         data = response.read()
         return demultiplex(data)
+
+
+def _read_error_body(sock, head, rest):
+    """The body of an error reply on a raw socket: by Content-Length, to the last chunk, or to EOF."""
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    while True:
+        if length and len(rest) >= int(length.group(1)):
+            return rest
+        if not length and rest.endswith(b"0\r\n\r\n"):
+            return rest
+        chunk = sock.recv(4096)
+        if not chunk:
+            return rest
+        rest += chunk
+
+
+def _error_message(text):
+    """The daemon's {"message": ...} out of an error body (possibly in chunked framing)."""
+    start = text.find("{")
+    if start < 0:
+        return text.strip()
+    try:
+        return json.JSONDecoder().raw_decode(text[start:])[0].get("message", text)
+    except (ValueError, AttributeError):
+        return text.strip()
 
 
 class _EmptyResponse:
@@ -428,8 +581,14 @@ def demultiplex(data):
     return b"".join(chunk for _unused, chunk in frames(data)).decode("utf-8", "replace")
 
 
+def split_stream_bytes(data):
+    """(stdout, stderr) bytes of a non-TTY attach/logs/exec stream."""
+    parts = frames(data)
+    return (b"".join(chunk for stream, chunk in parts if stream != 2),
+            b"".join(chunk for stream, chunk in parts if stream == 2))
+
+
 def split_streams(data):
     """(stdout, stderr) texts of a non-TTY attach/logs stream."""
-    stdout = b"".join(chunk for stream, chunk in frames(data) if stream != 2)
-    stderr = b"".join(chunk for stream, chunk in frames(data) if stream == 2)
+    stdout, stderr = split_stream_bytes(data)
     return stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")

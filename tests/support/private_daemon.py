@@ -51,6 +51,7 @@ class PrivateDaemon:
         self.address = address  # the interconnect address (None for a lone daemon)
         self.process: subprocess.Popen | None = None
         self._client: docker.DockerClient | None = None
+        self.extra_args: list[str] = []  # more dockerd flags, e.g. a TLS listener (set before launch())
 
     @property
     def log_path(self) -> Path:
@@ -77,7 +78,7 @@ class PrivateDaemon:
                "--pidfile", str(self.root / "docker.pid"), "-H", self.docker_host,
                "--config-file", str(config),
                "--bridge", DOCKER_BRIDGE, "--cgroup-parent", f"/{self.netns}",
-               "--log-level", "warn"]
+               "--log-level", "warn", *self.extra_args]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
