@@ -4,6 +4,7 @@
 #
 #   scripts/engine28.sh start    # build the sid root if missing, start dockerd 28, wait for /_ping
 #   scripts/engine28.sh env      # prints: export DOCKER_HOST=unix:///run/berth-d28/docker.sock
+#   scripts/engine28.sh host     # prints: unix:///run/berth-d28/docker.sock
 #   scripts/engine28.sh stop     # stop it (containers die with it), unmount, remove the bridge
 #   scripts/engine28.sh status   # exit 0 when it answers
 #
@@ -123,6 +124,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   env) echo "export DOCKER_HOST=unix://$SOCK" ;;
+  host) echo "unix://$SOCK" ;;
   status) ping_ok ;;
-  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|host|status" >&2; exit 2 ;;
 esac
