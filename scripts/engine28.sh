@@ -82,7 +82,10 @@ start() {
   local pid; pid=$(cat "$RUN/docker.pid" 2>/dev/null || true)
   if [ -n "$pid" ] && ! grep -qs dockerd "/proc/$pid/comm"; then rm -f "$RUN/docker.pid"; fi
   # Own mount namespace: the root bound on itself (so it is a mount point), the host's /proc, /sys,
-  # /dev, /tmp and this engine's run and data dirs bound in. dockerd starts its own containerd.
+  # /dev, /tmp and this engine's run and data dirs bound in, then pivot_root into it and the host's
+  # root detached. pivot_root, not chroot: runc exec joins a container's mount namespace and starts
+  # at that namespace's root, which under a chroot'ed engine is the HOST's / (docker exec landed in
+  # the host's file system). dockerd starts its own containerd.
   setsid nohup unshare -m --propagation private sh -c '
     set -e; R=$1; RUN=$2; DATA=$3; shift 3
     mount --bind "$R" "$R"
@@ -92,7 +95,10 @@ start() {
     mount --rbind /tmp "$R/tmp"
     mount --bind "$RUN" "$R$RUN"
     mount --bind "$DATA" "$R$DATA"
-    exec chroot "$R" "$@"' engine28 "$SID_ROOT" "$RUN" "$DATA" \
+    mkdir -p "$R/.host-root"
+    cd "$R"
+    pivot_root . .host-root
+    exec chroot . sh -c "umount -l /.host-root && exec \"\$@\"" engine28 "$@"' engine28 "$SID_ROOT" "$RUN" "$DATA" \
     dockerd -H "unix://$SOCK" --config-file "$RUN/daemon.json" --data-root "$DATA" \
       --exec-root "$RUN/exec" --pidfile "$RUN/docker.pid" --bridge "$BRIDGE" \
       --iptables=false --ip6tables=false >>"$LOG" 2>&1 </dev/null &
