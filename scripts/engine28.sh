@@ -9,8 +9,8 @@
 #   scripts/engine28.sh status   # exit 0 when it answers
 #
 # Needs root on a Debian machine with network access to the Debian mirror (first run only). The
-# engine runs chrooted in the sid root inside its own mount namespace (the host's /sys, /dev and
-# /tmp bound in, so bind mounts from /tmp and cgroups work), on its own socket, data root, exec
+# engine runs in the sid root (pivot_root) inside its own mount namespace (the host's /sys, /dev,
+# /tmp and this repository bound in, so cgroups and bind mounts from there work), on its own socket, data root, exec
 # root and bridge (NEVER --bridge=none: a second dockerd started with it deletes the host's
 # docker0). --iptables=false: sid's nft-based iptables must not rewrite the host daemon's rules;
 # published ports go through docker-proxy. The host's netns is shared: ports are on 127.0.0.1.
@@ -26,6 +26,10 @@ RUN=/run/berth-d28                 # socket, pidfile, exec root (bound to the sa
 DATA=/var/lib/berth-d28            # data root (same path inside)
 SOCK=$RUN/docker.sock
 LOG=/var/log/berth-d28.log
+# Host directories the engine sees at the same path (bind mounts, build contexts, compose projects):
+# /tmp and this repository; BERTH_ENGINE28_BINDS adds more (space-separated).
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BINDS="/tmp $REPO_ROOT ${BERTH_ENGINE28_BINDS:-}"
 BRIDGE=berth28br0
 BRIDGE_CIDR=10.228.0.1/24
 
@@ -86,15 +90,15 @@ start() {
   # root detached. pivot_root, not chroot: runc exec joins a container's mount namespace and starts
   # at that namespace's root, which under a chroot'ed engine is the HOST's / (docker exec landed in
   # the host's file system). dockerd starts its own containerd.
-  setsid nohup unshare -m --propagation private sh -c '
+  BINDS=$BINDS setsid nohup unshare -m --propagation private sh -c '
     set -e; R=$1; RUN=$2; DATA=$3; shift 3
     mount --bind "$R" "$R"
     mount -t proc proc "$R/proc"
     mount --rbind /sys "$R/sys"
     mount --rbind /dev "$R/dev"
-    mount --rbind /tmp "$R/tmp"
     mount --bind "$RUN" "$R$RUN"
     mount --bind "$DATA" "$R$DATA"
+    for dir in $BINDS; do mkdir -p "$R$dir"; mount --rbind "$dir" "$R$dir"; done
     mkdir -p "$R/.host-root"
     cd "$R"
     pivot_root . .host-root
