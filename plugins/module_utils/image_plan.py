@@ -307,14 +307,8 @@ def _converted_manifest_id(archive, entry, config, path):
 
 def _member_digest(archive, name, path):
     """(digest, size, first bytes) of a tarball member, read in chunks (layers can be large)."""
-    try:
-        member = archive.extractfile(name)
-    except KeyError:
-        member = None
-    if member is None:
-        raise ValueError("%s is missing from %s" % (name, path))
     sha, size, head = hashlib.sha256(), 0, b""
-    with member:
+    with _open_member(archive, name, path) as member:
         for chunk in iter(lambda: member.read(1 << 20), b""):
             head = head or chunk[:2]
             sha.update(chunk)
@@ -323,14 +317,18 @@ def _member_digest(archive, name, path):
 
 
 def _read_member(archive, name, path):
+    with _open_member(archive, name, path) as member:
+        return member.read()
+
+
+def _open_member(archive, name, path):
     try:
         member = archive.extractfile(name)
     except KeyError:
         member = None
     if member is None:
         raise ValueError("%s is missing from %s" % (name, path))
-    with member:
-        return member.read()
+    return member
 
 
 def tarball_image_for(images, reference, path):
