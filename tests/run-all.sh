@@ -105,16 +105,16 @@ do_unit() { timeout -k 30 "${BERTH_TIMEOUT_UNIT:-900}" python -m pytest tests/un
 
 # The integration suite runs against two engines at once: the whole suite against this machine's
 # Docker (Debian 12's 20.10, API 1.41, classic image store) and, side by side in a second pytest,
-# the engine-sensitive files against Debian sid's Docker 28.5 (API 1.51) with the containerd image
-# store (scripts/engine28.sh: its own socket, bridge and data root). Why a subset side by side: the
+# the engine-sensitive files against Debian sid's Docker 28.5 (API 1.51; Berth speaks its newest,
+# 1.47, to it) with the containerd image store (scripts/engine28.sh: its own socket, bridge and data root). Why a subset side by side: the
 # whole suite a second time would double the stage (~25 min, over the 60-min budget), while these
 # files are where API versions and image stores differ (image IDs and digests, inspect documents,
-# plans that must stay exact); mostly waiting on containers, they fit beside the main run on 2 cores.
+# plans that must stay exact); mostly waiting on containers, they should fit beside the main run on
+# 2 cores (not yet timed in a whole `make test`: BERTH_ENGINE28=0 turns it off if the budget breaks).
 # Not on 28: tests that provision this machine's own engine (runtime, prereqs, infra, site) and
 # those whose private daemons (swarm, crash recovery) run the host's dockerd binary.
-ENGINE28_TESTS="${BERTH_ENGINE28_TESTS:-test_image.py test_container.py test_container_options.py \
-test_container_race.py test_container_discarded.py test_stack.py test_compose.py test_network.py test_volume.py \
-test_engine_info.py test_bad_input.py test_module_defaults.py test_stored_login.py}"
+ENGINE28_TESTS="${BERTH_ENGINE28_TESTS:-test_image.py test_container.py test_container_options.py test_stack.py \
+test_compose.py test_network.py test_volume.py test_engine_info.py test_stored_login.py}"
 engine28_out=tests/output/integration-engine28.out
 
 engine28_wanted() { [ -n "${want[integration]:-}" ] && [ "${BERTH_ENGINE28:-1}" != 0 ]; }
