@@ -59,6 +59,7 @@ do_setup() {
   if needs_docker; then
     bash scripts/ensure-dockerd.sh || return
     bash tests/images/build.sh || return
+    setup_engine28 || return
   fi
   if [ -n "${want[molecule]:-}" ] && [ -x tests/hosts/build-image.sh ]; then
     # Debootstrapping the Molecule host images takes minutes: overlap it with lint and tests.
@@ -101,7 +102,50 @@ do_sanity() { timeout -k 30 "${BERTH_TIMEOUT_SANITY:-1200}" bash scripts/sanity.
 
 # pytest exits 5 when it collected nothing: that is a failure here, like any non-zero code.
 do_unit() { timeout -k 30 "${BERTH_TIMEOUT_UNIT:-900}" python -m pytest tests/unit; }
-do_integration() { timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-3000}" python -m pytest tests/integration -n 2; }
+
+# The integration suite runs against two engines at once: the whole suite against this machine's
+# Docker (Debian 12's 20.10, API 1.41, classic image store) and, side by side in a second pytest,
+# the engine-sensitive files against Debian sid's Docker 28.5 (API 1.51; Berth speaks its newest,
+# 1.47, to it) with the containerd image store (scripts/engine28.sh: its own socket, bridge and data root). Why a subset side by side: the
+# whole suite a second time would double the stage (~25 min, over the 60-min budget), while these
+# files are where API versions and image stores differ (image IDs and digests, inspect documents,
+# plans that must stay exact); mostly waiting on containers, they should fit beside the main run on
+# 2 cores (not yet timed in a whole `make test`: BERTH_ENGINE28=0 turns it off if the budget breaks).
+# Not on 28: tests that provision this machine's own engine (runtime, prereqs, infra, site) and
+# those whose private daemons (swarm, crash recovery) run the host's dockerd binary.
+ENGINE28_TESTS="${BERTH_ENGINE28_TESTS:-test_image.py test_container.py test_container_options.py test_stack.py \
+test_compose.py test_network.py test_volume.py test_engine_info.py test_stored_login.py}"
+engine28_out=tests/output/integration-engine28.out
+
+engine28_wanted() { [ -n "${want[integration]:-}" ] && [ "${BERTH_ENGINE28:-1}" != 0 ]; }
+
+# Start the 28 engine (building the sid root on first use) and build the test images into it.
+setup_engine28() {
+  engine28_wanted || return 0
+  bash scripts/engine28.sh start || return
+  DOCKER_HOST="$(bash scripts/engine28.sh host)" bash tests/images/build.sh
+}
+
+do_integration() {
+  local rc=0 rc28=0 pid28="" files=() f
+  if engine28_wanted; then
+    for f in $ENGINE28_TESTS; do files+=("tests/integration/$f"); done
+    mkdir -p tests/output
+    echo "integration on Docker 28.5 (containerd store): ${#files[@]} files in the background, output in $engine28_out"
+    # Its own basetemp under /tmp (the 28 engine sees the host's /tmp, so bind mounts from there work).
+    DOCKER_HOST="$(bash scripts/engine28.sh host)" timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-3000}" \
+      python -m pytest "${files[@]}" -p no:cacheprovider --basetemp=/tmp/berth-pytest-engine28 >"$engine28_out" 2>&1 &
+    pid28=$!
+  fi
+  echo "integration on $(docker version -f '{{.Server.Version}}' 2>/dev/null || echo "the host's Docker"): the whole suite"
+  timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-3000}" python -m pytest tests/integration -n 2 || rc=$?
+  if [ -n "$pid28" ]; then
+    wait "$pid28" || rc28=$?
+    echo "==> integration on Docker 28.5 (containerd store): rc $rc28"
+    tail -n 60 "$engine28_out"
+  fi
+  [ $rc -eq 0 ] && [ $rc28 -eq 0 ]
+}
 
 # The main job, as README gives it: provision localhost and deploy the sample workload. The
 # integration tests then find a provisioned host (the runtime role restarts dockerd only here).

@@ -36,6 +36,7 @@ from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     platform_matches,
     references,
     tarball_image_for,
+    tarball_image_id,
     tarball_images,
 )
 from ansible_collections.berth.engine.plugins.module_utils.images import (
@@ -48,6 +49,7 @@ from ansible_collections.berth.engine.plugins.module_utils.images import (
     registry_of,
     remote_digest,
     split_reference,
+    uses_containerd_store,
 )
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 
@@ -61,7 +63,14 @@ class ImageResource(Resource):
 
     def __init__(self, client, params, check_mode=False, cache=None):
         self.output = []  # build output, for the result and for failure messages
+        self._containerd_store = None
         super().__init__(client, params, check_mode, cache)
+
+    def containerd_store(self):
+        """Whether the engine keeps images in the containerd store (tarball image IDs depend on it)."""
+        if self._containerd_store is None:
+            self._containerd_store = uses_containerd_store(self.client.get(endpoint("info")) or {})
+        return self._containerd_store
 
     def desire(self, params):
         return desired_image(params)
@@ -78,7 +87,7 @@ class ImageResource(Resource):
             return state
         state["source_id"] = self._source_id(current)
         if desired["source"] == "export":
-            state["archive_id"] = archive_image_id(desired["archive_path"])
+            state["archive_id"] = archive_image_id(desired["archive_path"], self.containerd_store())
         state["tag_ids"] = {ref: (inspect_image(self.client, ref) or {}).get("Id") for ref in desired["tags"]}
         if desired["push"] and current is not None:
             # Registry digests only matter when `name` stays on the current image (no obtain step).
@@ -92,7 +101,8 @@ class ImageResource(Resource):
         desired = self.desired
         if desired["source"] == "load":
             images = tarball_images(desired["load_path"])
-            return tarball_image_for(images, desired["name"], desired["load_path"])["id"]
+            image = tarball_image_for(images, desired["name"], desired["load_path"])
+            return tarball_image_id(image, self.containerd_store())
         if desired["source"] == "pull" and image is not None and desired["force"]:
             # A forced pull of the digest the registry serves would change nothing.
             digest = remote_digest(self.client, desired["name"], desired["username"], desired["password"])
@@ -257,7 +267,8 @@ class ImageResource(Resource):
                                       err.daemon_message) from None
                 out.flush()
                 os.fsync(out.fileno())
-            written = [image["id"] for image in tarball_images(temporary, "the exported archive")]
+            written = [tarball_image_id(image, self.containerd_store())
+                       for image in tarball_images(temporary, "the exported archive")]
             if written != [image_id]:
                 raise EngineError("exporting image %s to %s wrote image(s) %s, not %s (did the image change "
                                   "meanwhile?); %s was left as it was" % (self.name, path, ", ".join(written),

@@ -211,38 +211,124 @@ def context_archive(context, dockerfile="Dockerfile"):
 # --- docker save tarballs --------------------------------------------------------------------
 
 def tarball_images(path, option="load_path"):
-    """[{'id': 'sha256:…', 'repo_tags': [...]}] for the images in a `docker save` tarball (also compressed).
+    """[{'id', 'containerd_id', 'repo_tags'}] for the images in a `docker save` tarball (also compressed).
 
-    The image ID is the sha256 of the image's config blob, so it is known without loading.
+    Both IDs are known without loading. 'id' is the sha256 of the image's config blob: the image ID
+    under the classic image store. Under the containerd image store (Docker 28 opt-in, 29 default) an
+    image's ID is the digest of its manifest (or index): 'containerd_id', see _containerd_ids.
     """
     if not os.path.isfile(path):
         raise ValueError("%s %s does not exist on the managed node" % (option, path))
     try:
         with tarfile.open(path, mode="r:*") as archive:
             manifest = json.loads(_read_member(archive, "manifest.json", path))
+            indexed = _indexed_ids(archive, path)
             images = []
             for entry in manifest:
                 config = _read_member(archive, entry["Config"], path)
-                images.append({"id": "sha256:" + hashlib.sha256(config).hexdigest(),
+                config_id = _digest(config)
+                containerd_id = indexed.get(config_id) or _converted_manifest_id(archive, entry, config, path)
+                images.append({"id": config_id, "containerd_id": containerd_id,
                                "repo_tags": list(entry.get("RepoTags") or [])})
             return images
     except (tarfile.TarError, EOFError, OSError) as err:
         raise ValueError("%s %s is not a readable image tarball (docker save): %s"
                          % (option, path, " ".join(str(err).split()))) from None
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ValueError("%s %s has no valid manifest.json (is it a docker save tarball?): %s"
                          % (option, path, err)) from None
 
 
+def tarball_image_id(image, containerd_store):
+    """The ID the engine gives a tarball image once loaded: it depends on the engine's image store."""
+    return image["containerd_id"] if containerd_store else image["id"]
+
+
+def _digest(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _indexed_ids(archive, path):
+    """{config digest: top-level digest} for an OCI layout (index.json, written by Docker 25+).
+
+    The containerd store imports the images index.json lists, each under the digest listed there
+    (a manifest's, or a multi-platform index's: then every platform's config maps to it)."""
+    try:
+        index = json.loads(_read_member(archive, "index.json", path))
+    except ValueError:
+        return {}  # a classic docker save tarball: no index.json
+    ids = {}
+    for top in index.get("manifests") or []:
+        for config_id in _config_digests(archive, top, path):
+            ids.setdefault(config_id, top["digest"])
+    return ids
+
+
+def _config_digests(archive, descriptor, path, depth=0):
+    try:
+        document = json.loads(_read_member(archive, _blob_path(descriptor["digest"]), path))
+    except ValueError:
+        return []  # a platform left out of the archive
+    if "config" in document:
+        return [document["config"]["digest"]]
+    if depth > 2:
+        return []
+    return [config_id for child in document.get("manifests") or []
+            for config_id in _config_digests(archive, child, path, depth + 1)]
+
+
+def _blob_path(digest):
+    algorithm, _, encoded = digest.partition(":")
+    return "blobs/%s/%s" % (algorithm, encoded)
+
+
+# The media types containerd's archive importer gives a classic docker save image's manifest, config and
+# layers (uncompressed layer.tar; gzip when the layer is compressed).
+_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+_DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _converted_manifest_id(archive, entry, config, path):
+    """The ID the containerd store gives a classic docker save image: it writes a Docker v2 manifest
+    for it (config, then the layers as stored, each by digest and size) and uses that manifest's digest.
+    Go's encoding/json output: fields in struct order, no spaces."""
+    layers = []
+    for name in entry["Layers"]:
+        digest, size, head = _member_digest(archive, name, path)
+        media_type = _DOCKER_LAYER + (".gzip" if head.startswith(_GZIP_MAGIC) else "")
+        layers.append({"mediaType": media_type, "digest": digest, "size": size})
+    manifest = {"schemaVersion": 2, "mediaType": _DOCKER_MANIFEST,
+                "config": {"mediaType": _DOCKER_CONFIG, "digest": _digest(config), "size": len(config)},
+                "layers": layers}
+    return _digest(json.dumps(manifest, separators=(",", ":")).encode("utf-8"))
+
+
+def _member_digest(archive, name, path):
+    """(digest, size, first bytes) of a tarball member, read in chunks (layers can be large)."""
+    sha, size, head = hashlib.sha256(), 0, b""
+    with _open_member(archive, name, path) as member:
+        for chunk in iter(lambda: member.read(1 << 20), b""):
+            head = head or chunk[:2]
+            sha.update(chunk)
+            size += len(chunk)
+    return "sha256:" + sha.hexdigest(), size, head
+
+
 def _read_member(archive, name, path):
+    with _open_member(archive, name, path) as member:
+        return member.read()
+
+
+def _open_member(archive, name, path):
     try:
         member = archive.extractfile(name)
     except KeyError:
         member = None
     if member is None:
         raise ValueError("%s is missing from %s" % (name, path))
-    with member:
-        return member.read()
+    return member
 
 
 def tarball_image_for(images, reference, path):
@@ -257,8 +343,8 @@ def tarball_image_for(images, reference, path):
                      % (path, len(images), reference, ", ".join(tagged) or "no tags"))
 
 
-def archive_image_id(path):
-    """The image ID an export archive holds now: None when there is no file yet.
+def archive_image_id(path, containerd_store=False):
+    """The image ID an export archive holds now (as the engine would name it): None when there is no file yet.
 
     Several images (not what an export writes) give all their IDs, which never equal one image's ID,
     so the archive is rewritten. Anything else at that path fails: an export only replaces its own kind.
@@ -272,7 +358,7 @@ def archive_image_id(path):
     if not os.path.lexists(path):
         return None
     try:
-        ids = sorted(image["id"] for image in tarball_images(path, "archive_path"))
+        ids = sorted(tarball_image_id(image, containerd_store) for image in tarball_images(path, "archive_path"))
     except ValueError as err:
         raise ValueError("%s; it is not replaced: remove it or choose another archive_path" % err) from None
     return ", ".join(ids) or None

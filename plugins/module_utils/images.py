@@ -70,6 +70,15 @@ def inspect_image(client, reference):
     return client.inspect("image", reference)
 
 
+CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
+
+
+def uses_containerd_store(info):
+    """Whether the engine whose GET /info answer is `info` keeps images in containerd's image store,
+    where an image ID is its manifest's (or index's) digest, not its config's."""
+    return ["driver-type", CONTAINERD_SNAPSHOTTER] in (info.get("DriverStatus") or [])
+
+
 def pull_image(client, reference, username=None, password=None, timeout=None, platform=None):
     """Pull to the end of the stream (for `platform`, os/arch[/variant], when given); returns its inspect document."""
     if is_image_id(reference):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import docker
 import pytest
@@ -134,6 +135,20 @@ def test_load_from_docker_save_tarball(docker_client, unique_name, cleanup, tmp_
 
     msg = fails({"name": ref, "load_path": str(tmp_path / "missing.tar")})
     assert "load_path %s does not exist" % (tmp_path / "missing.tar") in msg
+
+
+def test_load_a_tarball_saved_by_another_engine(docker_client, unique_name, cleanup):
+    """A tarball in the classic layout (saved by Docker 20.10): under the containerd image store its image gets
+    the ID of the manifest the engine writes for it, which the plan must predict to tag it and to stay idempotent."""
+    tarball = str(Path(__file__).parents[1] / "unit" / "fixtures" / "image_tiny_docker20.10_save.tar")
+    cleanup.image("berth-fixture/tiny:1")  # the tag the tarball carries
+    args = {"name": cleanup.image(unique_name + ":1"), "load_path": tarball}
+    predicted = ok(args, check=True, diff=True)
+    loaded = ok(args, diff=True)
+    assert loaded["changed"] and loaded["diff"] == predicted["diff"]
+    assert image_id(docker_client, args["name"]) == predicted["diff"]["after"]["id"]
+    assert image_id(docker_client, "berth-fixture/tiny:1") == predicted["diff"]["after"]["id"]
+    assert not ok(args)["changed"] and not ok(args, check=True)["changed"]
 
 
 def test_tag_an_existing_image(docker_client, unique_name, cleanup, test_images):
@@ -270,15 +285,20 @@ def test_image_ids_are_refused_as_tags_and_for_pulls(docker_client, unique_name,
 
 # --- export (docker save to a file) ----------------------------------------------------------
 
-def archive_contents(path):
-    """(image IDs, RepoTags) of a docker save tarball, read with tarfile: the config blob's sha256 is the ID."""
+def archive_contents(path, docker_client):
+    """(image IDs, RepoTags) of a docker save tarball, read with tarfile. The ID is the config blob's sha256 under
+    the classic image store; under the containerd store it is the digest index.json lists (OCI layout)."""
     import hashlib
     import json
     import tarfile
 
+    containerd = ["driver-type", "io.containerd.snapshotter.v1"] in (docker_client.info().get("DriverStatus") or [])
     with tarfile.open(path) as archive:
         manifest = json.load(archive.extractfile("manifest.json"))
-        ids = ["sha256:" + hashlib.sha256(archive.extractfile(e["Config"]).read()).hexdigest() for e in manifest]
+        if containerd:
+            ids = [m["digest"] for m in json.load(archive.extractfile("index.json"))["manifests"]]
+        else:
+            ids = ["sha256:" + hashlib.sha256(archive.extractfile(e["Config"]).read()).hexdigest() for e in manifest]
     return ids, [tag for e in manifest for tag in e.get("RepoTags") or []]
 
 
@@ -298,7 +318,7 @@ def test_export_writes_the_archive_only_when_it_holds_another_image(docker_clien
 
     written = ok(args, diff=True)
     assert written["changed"] and written["actions"] == ["export"] and written["diff"] == predicted["diff"]
-    assert archive_contents(archive) == ([first], [ref])
+    assert archive_contents(archive, docker_client) == ([first], [ref])
     assert sorted(p.name for p in archive.parent.iterdir()) == ["image.tar"], "no temporary file is left"
     stamp = archive.stat().st_mtime_ns
 
@@ -312,9 +332,9 @@ def test_export_writes_the_archive_only_when_it_holds_another_image(docker_clien
     assert second != first
     predicted = ok(args, check=True, diff=True)
     assert predicted["actions"] == ["export"] and predicted["diff"]["before"]["archive"]["id"] == first
-    assert archive_contents(archive)[0] == [first]
+    assert archive_contents(archive, docker_client)[0] == [first]
     replaced = ok(args)
-    assert replaced["changed"] and archive_contents(archive) == ([second], [ref])
+    assert replaced["changed"] and archive_contents(archive, docker_client) == ([second], [ref])
 
     # The archive loads back as the same image.
     docker_client.images.remove(ref, force=True)

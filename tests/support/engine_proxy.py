@@ -21,6 +21,7 @@ urllib's own requests do), so every request is seen.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
 import tempfile
@@ -28,7 +29,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-UPSTREAM = "/var/run/docker.sock"
+# The engine the suite targets (DOCKER_HOST, as the SDK observer and Berth read it).
+UPSTREAM = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")
 VERSION_PREFIX = re.compile(r"^/v\d+(\.\d+)?(?=/)")
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     ARGUMENT_SPEC,
+    archive_image_id,
     build_params,
     context_archive,
     context_members,
@@ -25,8 +26,10 @@ from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     plan_image_state,
     plan_references,
     tarball_image_for,
+    tarball_image_id,
     tarball_images,
 )
+from ansible_collections.berth.engine.plugins.module_utils.images import uses_containerd_store
 
 OLD = "sha256:" + "a" * 64
 NEW = "sha256:" + "b" * 64
@@ -194,6 +197,35 @@ def test_single_untagged_image_is_taken_for_any_name(tmp_path):
     path = tmp_path / "one.tar"
     ids = save_tarball(path, [({"a": 1}, None)])
     assert tarball_image_for(tarball_images(str(path)), "app:9", str(path))["id"] == ids[0]
+
+
+# The same one-layer image (FROM scratch, one file), saved by Docker 20.10 (classic layout: manifest.json,
+# <id>.json, <layer>/layer.tar) and, after loading that into Docker 28.5 with the containerd image store, saved
+# by 28.5 (OCI layout: index.json, blobs/). IDs as the engines reported them after `docker load`.
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+TINY_CONFIG_ID = "sha256:e9dcdf3f82c33ba42e14f3097ba9875968d5552a6ea30412adaab5998b009888"  # 20.10 (either tarball)
+TINY_CONTAINERD_ID = "sha256:ea52e271788e5e9c4f84c0cadaed8c537cb6978d1ae1f7ceca65a692fc52a155"  # 28.5 (either)
+
+
+@pytest.mark.parametrize("fixture", ["image_tiny_docker20.10_save.tar", "image_tiny_docker28.5_containerd_save.tar"])
+def test_tarball_ids_are_those_each_image_store_gives_on_load(fixture):
+    [image] = tarball_images(os.path.join(FIXTURES, fixture))
+    assert image["repo_tags"] == ["berth-fixture/tiny:1"]
+    assert tarball_image_id(image, containerd_store=False) == TINY_CONFIG_ID
+    # Classic tarball: the digest of the manifest containerd writes for it; OCI layout: the one index.json lists.
+    assert tarball_image_id(image, containerd_store=True) == TINY_CONTAINERD_ID
+
+
+def test_an_export_archive_is_compared_by_the_engine_s_kind_of_id():
+    path = os.path.join(FIXTURES, "image_tiny_docker28.5_containerd_save.tar")
+    assert archive_image_id(path) == TINY_CONFIG_ID
+    assert archive_image_id(path, containerd_store=True) == TINY_CONTAINERD_ID
+
+
+def test_the_containerd_image_store_is_told_by_the_engine_info():
+    for name, expected in (("info_docker20.10.json", False), ("info_docker28.5_containerd.json", True)):
+        with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
+            assert uses_containerd_store(json.load(handle)) is expected, name
 
 
 def test_tarball_errors_are_clear(tmp_path):
@@ -420,7 +452,6 @@ def test_apply_drops_a_provisional_action_from_the_actions_and_the_diff():
 # --- platform --------------------------------------------------------------------------------
 
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import (  # noqa: E402
-    archive_image_id,
     image_platform,
     normalise_platform,
     plan_export,
