@@ -83,6 +83,7 @@ EXAMPLES = r"""
 # containers.berth.yml: every running container of the local engine
 plugin: berth.engine.containers
 
+---
 # web.containers.berth.yml: two engines, only the web service of Compose project shop, grouped by a label
 plugin: berth.engine.containers
 engines:

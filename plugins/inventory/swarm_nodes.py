@@ -70,6 +70,7 @@ EXAMPLES = r"""
 # swarm_nodes.berth.yml: the nodes of the swarm the local engine manages
 plugin: berth.engine.swarm_nodes
 
+---
 # prod.swarm_nodes.berth.yml: a remote manager with TLS, hosts reached by hostname, grouped by a label
 plugin: berth.engine.swarm_nodes
 docker_host: tcp://manager-1.example.com:2376
