@@ -35,8 +35,12 @@ def project(unique_name, docker_client, cleanup):
             network.remove()
         for volume in docker_client.volumes.list(filters={"label": f"com.docker.compose.project={name}"}):
             volume.remove(force=True)
+        # By tag, never by ID: parallel tests build the same context into the same image ID, and removing
+        # the ID with force would untag their images too.
         for image in docker_client.images.list(name=f"{name}-web"):
-            docker_client.images.remove(image.id, force=True)
+            for tag in image.tags:
+                if tag.startswith(f"{name}-web:"):
+                    docker_client.images.remove(tag)
 
     cleanup.callback(sweep)
     return name
