@@ -45,6 +45,7 @@ root_current() {
   # A root built by hand with the same packages is adopted: every package installed.
   local p
   for p in ${SID_PACKAGES//,/ }; do
+    # shellcheck disable=SC2016 # ${Status} is dpkg-query's format field, not a shell expansion
     chroot "$SID_ROOT" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || return 1
   done
   packages_hash >"$(stamp)"
@@ -90,6 +91,7 @@ start() {
   # root detached. pivot_root, not chroot: runc exec joins a container's mount namespace and starts
   # at that namespace's root, which under a chroot'ed engine is the HOST's / (docker exec landed in
   # the host's file system). dockerd starts its own containerd.
+  # shellcheck disable=SC2016 # the script runs in the new namespace's shell, with its own arguments
   BINDS=$BINDS setsid nohup unshare -m --propagation private sh -c '
     set -e; R=$1; RUN=$2; DATA=$3; shift 3
     mount --bind "$R" "$R"

@@ -177,8 +177,8 @@ def _file_references(entries, kind):
     references = []
     for entry in entries or []:
         entry = {"source": entry} if isinstance(entry, str) else dict(entry)
-        target = entry.get("target") or ("/run/secrets/%s" % entry["source"] if kind == "secrets"
-                                          else "/%s" % entry["source"])
+        default = "/run/secrets/%s" if kind == "secrets" else "/%s"
+        target = entry.get("target") or default % entry["source"]
         if kind == "secrets" and not target.startswith("/"):
             target = "/run/secrets/" + target
         reference = {"source": entry["source"], "target": target}

@@ -278,7 +278,7 @@ def _config_digests(archive, descriptor, path, depth=0):
 
 
 def _blob_path(digest):
-    algorithm, _, encoded = digest.partition(":")
+    algorithm, _unused, encoded = digest.partition(":")
     return "blobs/%s/%s" % (algorithm, encoded)
 
 

@@ -51,8 +51,8 @@ def compose(project: str, directory: Path, files: list[Path], *args: str, env: d
     result = subprocess.run(argv + list(args), capture_output=True, text=True, env=environ, timeout=300,
                             check=False)
     if check and result.returncode != 0:
-        raise AssertionError("docker compose %s failed (%d): %s" % (" ".join(args), result.returncode,
-                                                                   result.stderr))
+        raise AssertionError("docker compose %s failed (%d): %s"
+                             % (" ".join(args), result.returncode, result.stderr))
     return result
 
 

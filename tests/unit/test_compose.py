@@ -534,8 +534,8 @@ def test_compose_specification_resource_keys_are_translated():
 def test_deploy_restart_policy_applies_on_one_host(policy, expected):
     web = containers(project("services: {web: {image: w, restart: 'on-failure:9', deploy: {restart_policy: %s}}}"
                              % policy))["app-web-1"]
-    assert {k: web.get(k) for k in expected} == expected and ("restart_retries" in web) == ("restart_retries"
-                                                                                           in expected)
+    assert {k: web.get(k) for k in expected} == expected
+    assert ("restart_retries" in web) == ("restart_retries" in expected)
     with pytest.raises(ComposeError, match="condition must be none, on-failure or any"):
         project("services: {web: {image: w, deploy: {restart_policy: {condition: sometimes}}}}")
 
