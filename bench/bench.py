@@ -210,7 +210,7 @@ class Engine:
     def __init__(self):
         import docker
 
-        self.api = docker.APIClient(version="auto", timeout=120)
+        self.api = docker.APIClient(version="auto", timeout=120, **docker.utils.kwargs_from_env())
         self.volumes_file = OUT / "volumes.json"  # anonymous volumes of our containers, kept across aborts
         self.volumes = set(json.loads(self.volumes_file.read_text())) if self.volumes_file.exists() else set()
 
@@ -285,7 +285,7 @@ def sdk_main(vars_path, phase):
     import docker
 
     spec = json.loads(Path(vars_path).read_text())
-    api = docker.APIClient(version="auto")
+    api = docker.APIClient(version="auto", **docker.utils.kwargs_from_env())
     net = spec["bench_network"]
     changed = 0
     if not [n for n in api.networks(names=[net]) if n["Name"] == net]:

@@ -104,7 +104,7 @@ def main():
     tools = commands()
     if "v1" not in tools and "v2" not in tools:
         raise SystemExit("neither docker-compose (apt-get install docker-compose) nor docker compose is installed")
-    api = docker.APIClient(version="auto", timeout=120)
+    api = docker.APIClient(version="auto", timeout=120, **docker.utils.kwargs_from_env())
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     remove_projects(api)
     try:

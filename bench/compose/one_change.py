@@ -130,7 +130,7 @@ def main():
     if args.old_collections:
         codes["old"] = args.old_collections
     OUT.joinpath("logs").mkdir(parents=True, exist_ok=True)
-    api = docker.APIClient(version="auto", timeout=120)
+    api = docker.APIClient(version="auto", timeout=120, **docker.utils.kwargs_from_env())
     cleanup(api)
     results = {code: [] for code in codes}
     value = "v1"
