@@ -6,7 +6,7 @@
   docker_api community.docker.docker_api    (bench venv: PyPI `ansible`, Docker SDK inside the collection)
   docker_cli community.docker.docker        (bench venv; runs the docker CLI's `docker exec` per command)
   exec_loop  `docker exec <c> python3 -c ...` 200 times, 10 at a time: no Ansible at all, the floor
-Prints per-task wall time (wall / 20 tasks) and the controller CPU (children's user+sys) of each run.
+Prints per-task wall time and controller CPU (children's user+sys), each / 20 tasks, medians of the rounds.
 
     .venv/bin/python bench/connection/bench_connection.py [--repeat 2] [--containers 10] [--tasks 20]
 """
@@ -115,12 +115,12 @@ def main():
         subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
     print(f"{args.tasks} tasks on {args.containers} containers, forks 10, {args.repeat} rounds; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'variant':<12} {'wall/task':>10} {'wall':>8} {'CPU':>8}  runs (wall s)")
+    print(f"{'variant':<12} {'wall/task':>10} {'CPU/task':>9} {'wall':>8} {'CPU':>8}  runs (wall s / CPU s)")
     for variant, runs in results.items():
         wall = statistics.median(run[0] for run in runs)
         cpu = statistics.median(run[1] for run in runs)
-        print(f"{variant:<12} {wall / args.tasks:>9.2f}s {wall:>7.1f}s {cpu:>7.1f}s  "
-              + ", ".join(f"{run[0]:.1f}" for run in runs))
+        print(f"{variant:<12} {wall / args.tasks:>9.2f}s {cpu / args.tasks:>8.2f}s {wall:>7.1f}s {cpu:>7.1f}s  "
+              + ", ".join(f"{run[0]:.1f}/{run[1]:.1f}" for run in runs))
 
 
 if __name__ == "__main__":

@@ -628,11 +628,12 @@ class _KeptConnection:
         if self._connection.sock is not None:
             self._connection.sock.settimeout(timeout)
         self._connection.timeout = timeout
-        send = dict(headers)
-        if data is not None and "Content-Length" not in send and isinstance(data, bytes):
-            send["Content-Length"] = str(len(data))
-        self._connection.request(method, target, body=data, headers=send)
-        self._last = self._connection.getresponse()
+        try:
+            self._connection.request(method, target, body=data, headers=headers)
+            self._last = self._connection.getresponse()
+        except BaseException:
+            self.close()  # a request cut short (a body that failed to read) leaves nothing to reuse
+            raise
         return self._last
 
     def close(self):
