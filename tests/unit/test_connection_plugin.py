@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import tarfile
-import tempfile
 
 import pytest
 from ansible.errors import AnsibleConnectionFailure, AnsibleFileNotFound
@@ -16,20 +15,9 @@ from ansible.playbook.play_context import PlayContext
 
 from ansible_collections.berth.engine.plugins.connection.docker import Connection
 from ansible_collections.berth.engine.plugins.module_utils.engine import MIN_API_VERSION
-from tests.unit import fake_daemon
 from tests.unit.fake_daemon import Reply
 
 V = "/v" + MIN_API_VERSION
-
-
-@pytest.fixture
-def daemon():
-    directory = tempfile.mkdtemp(prefix="berth-fake-")
-    fake = fake_daemon.start(directory)
-    yield fake
-    fake_daemon.stop(fake)
-    os.unlink(fake.socket_path)
-    os.rmdir(directory)
 
 
 def connection(docker_host, **options):

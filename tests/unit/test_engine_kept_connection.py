@@ -8,7 +8,6 @@ import io
 import os
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
@@ -20,20 +19,9 @@ from ansible_collections.berth.engine.plugins.module_utils.engine import (
     NotFound,
 )
 from tests.support.ansible import REPO_ROOT
-from tests.unit import fake_daemon
 from tests.unit.fake_daemon import Reply
 
 V = "/v" + MIN_API_VERSION
-
-
-@pytest.fixture
-def daemon():
-    directory = tempfile.mkdtemp(prefix="berth-fake-")
-    fake = fake_daemon.start(directory)
-    yield fake
-    fake_daemon.stop(fake)
-    os.unlink(fake.socket_path)
-    os.rmdir(directory)
 
 
 def kept_client(fake, **kwargs):
