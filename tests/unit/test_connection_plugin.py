@@ -98,8 +98,8 @@ def test_put_file_streams_one_tar_member_with_mode_and_owner(daemon, tmp_path):
         assert len(put.body) % tarfile.BLOCKSIZE == 0
         with tarfile.open(fileobj=io.BytesIO(put.body)) as tar:
             (member,) = tar.getmembers()
-            assert (member.name, member.mode, member.uid, member.gid, member.isfile()) == (local.name, mode, 0, 0,
-                                                                                            True)
+            seen = (member.name, member.mode, member.uid, member.gid, member.isfile())
+            assert seen == (local.name, mode, 0, 0, True)
             assert tar.extractfile(member).read() == local.read_bytes()
 
 
@@ -107,7 +107,7 @@ def test_fetch_tells_a_missing_file_from_a_missing_container(daemon, tmp_path):
     daemon.route("GET", V + "/containers/web/archive",
                  Reply(404, {"message": "Could not find the file /nope in container web"}))
     conn = connection(daemon.docker_host)
-    assert "no file /nope in container web" in failure_of(lambda: conn.fetch_file("/nope", str(tmp_path / "x")),
-                                                           AnsibleFileNotFound)
+    missing_file = failure_of(lambda: conn.fetch_file("/nope", str(tmp_path / "x")), AnsibleFileNotFound)
+    assert "no file /nope in container web" in missing_file
     daemon.route("GET", V + "/containers/web/archive", Reply(404, {"message": "No such container: web"}))
     assert "no container web on the engine" in failure_of(lambda: conn.fetch_file("/x", str(tmp_path / "x")))
