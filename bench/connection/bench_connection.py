@@ -6,9 +6,11 @@
   docker_api community.docker.docker_api    (bench venv: PyPI `ansible`, Docker SDK inside the collection)
   docker_cli community.docker.docker        (bench venv; runs the docker CLI's `docker exec` per command)
   exec_loop  `docker exec <c> python3 -c ...` 200 times, 10 at a time: no Ansible at all, the floor
-Prints per-task wall time (wall / 20 tasks) and the controller CPU (children's user+sys) of each run.
+  baseline   berth.engine.docker of another checkout (--baseline DIR, e.g. a work tree of main): before/after
+Prints per-task wall time and controller CPU (children's user+sys), each / 20 tasks, medians of the rounds.
 
     .venv/bin/python bench/connection/bench_connection.py [--repeat 2] [--containers 10] [--tasks 20]
+                                                          [--baseline DIR]
 """
 from __future__ import annotations
 
@@ -55,15 +57,16 @@ def write_play(directory, tasks):
     return path
 
 
-def run_ansible(variant, names, play, directory):
+def run_ansible(variant, names, play, directory, baseline=None):
     inventory = directory / f"{variant}.yml"
     inventory.write_text(json.dumps({"all": {"hosts": {name: {} for name in names}, "vars": {
-        "ansible_connection": PLUGINS[variant], "ansible_python_interpreter": "/usr/bin/python3",
+        "ansible_connection": PLUGINS.get(variant, PLUGINS["berth"]), "ansible_python_interpreter": "/usr/bin/python3",
         "ansible_pipelining": True}}}))
-    venv = ROOT / ".venv" if variant == "berth" else BENCH_VENV
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORKS="10",
+    venv = BENCH_VENV if variant in ("docker_api", "docker_cli") else ROOT / ".venv"
+    root = baseline if variant == "baseline" else ROOT  # its ansible.cfg finds its own collection
+    env = dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), ANSIBLE_FORKS="10",
                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal")
-    proc = subprocess.run([str(venv / "bin" / "ansible-playbook"), "-i", str(inventory), str(play)], cwd=ROOT,
+    proc = subprocess.run([str(venv / "bin" / "ansible-playbook"), "-i", str(inventory), str(play)], cwd=root,
                           env=env, capture_output=True, text=True, check=False, timeout=900)
     if proc.returncode != 0:
         sys.exit(f"{variant} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -78,12 +81,12 @@ def run_exec_loop(names, tasks):
         list(pool.map(one, [name for _round in range(tasks) for name in names]))
 
 
-def measure(variant, names, play, directory, tasks):
+def measure(variant, names, play, directory, tasks, baseline=None):
     wall, cpu = time.monotonic(), children_cpu()
     if variant == "exec_loop":
         run_exec_loop(names, tasks)
     else:
-        run_ansible(variant, names, play, directory)
+        run_ansible(variant, names, play, directory, baseline)
     return time.monotonic() - wall, children_cpu() - cpu
 
 
@@ -92,6 +95,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--containers", type=int, default=10)
     parser.add_argument("--tasks", type=int, default=20)
+    parser.add_argument("--baseline", type=Path, help="another checkout whose berth.engine.docker to measure too")
     args = parser.parse_args()
     subprocess.run(["bash", str(ROOT / "tests/images/debian/build.sh")], check=True, stdout=subprocess.DEVNULL)
     variants = ["berth", "exec_loop"]
@@ -99,6 +103,8 @@ def main():
         variants[1:1] = ["docker_api", "docker_cli"]
     else:
         print(f"no bench venv at {BENCH_VENV} (bench/run.sh makes it): community.docker variants skipped")
+    if args.baseline:
+        variants.insert(1, "baseline")
     names = start_containers(args.containers)
     results = {variant: [] for variant in variants}
     try:
@@ -107,7 +113,7 @@ def main():
             play = write_play(directory, args.tasks)
             for _round in range(args.repeat):  # alternate the variants, so load changes hit them alike
                 for variant in variants:
-                    wall, cpu = measure(variant, names, play, directory, args.tasks)
+                    wall, cpu = measure(variant, names, play, directory, args.tasks, args.baseline)
                     results[variant].append((wall, cpu))
                     load = os.getloadavg()[0]
                     print(f"  {variant}: {wall:.1f} s wall, {cpu:.1f} s CPU (load {load:.1f})", flush=True)
@@ -115,12 +121,12 @@ def main():
         subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
     print(f"{args.tasks} tasks on {args.containers} containers, forks 10, {args.repeat} rounds; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'variant':<12} {'wall/task':>10} {'wall':>8} {'CPU':>8}  runs (wall s)")
+    print(f"{'variant':<12} {'wall/task':>10} {'CPU/task':>9} {'wall':>8} {'CPU':>8}  runs (wall s / CPU s)")
     for variant, runs in results.items():
         wall = statistics.median(run[0] for run in runs)
         cpu = statistics.median(run[1] for run in runs)
-        print(f"{variant:<12} {wall / args.tasks:>9.2f}s {wall:>7.1f}s {cpu:>7.1f}s  "
-              + ", ".join(f"{run[0]:.1f}" for run in runs))
+        print(f"{variant:<12} {wall / args.tasks:>9.2f}s {cpu / args.tasks:>8.2f}s {wall:>7.1f}s {cpu:>7.1f}s  "
+              + ", ".join(f"{run[0]:.1f}/{run[1]:.1f}" for run in runs))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 One Debian container (tests/images/debian/build.sh: bookworm minbase with python3 and sudo) takes one
 playbook covering what ansible-core's generic connection test covers (raw and commands with quotes,
 special and non-ASCII characters; copy and fetch of files with spaces and non-ASCII names, empty files)
-plus setup, copy, template, become, the connection user, a custom remote tmp, pipelining and a 20 MiB
-file both ways. What landed in the container is checked through the docker SDK, not through the plugin.
+plus setup, copy, template, apt (a local .deb: the container has no network), become, the connection
+user, a custom remote tmp, pipelining and a 20 MiB file both ways. What landed in the container is
+checked through the docker SDK, not through the plugin.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.support.debian import DEBIAN_IMAGE
 
 BIG = 20 * 1024 * 1024
 ODD_DIR = "/srv/dir with spaces-汉语"
+DEB = "/srv/berth-hello_1.0_all.deb"
 
 
 def sh(container, command, user="root"):
@@ -29,13 +31,24 @@ def sh(container, command, user="root"):
 
 
 def start_debian(docker_client, cleanup, name):
+    # No network: what the modules need (python3-apt for apt) is in the image, the rest comes through the plugin.
     container = docker_client.containers.run(DEBIAN_IMAGE, ["sleep", "infinity"], name=name, detach=True,
-                                             stop_signal="SIGKILL")
+                                             stop_signal="SIGKILL", network_mode="none")
     cleanup.containers.append(name)
     rc, out = sh(container, "useradd -m -u 1234 -s /bin/sh app && "
                             "echo 'app ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/app")
     assert rc == 0, out
     return container
+
+
+def build_deb(container):
+    """A tiny package (no dependencies) built in the container with dpkg-deb, for the apt module to install."""
+    rc, out = sh(container, "set -e; root=/tmp/berth-hello; mkdir -p $root/DEBIAN $root/usr/share/berth-hello; "
+                            "printf 'Package: berth-hello\\nVersion: 1.0\\nArchitecture: all\\n"
+                            "Maintainer: Berth tests <tests@berth.invalid>\\nDescription: apt test package\\n' "
+                            "> $root/DEBIAN/control; echo hello > $root/usr/share/berth-hello/hello; "
+                            f"dpkg-deb --build $root {DEB} >/dev/null; dpkg -s berth-hello 2>&1 | head -1")
+    assert rc == 0 and "is not installed" in out, out
 
 
 def inventory_for(tmp_path, hosts):
@@ -137,18 +150,29 @@ PLAYBOOK = textwrap.dedent("""\
           vars:
             ansible_pipelining: true
             ansible_remote_tmp: /var/tmp/pipelined-tmp
-        - name: check become and the pipelined run
+        - name: apt installs a local package
+          ansible.builtin.apt:
+            deb: "%(deb)s"
+          register: apt_first
+        - name: apt again, with nothing left to do
+          ansible.builtin.apt:
+            deb: "%(deb)s"
+          register: apt_again
+        - name: check become, the pipelined run and apt
           ansible.builtin.assert:
             that:
               - become_root.stdout == '0'
               - become_app.stdout == 'app'
               - pipelined.stdout == 'root'
-    """) % {"odd": ODD_DIR}
+              - apt_first is changed
+              - apt_again is not changed
+    """) % {"odd": ODD_DIR, "deb": DEB}
 
 
 @pytest.mark.usefixtures("debian_image")
 def test_connection_plugin_runs_modules_and_moves_files(docker_client, cleanup, unique_name, tmp_path):
     container = start_debian(docker_client, cleanup, unique_name)
+    build_deb(container)
     local = tmp_path / "local"
     local.mkdir()
     (local / "file 汉语.txt").write_text("汉语 and 'quotes' \"too\"\n", encoding="utf-8")
@@ -173,6 +197,10 @@ def test_connection_plugin_runs_modules_and_moves_files(docker_client, cleanup, 
     assert sh(container, "stat -c '%U %a' /home/app/mine.txt; cat /home/app/mine.txt")[1] == "app 600\nmine\n"
     assert sh(container, "test -d /home/app/.custom-tmp && stat -c %U /home/app/.custom-tmp")[1] == "app\n"
     assert sh(container, "test -e /var/tmp/pipelined-tmp")[0] == 1  # pipelining put nothing there
+    assert sh(container, "dpkg-query -W -f '${Status} ${Version}' berth-hello")[1] == "install ok installed 1.0"
+    assert sh(container, "cat /usr/share/berth-hello/hello")[1] == "hello\n"
+    assert run.task("apt installs a local package")["result"]["changed"] is True
+    assert run.task("apt again, with nothing left to do")["result"]["changed"] is False
 
     back = local / "back"
     assert (back / "odd.txt").read_text(encoding="utf-8") == "汉语 and 'quotes' \"too\"\n"

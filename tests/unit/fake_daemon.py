@@ -1,5 +1,6 @@
 """A tiny HTTP server on a unix socket that answers canned responses: a fake *daemon* for the
 engine client's own unit tests (tests/unit/test_engine.py). The client's HTTP code runs for real.
+It speaks HTTP/1.1 and keeps a connection open as dockerd does, unless the client asks to close it.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class Reply:
     chunks: list | None = None  # sent one by one with a pause: a streamed reply
     content_type: str = "application/json"
     delay: float = 0.0
+    close: bool = False  # say "Connection: close" and close (an exec start's hijacked stream ends so)
+    drop: bool = False  # close the connection after the reply without saying so (an idle timeout's effect)
 
     def payload(self):
         if isinstance(self.body, (dict, list)):
@@ -39,6 +42,11 @@ class Seen:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        self.server.connections += 1
 
     def log_message(self, *args):  # quiet
         pass
@@ -53,9 +61,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(reply.delay)
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
+        if reply.close or reply.chunks is not None:  # a body that ends when the connection does
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.close_connection = self.close_connection or reply.drop
         if reply.chunks is None:
             payload = reply.payload()
-            self.send_header("Content-Length", str(len(payload)))
+            if not reply.close:
+                self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
             return
@@ -74,6 +87,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def __init__(self, path, api_version):
         super().__init__(path, _Handler)
         self.seen = []
+        self.connections = 0
         self.routes = {}
         self.api_version = api_version
 
@@ -99,6 +113,11 @@ class FakeDaemon:
     @property
     def seen(self):
         return self.server.seen
+
+    @property
+    def connections(self):
+        """How many connections clients opened so far."""
+        return self.server.connections
 
     def route(self, method, path, reply):
         """Answer `method path` (a trailing * matches a prefix) with `reply` from now on."""

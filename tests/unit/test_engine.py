@@ -24,19 +24,7 @@ from ansible_collections.berth.engine.plugins.module_utils.engine import (
     demultiplex,
     endpoint,
 )
-from tests.unit import fake_daemon
 from tests.unit.fake_daemon import Reply
-
-
-@pytest.fixture
-def daemon():
-    # A short path of our own: unix socket paths are limited to 108 bytes.
-    directory = tempfile.mkdtemp(prefix="berth-fake-")
-    fake = fake_daemon.start(directory)
-    yield fake
-    fake_daemon.stop(fake)
-    os.unlink(fake.socket_path)
-    os.rmdir(directory)
 
 
 def client_for(fake, **kwargs):
