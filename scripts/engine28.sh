@@ -7,6 +7,8 @@
 #   scripts/engine28.sh host     # prints: unix:///run/berth-d28/docker.sock
 #   scripts/engine28.sh stop     # stop it (containers die with it), unmount, remove the bridge
 #   scripts/engine28.sh status   # exit 0 when it answers
+#   scripts/engine28.sh build-root   # only build (or adopt) the sid root
+#   scripts/engine28.sh enter CMD... # exec CMD in the sid root (private test daemons: BERTH_PRIVATE_ENGINE=28)
 #
 # Needs root on a Debian machine with network access to the Debian mirror (first run only). The
 # engine runs in the sid root (pivot_root) inside its own mount namespace (the host's /sys, /dev,
@@ -86,25 +88,8 @@ start() {
   write_config
   local pid; pid=$(cat "$RUN/docker.pid" 2>/dev/null || true)
   if [ -n "$pid" ] && ! grep -qs dockerd "/proc/$pid/comm"; then rm -f "$RUN/docker.pid"; fi
-  # Own mount namespace: the root bound on itself (so it is a mount point), the host's /proc, /sys,
-  # /dev, /tmp and this engine's run and data dirs bound in, then pivot_root into it and the host's
-  # root detached. pivot_root, not chroot: runc exec joins a container's mount namespace and starts
-  # at that namespace's root, which under a chroot'ed engine is the HOST's / (docker exec landed in
-  # the host's file system). dockerd starts its own containerd.
-  # shellcheck disable=SC2016 # the script runs in the new namespace's shell, with its own arguments
-  BINDS=$BINDS setsid nohup unshare -m --propagation private sh -c '
-    set -e; R=$1; RUN=$2; DATA=$3; shift 3
-    mount --bind "$R" "$R"
-    mount -t proc proc "$R/proc"
-    mount --rbind /sys "$R/sys"
-    mount --rbind /dev "$R/dev"
-    mount --bind "$RUN" "$R$RUN"
-    mount --bind "$DATA" "$R$DATA"
-    for dir in $BINDS; do mkdir -p "$R$dir"; mount --rbind "$dir" "$R$dir"; done
-    mkdir -p "$R/.host-root"
-    cd "$R"
-    pivot_root . .host-root
-    exec chroot . sh -c "umount -l /.host-root && exec \"\$@\"" engine28 "$@"' engine28 "$SID_ROOT" "$RUN" "$DATA" \
+  # The engine's run and data dirs are bound in at the same paths, like BINDS (enter, below).
+  BERTH_ENGINE28_BINDS="${BERTH_ENGINE28_BINDS:-} $RUN $DATA" setsid nohup bash "${BASH_SOURCE[0]}" enter \
     dockerd -H "unix://$SOCK" --config-file "$RUN/daemon.json" --data-root "$DATA" \
       --exec-root "$RUN/exec" --pidfile "$RUN/docker.pid" --bridge "$BRIDGE" \
       --iptables=false --ip6tables=false >>"$LOG" 2>&1 </dev/null &
@@ -115,6 +100,30 @@ start() {
   echo "engine28: dockerd did not answer on $SOCK within 90 s; last lines of $LOG:" >&2
   tail -n 30 "$LOG" >&2
   return 1
+}
+
+# enter CMD...: exec CMD (e.g. dockerd) inside the sid root, in the calling process (its pid stays, so
+# a caller such as tests/support/private_daemon.py can signal it; it also keeps the caller's network
+# namespace). Own mount namespace: the root bound on itself (so it is a mount point), the host's /proc,
+# /sys, /dev and BINDS bound in at the same paths, then pivot_root into it and the host's root
+# detached. pivot_root, not chroot: runc exec joins a container's mount namespace and starts at that
+# namespace's root, which under a chroot'ed engine is the HOST's / (docker exec landed in the host's
+# file system). dockerd starts its own containerd, runc and docker-proxy from the root.
+enter() {
+  [ $# -gt 0 ] || { echo "usage: $0 enter CMD [ARG...]" >&2; exit 2; }
+  root_current || { echo "engine28: no current sid root in $SID_ROOT (run: $0 start, or build-root)" >&2; exit 1; }
+  # shellcheck disable=SC2016 # the script runs in the new namespace's shell, with its own arguments
+  BINDS=$BINDS exec unshare -m --propagation private sh -c '
+    set -e; R=$1; shift
+    mount --bind "$R" "$R"
+    mount -t proc proc "$R/proc"
+    mount --rbind /sys "$R/sys"
+    mount --rbind /dev "$R/dev"
+    for dir in $BINDS; do mkdir -p "$R$dir"; mount --rbind "$dir" "$R$dir"; done
+    mkdir -p "$R/.host-root"
+    cd "$R"
+    pivot_root . .host-root
+    exec chroot . sh -c "umount -l /.host-root && exec \"\$@\"" engine28 "$@"' engine28 "$SID_ROOT" "$@"
 }
 
 version() { curl -fsS --unix-socket "$SOCK" http://localhost/version | python3 -c 'import json,sys; print(json.load(sys.stdin)["Version"])'; }
@@ -138,5 +147,7 @@ case "${1:-}" in
   env) echo "export DOCKER_HOST=unix://$SOCK" ;;
   host) echo "unix://$SOCK" ;;
   status) ping_ok ;;
-  *) echo "usage: $0 start|stop|env|host|status" >&2; exit 2 ;;
+  build-root) build_root ;;
+  enter) shift; enter "$@" ;;
+  *) echo "usage: $0 start|stop|env|host|status|build-root|enter CMD..." >&2; exit 2 ;;
 esac

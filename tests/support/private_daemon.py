@@ -12,6 +12,10 @@ namespace (`daemon.netns_run([...])`).
 Several daemons are linked by veth pairs to one bridge in a separate "link" namespace; daemon i has
 10.232.0.(11+i)/24 on its `eth0`. Teardown (also on failure) kills the daemons and the processes they
 started, unmounts what they mounted, deletes the namespaces and the directories.
+
+Which dockerd: the host's (Docker 20.10 here) by default; with BERTH_PRIVATE_ENGINE=28 the one in the
+Debian sid root of scripts/engine28.sh (Docker 28.5, containerd 2), run through `engine28.sh enter`
+(own mount namespace, pivot_root) and with the containerd image store, like the shared 28 engine.
 """
 from __future__ import annotations
 
@@ -30,6 +34,26 @@ LINK_SUBNET = "10.232.0"  # the daemons' interconnect: .1 unused, daemon i at .(
 DOCKER_BRIDGE_CIDR = "10.231.0.1/24"  # each daemon's docker0-like bridge, inside its own namespace
 DOCKER_BRIDGE = "berthswbr0"
 START_TIMEOUT = 60
+ENGINE28_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "engine28.sh"
+
+
+def engine28_selected() -> bool:
+    """BERTH_PRIVATE_ENGINE=28: private daemons run sid's dockerd 28.5 instead of the host's."""
+    return os.environ.get("BERTH_PRIVATE_ENGINE", "") == "28"
+
+
+def dockerd_argv(args: list[str]) -> list[str]:
+    """The command that runs `dockerd args...` from the selected engine, in the caller's process (same pid)."""
+    if engine28_selected():
+        return ["bash", str(ENGINE28_SCRIPT), "enter", "dockerd", *args]
+    return ["dockerd", *args]
+
+
+def daemon_json() -> str:
+    """A private daemon's own daemon.json (the host's may set live-restore, which swarm mode refuses)."""
+    if engine28_selected():
+        return '{"features": {"containerd-snapshotter": true}}\n'
+    return "{}\n"
 
 
 def _ip(*args, netns=None):
@@ -68,17 +92,16 @@ class PrivateDaemon:
 
     def launch(self) -> None:
         """Start dockerd (after start() and any links are in place) and wait until it answers."""
-        # Its own (empty) daemon.json: the host's may set live-restore, which swarm mode refuses.
         config = self.root / "daemon.json"
-        config.write_text("{}\n")
+        config.write_text(daemon_json())
         # nsenter, not `ip netns exec`: that also makes a mount namespace with a fresh /sys, which hides
         # the cgroup (v1) mounts dockerd needs.
-        cmd = ["nsenter", f"--net=/run/netns/{self.netns}", "dockerd",
+        cmd = ["nsenter", f"--net=/run/netns/{self.netns}", *dockerd_argv([
                "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
                "--pidfile", str(self.root / "docker.pid"), "-H", self.docker_host,
                "--config-file", str(config),
                "--bridge", DOCKER_BRIDGE, "--cgroup-parent", f"/{self.netns}",
-               "--log-level", "warn", *self.extra_args]
+               "--log-level", "warn", *self.extra_args])]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
@@ -151,7 +174,7 @@ class PrivateDaemon:
     def _daemon_pid(self) -> int | None:
         with contextlib.suppress(OSError, ValueError):
             return int((self.root / "docker.pid").read_text().strip())
-        # nsenter execs dockerd, so the Popen pid is the daemon's.
+        # nsenter execs dockerd (through engine28.sh's execs for 28), so the Popen pid is the daemon's.
         return self.process.pid if self.process is not None and self.process.poll() is None else None
 
     @staticmethod

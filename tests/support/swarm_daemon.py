@@ -20,6 +20,8 @@ from pathlib import Path
 
 import docker
 
+from tests.support.private_daemon import daemon_json, dockerd_argv
+
 BRIDGE_CIDR = "10.236.0.1/24"
 NODE_ADDRESS = "10.236.0.1"
 SWARM_POOL = "10.237.0.0/16"
@@ -72,11 +74,11 @@ class SwarmDaemon:
         # `ip netns exec` remounts /sys in a new mount namespace, which hides the cgroup mounts dockerd
         # needs; mount the same hierarchies again there before exec'ing dockerd.
         self.process = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, "sh", "-c", _remount_cgroups() + ' exec "$@"', "sh", "dockerd",
+            ["ip", "netns", "exec", self.netns, "sh", "-c", _remount_cgroups() + ' exec "$@"', "sh", *dockerd_argv([
              "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
              "--pidfile", str(self.root / "docker.pid"), "-H", self.host, "--bridge", self.bridge,
              "--default-address-pool", LOCAL_POOL, "--config-file", str(self._config()),
-             "--userland-proxy=false"],
+             "--userland-proxy=false"])],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.client = docker.DockerClient(base_url=self.host, timeout=120, version="1.41")
         self._wait_ready()
@@ -88,7 +90,7 @@ class SwarmDaemon:
 
     def _config(self):
         path = self.root / "daemon.json"
-        path.write_text("{}\n")
+        path.write_text(daemon_json())
         return path
 
     def _wait_ready(self, timeout=60):
