@@ -129,3 +129,24 @@ def _refused(text):
 
 def has_digest(image, digest):
     return any(d.endswith("@" + digest) for d in (image or {}).get("RepoDigests") or [])
+
+
+def content_digests(image):
+    """The digests an image inspect document names its content by: its ID, descriptor and repo digests."""
+    image = image or {}
+    digests = {d.rpartition("@")[2] for d in image.get("RepoDigests") or []}
+    digests.add(image.get("Id"))
+    digests.add((image.get("Descriptor") or {}).get("digest"))
+    return digests - {None, ""}
+
+
+def origin_unknown(image):
+    """True when the image store does not record whether an image came from a registry.
+
+    The containerd image store (an ID that is the manifest's digest, or a Descriptor, API 1.48+) gives
+    every tag a repo digest, pulled, built or loaded alike; the classic store gives repo digests only
+    to images pulled or pushed, and an ID that is the config's digest, never a manifest's.
+    """
+    image = image or {}
+    repo_digests = {d.rpartition("@")[2] for d in image.get("RepoDigests") or []}
+    return bool(image.get("Descriptor")) or image.get("Id") in repo_digests

@@ -14,6 +14,7 @@ import time
 
 from ansible_collections.berth.engine.plugins.module_utils import kernel_features
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.images import content_digests, origin_unknown
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
     desired_service,
@@ -33,19 +34,27 @@ def resolve_image(client, image):
 
     An image that exists here without a registry digest was built or loaded locally: its tag stays
     (there is nothing to ask, and every node must have it by that tag). A registry that cannot be
-    asked leaves the tag too, with a warning.
+    asked leaves the tag too, with a warning. Under the containerd image store every local image has
+    repo digests, so one is pinned only when the registry holds that very image: a local build the
+    registry does not have (or knows another image by that name) keeps its tag, as on the classic store.
     """
     if not image or "@" in image:
         return image, None
     local = client.inspect("image", image)
     if local is not None and not local.get("RepoDigests"):
         return image, None
+    unknown_origin = local is not None and origin_unknown(local)
     try:
         info = client.get(endpoint("distribution", image, "json"))
     except EngineError as err:
+        if unknown_origin:
+            return image, None
         return image, ("image %s: its registry digest could not be read (%s); the service uses the tag, so nodes "
                        "may run different images if the tag moves" % (image, err.daemon_message or err))
     digest = ((info or {}).get("Descriptor") or {}).get("digest")
+    if unknown_origin and digest and digest not in content_digests(local):
+        return image, ("image %s here (%s) is not the registry's (%s): the service uses the local image by its tag; "
+                       "pull the image to follow the registry" % (image, local.get("Id"), digest))
     return ("%s@%s" % (image, digest) if digest else image), None
 
 

@@ -39,7 +39,8 @@ options:
     description:
       - Image reference. Required to create the service.
       - Pinned to its registry digest when O(resolve_image=true) and the image comes from a registry, so a moved tag
-        updates the service. An image built or loaded locally (no registry digest) keeps its tag; every node needs it.
+        updates the service. An image built or loaded locally (no registry digest; under the containerd image store, one
+        the registry does not hold by its digest) keeps its tag; every node needs it.
     type: str
   resolve_image:
     description: Ask the registry for the digest of O(image) (see there).
