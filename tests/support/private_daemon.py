@@ -134,7 +134,9 @@ class PrivateDaemon:
 
     def load_image(self, ref: str, source: docker.DockerClient) -> None:
         """Copy an image from another daemon (the shared one) into this one."""
-        data = b"".join(source.images.get(ref).save(named=True))
+        # By the reference, not save(named=True): that names the image by its first tag, which under the
+        # containerd store may be any other name the image has there (it then arrives under that name).
+        data = b"".join(source.api.get_image(ref))
         self.client.images.load(data)
 
     def restart(self) -> None:
