@@ -24,7 +24,7 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 _TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
 MIN_API_VERSION = "1.41"
 # Newest API this client is written against; a newer daemon is spoken to at this level.
-MAX_API_VERSION = "1.47"
+MAX_API_VERSION = "1.51"
 
 
 class EngineError(Exception):

@@ -13,7 +13,7 @@ def info(args=None, **kwargs):
     return result
 
 
-NEWEST_API = "1.47"
+NEWEST_API = "1.51"
 
 
 def api_tuple(version):
@@ -27,7 +27,7 @@ def test_engine_facts_match_the_sdk(docker_client):
         engine = result["engine"]
         assert engine["version"] == version["Version"]
         assert engine["api_version"] == version["ApiVersion"]
-        # Negotiated: the engine's API, or the newest Berth is written against (1.47) on newer engines (28.5: 1.51).
+        # Negotiated: the engine's API, or the newest Berth is written against (1.51, Docker 28.x).
         assert engine["client_api_version"] == min(version["ApiVersion"], NEWEST_API, key=api_tuple)
         assert engine["storage_driver"] == sdk_info["Driver"]
         assert engine["cgroup_driver"] == sdk_info["CgroupDriver"]

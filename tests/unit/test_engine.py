@@ -237,6 +237,10 @@ def test_server_newer_than_the_maximum_is_spoken_to_at_the_maximum(daemon):
     (None, "1.45", "1.45"),
     ("1.43", "1.45", "1.43"),
     (MIN_API_VERSION, MIN_API_VERSION, MIN_API_VERSION),
+    # Docker 28.5 (sid's docker.io) speaks 1.51: Berth speaks it all the way; Docker 29 (1.52) at 1.51.
+    ("auto", "1.51", "1.51"),
+    ("auto", "1.52", "1.51"),
+    ("1.51", "1.51", "1.51"),
 ])
 def test_negotiated_versions(daemon, requested, server, expected):
     daemon.set_api_version(server)
