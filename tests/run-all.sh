@@ -112,7 +112,8 @@ do_unit() { timeout -k 30 "${BERTH_TIMEOUT_UNIT:-900}" python -m pytest tests/un
 # documents, plans that must stay exact); mostly waiting on containers, they fit beside the main run on
 # 2 cores. The crash-recovery, rollback and swarm files start private daemons: there
 # BERTH_PRIVATE_ENGINE=28 makes them sid's dockerd 28.5 (containerd store) too, through engine28.sh enter.
-# BERTH_ENGINE28=0 turns the 28 run off if the budget breaks. Not on 28: tests that provision this
+# BERTH_ENGINE28=0 turns the 28 run off if the budget breaks; BERTH_ENGINE28_WORKERS=2 runs it on two
+# xdist workers (default 0: one process, so it takes as little of the 2 cores from the 20.10 run as it can). Not on 28: tests that provision this
 # machine's own engine (runtime, prereqs, infra, site).
 # The swarm files' core on 28 (swarm init/join, a service's create/rerun/change, a rolling update and its
 # rollback, a swarm stack): the rest (bad input, node roles, kernel checks) reads the same on both engines.
@@ -139,10 +140,11 @@ do_integration() {
   if engine28_wanted; then
     for f in $ENGINE28_TESTS; do files+=("tests/integration/$f"); done
     mkdir -p tests/output
-    echo "integration on Docker 28.5 (containerd store, private daemons too): ${#files[@]} files in the background, output in $engine28_out"
+    echo "integration on Docker 28.5 (containerd store, private daemons too): ${#files[@]} test files or tests in the background, output in $engine28_out"
     # Its own basetemp under /tmp (the 28 engine sees the host's /tmp, so bind mounts from there work).
     DOCKER_HOST="$(bash scripts/engine28.sh host)" BERTH_PRIVATE_ENGINE=28 timeout -k 60 "${BERTH_TIMEOUT_INTEGRATION:-3000}" \
-      python -m pytest "${files[@]}" -p no:cacheprovider --basetemp=/tmp/berth-pytest-engine28 --durations=5 \
+      python -m pytest "${files[@]}" -n "${BERTH_ENGINE28_WORKERS:-0}" -p no:cacheprovider \
+      --basetemp=/tmp/berth-pytest-engine28 --durations=5 \
       >"$engine28_out" 2>&1 &
     pid28=$!
   fi
