@@ -301,10 +301,12 @@ options:
     description: IPC namespace, C(none), C(private), C(shareable), C(host) or C(container:NAME).
     type: str
   userns_mode:
-    description: User namespace, C(host) to opt out of the daemon's user namespace remapping.
+    description:
+      - User namespace, C(host) to opt out of the daemon's user namespace remapping.
+      - C('') is the engine's default (the daemon's remapping); it takes a container set to C(host) back.
     type: str
   uts:
-    description: UTS namespace, C(host).
+    description: UTS namespace, C(host); C('') (the engine's default, a private one) takes a container back.
     type: str
   memory_swap:
     description:
@@ -355,7 +357,7 @@ options:
     type: list
     elements: str
   dns_options:
-    description: DNS resolver options, like C(ndots:2).
+    description: DNS resolver options, like C(ndots:2); compared as a set (their order does not matter).
     type: list
     elements: str
   publish_all_ports:
@@ -383,6 +385,7 @@ options:
     description:
       - Platform of the image to create the container from, like C(linux/amd64) (the create call's C(platform)).
       - The engine keeps only the OS; the architecture is the image's, so a different image is a recreate anyway.
+      - An architecture alone, like C(amd64) or C(arm64/v8), means the engine's own OS (C(linux)).
     type: str
   gpus:
     description:
@@ -752,10 +755,12 @@ options:
         description: IPC namespace, C(none), C(private), C(shareable), C(host) or C(container:NAME).
         type: str
       userns_mode:
-        description: User namespace, C(host) to opt out of the daemon's user namespace remapping.
+        description:
+          - User namespace, C(host) to opt out of the daemon's user namespace remapping.
+          - C('') is the engine's default (the daemon's remapping); it takes a container set to C(host) back.
         type: str
       uts:
-        description: UTS namespace, C(host).
+        description: UTS namespace, C(host); C('') (the engine's default, a private one) takes a container back.
         type: str
       memory_swap:
         description:
@@ -809,7 +814,7 @@ options:
         type: list
         elements: str
       dns_options:
-        description: DNS resolver options, like C(ndots:2).
+        description: DNS resolver options, like C(ndots:2); compared as a set (their order does not matter).
         type: list
         elements: str
       publish_all_ports:
@@ -839,6 +844,7 @@ options:
         description:
           - Platform of the image to create the container from, like C(linux/amd64) (the create call's C(platform)).
           - The engine keeps only the OS; the architecture is the image's, so a different image is a recreate anyway.
+          - An architecture alone, like C(amd64) or C(arm64/v8), means the engine's own OS (C(linux)).
         type: str
       gpus:
         description:

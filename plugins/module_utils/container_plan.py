@@ -324,11 +324,12 @@ def image_reference(image):
 
 _CPU_LIST = re.compile(r"^[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*$")
 _MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
+# '' is the engine's default for user and UTS namespaces: it takes a container set to host back.
 _NAMESPACE_MODES = {
     "pid_mode": ("host",),
     "ipc_mode": ("none", "private", "shareable", "host"),
-    "userns_mode": ("host",),
-    "uts": ("host",),
+    "userns_mode": ("host", ""),
+    "uts": ("host", ""),
 }
 
 
@@ -363,7 +364,8 @@ def _namespace_mode(option):
                              and len(text) > len("container:")):
             return text
         also = " or container:NAME" if option in ("pid_mode", "ipc_mode") else ""
-        raise ValueError("%s must be %s%s, got %r" % (option, " or ".join(modes), also, value))
+        named = [repr(mode) if not mode else mode for mode in modes]
+        raise ValueError("%s must be %s%s, got %r" % (option, " or ".join(named), also, value))
     return parse
 
 
@@ -471,6 +473,17 @@ def parse_platform(value):
     if not re.match(r"^[a-z0-9_]+(?:/[a-z0-9_]+){0,2}$", text):
         raise ValueError("platform must look like linux, linux/amd64 or linux/arm64/v8, got %r" % (value,))
     return text
+
+
+# The operating systems Go (and so the engine) knows: a platform without one names only an architecture.
+_OPERATING_SYSTEMS = frozenset(["aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js",
+                                "linux", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows"])
+
+
+def platform_os(platform):
+    """The OS part of a platform: `amd64` or `arm64/v8` (no OS) mean the engine's own, as the engine reads them."""
+    first = platform.split("/", 1)[0]
+    return first if first in _OPERATING_SYSTEMS else "linux"
 
 
 def _actual_platform(container):
@@ -649,8 +662,9 @@ OPTIONS = [
            actual=lambda c: sorted((c.get("HostConfig") or {}).get("GroupAdd") or [])),
     Option("dns_search", "HostConfig", "DnsSearch", lambda v: as_text_list(v, "dns_search"),
            actual=lambda c: (c.get("HostConfig") or {}).get("DnsSearch") or []),
-    Option("dns_options", "HostConfig", "DnsOptions", lambda v: as_text_list(v, "dns_options"),
-           actual=lambda c: (c.get("HostConfig") or {}).get("DnsOptions") or []),
+    # resolv.conf options are a set: their order means nothing to the resolver.
+    Option("dns_options", "HostConfig", "DnsOptions", lambda v: sorted(set(as_text_list(v, "dns_options"))),
+           actual=lambda c: sorted(set((c.get("HostConfig") or {}).get("DnsOptions") or []))),
     Option("publish_all_ports", "HostConfig", "PublishAllPorts", bool,
            actual=lambda c: bool((c.get("HostConfig") or {}).get("PublishAllPorts"))),
     Option("volumes_from", "HostConfig", "VolumesFrom", lambda v: as_text_list(v, "volumes_from"),
@@ -676,7 +690,7 @@ OPTIONS = [
            _throttle("device_write_iops", _iops("device_write_iops")),
            actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceWriteIOps") or []),
     Option("platform", None, None, parse_platform, actual=_actual_platform,
-           expected=lambda d, img: d.split("/", 1)[0]),
+           expected=lambda d, img: platform_os(d)),
     Option("memory_swap", "HostConfig", "MemorySwap", parse_memory_swap, mode=UPDATE),
     Option("cpuset_cpus", "HostConfig", "CpusetCpus", _cpu_list("cpuset_cpus"), mode=UPDATE),
     Option("cpuset_mems", "HostConfig", "CpusetMems", _cpu_list("cpuset_mems"), mode=UPDATE),

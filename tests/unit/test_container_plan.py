@@ -633,3 +633,30 @@ def test_recovery_keeps_the_new_container_when_the_old_one_died_being_removed():
     assert effective is new, "the normal plan then starts the new container"
     actions, effective, _unused = plan_recovery(desired_container(params()), None, [old])
     assert actions[0]["verdict"] == "keep" and effective is None, "and creates one when there is none"
+
+
+# --- option bugs found by community.docker's cases (issue 21) ---------------------------------------
+
+def test_dns_options_are_a_set_so_reordering_them_changes_nothing():
+    container = engine_view(desired_container(params(dns_options=["ndots:2", "timeout:1"])))
+    reordered = desired_container(params(dns_options=["timeout:1", "ndots:2"]))
+    assert plan_container(reordered, container, IMAGE).actions == []
+    changed = desired_container(params(dns_options=["timeout:1", "ndots:3"]))
+    assert plan_container(changed, container, IMAGE).action_names() == ["recreate"]
+
+
+@pytest.mark.parametrize("platform", ["amd64", "arm64/v8", "linux", "linux/amd64"])
+def test_a_platform_naming_only_an_architecture_does_not_recreate_every_run(platform):
+    desired = desired_container(params(platform=platform))
+    assert create_params(desired) == {"platform": platform}
+    assert plan_container(desired, engine_view(desired), IMAGE).actions == []
+
+
+@pytest.mark.parametrize("option, key", [("uts", "UTSMode"), ("userns_mode", "UsernsMode")])
+def test_the_engine_default_namespace_takes_a_host_container_back(option, key):
+    on_host = engine_view(desired_container(params(**{option: "host"})))
+    back = desired_container(params(**{option: ""}))
+    plan = plan_container(back, on_host, IMAGE)
+    assert plan.action_names() == ["recreate"] and plan.after[option] == ""
+    assert create_body(back)["HostConfig"][key] == ""
+    assert plan_container(back, engine_view(back), IMAGE).actions == []
