@@ -83,6 +83,8 @@ class ContainerResource(Resource):
                  else self.known_asides}
         if desired["state"] == "absent":
             return state
+        if desired.get("needs_api"):  # the plan refuses an option this engine would drop
+            state["api_version"] = self.client.api_version
         if desired["image"]:
             state["image"], state["pull"] = self.cached(
                 ("image", desired["image"], self.params.get("pull") or "missing"), self._resolve_image)
