@@ -7,6 +7,7 @@ import yaml
 from ansible_collections.berth.engine.plugins.module_utils import compose, compose_hash
 from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, interpolate, load_project
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import size_in_bytes
+from ansible_collections.berth.engine.plugins.module_utils.container_plan import desired_container
 
 
 def project(text, **kwargs):
@@ -345,7 +346,8 @@ def test_runtime_options_map_to_container_options():
     web = containers(result)["app-web-1"]
     assert web["command"] == ["serve", "--port", "80"] and web["entrypoint"] == ["/bin/sh", "-c"]
     assert (web["user"], web["working_dir"], web["init"], web["stop_signal"]) == ("1000:1000", "/app", True, "SIGTERM")
-    assert web["stop_timeout"] == 90
+    assert web["stop_grace_period"] == "1m30s"
+    assert desired_container(dict(web, name="web"))["values"]["stop_grace_period"] == 90
     assert web["sysctls"] == {"net.core.somaxconn": "1024"}
     assert web["ulimits"] == ["nofile=1024:2048", "nproc=512"]
     assert web["tmpfs"] == ["/run"] and web["extra_hosts"] == ["db:10.0.0.5"]
@@ -638,3 +640,18 @@ def test_a_misspelt_swarm_key_is_refused_with_the_closest_supported_one():
         swarm_project("services: {a: {image: a, comand: [x]}}")
     with pytest.raises(ComposeError, match=r"deploy.replica is not supported \(did you mean replicas\?\)"):
         swarm_project("services: {a: {image: a, deploy: {replica: 2}}}")
+
+
+def test_healthcheck_start_interval_and_stop_grace_period_reach_the_container_options():
+    result = load_project([yaml.safe_load("""
+        services:
+          web:
+            image: busybox
+            stop_grace_period: 500ms
+            healthcheck: {test: "true", start_period: 30s, start_interval: 2s}
+            blkio_config: {weight: 300}
+    """)], name="app")
+    web = result["containers"][0]
+    assert web["healthcheck"] == {"test": "true", "start_period": "30s", "start_interval": "2s"}
+    assert (web["stop_grace_period"], web["blkio_weight"]) == ("500ms", 300)
+    assert desired_container(dict(web, name="web"))["values"]["stop_grace_period"] == 0  # truncated, as Compose

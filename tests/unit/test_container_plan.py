@@ -660,3 +660,35 @@ def test_the_engine_default_namespace_takes_a_host_container_back(option, key):
     assert plan.action_names() == ["recreate"] and plan.after[option] == ""
     assert create_body(back)["HostConfig"][key] == ""
     assert plan_container(back, engine_view(back), IMAGE).actions == []
+
+
+# --- options added as one table row each (issue 21) -------------------------------------------------
+
+def test_healthcheck_start_interval_is_honoured_and_refused_by_an_engine_older_than_api_1_44():
+    desired = desired_container(params(healthcheck={"test": "true", "start_period": "30s", "start_interval": "2s"}))
+    assert create_body(desired)["Healthcheck"]["StartInterval"] == 2 * 1000 ** 3
+    assert desired["needs_api"] == {"healthcheck.start_interval": "1.44"}
+    container = copy.deepcopy(engine_view(desired))
+    assert plan_container(desired, container, IMAGE).actions == []
+    del container["Config"]["Healthcheck"]["StartInterval"]  # what an engine that drops it stores
+    assert plan_container(desired, container, IMAGE).action_names() == ["recreate"]
+    state = {"current": None, "image": IMAGE, "networks": {}, "api_version": "1.44"}
+    assert plan_from_state(desired, state).action_names() == ["create", "start"]
+    with pytest.raises(ValueError, match="healthcheck.start_interval needs Docker Engine API 1.44 or newer, "
+                                         "but the engine speaks 1.41"):
+        plan_from_state(desired, dict(state, api_version="1.41"))
+    assert desired_container(params(healthcheck={"test": "true"}))["needs_api"] == {}
+
+
+def test_stop_grace_period_is_stop_timeout_as_compose_spells_it():
+    desired = desired_container(params(stop_grace_period="1m30.5s"))
+    assert create_body(desired)["StopTimeout"] == 90
+    assert plan_container(desired, engine_view(desired_container(params(stop_timeout=90))), IMAGE).actions == []
+    assert plan_container(desired, engine_view(desired_container(params(stop_timeout=10))), IMAGE).action_names() \
+        == ["recreate"]
+    with pytest.raises(ValueError, match="stop_grace_period and stop_timeout both set"):
+        desired_container(params(stop_grace_period="10s", stop_timeout=10))
+    with pytest.raises(ValueError, match="stop_grace_period must be a duration"):
+        desired_container(params(stop_grace_period="soon"))
+    with pytest.raises(ValueError, match="stop_grace_period must be at most 24h"):
+        desired_container(params(stop_grace_period="25h"))
