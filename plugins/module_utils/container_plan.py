@@ -452,19 +452,9 @@ def plan_container(desired, container, image, image_changed=False, force_restart
         plan.differ("state", _status(container), "absent")
         return plan
 
-    recreate_reasons = []
-    image_id = (image or {}).get("Id")
-    if image_changed or (image_id and container.get("Image") != image_id):
-        recreate_reasons.append("image")
-        plan.differ("image", container.get("Image"), image_id or "%s (to be pulled)" % desired["image"])
-    differences = compare_options(desired, container, image, network_mode_target, container_targets)
-    updates = {}
-    for name, before, after, mode in differences:
-        plan.differ(name, before, after)
-        if mode == RECREATE:
-            recreate_reasons.append(name)
-        else:
-            updates[name] = after
+    recreate_reasons, updates = _differences(plan, desired, container, image, image_changed,
+                                             compare_options(desired, container, image, network_mode_target,
+                                                             container_targets))
     if desired["recreate"] == "always":
         recreate_reasons.append("recreate=always")
     elif desired["recreate"] == "never" and recreate_reasons:
@@ -493,6 +483,22 @@ def plan_container(desired, container, image, image_changed=False, force_restart
             plan.add(action.pop("action"), **action)
     _plan_run_state(plan, container, state, was_running, force_restart)
     return plan
+
+
+def _differences(plan, desired, container, image, image_changed, differences):
+    """(what makes a recreate, {option: value} that changes in place), each difference noted in the plan."""
+    recreate_reasons, updates = [], {}
+    image_id = (image or {}).get("Id")
+    if image_changed or (image_id and container.get("Image") != image_id):
+        recreate_reasons.append("image")
+        plan.differ("image", container.get("Image"), image_id or "%s (to be pulled)" % desired["image"])
+    for name, before, after, mode in differences:
+        plan.differ(name, before, after)
+        if mode == RECREATE:
+            recreate_reasons.append(name)
+        else:
+            updates[name] = after
+    return recreate_reasons, updates
 
 
 def _plan_missing(plan, desired, state):
