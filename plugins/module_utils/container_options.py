@@ -45,6 +45,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_values impo
     parse_ulimits,
     platform_os,
     ports_body,
+    ports_equal,
     throttle,
 )
 from ansible_collections.berth.engine.plugins.module_utils.plan import (
@@ -99,6 +100,9 @@ class Option(Param):
     actual      inspect document -> the value to compare (default: the value at `at`).
     expected    (parsed value, image inspect document) -> the value to compare.
     body        parsed value -> what goes in the create body.
+    same        (expected, actual) -> whether they match (default: equal).
+    partial     the engine merges defaults into the value (the image's healthcheck, the daemon's log-opts):
+                only the keys the task sets are compared.
     mode        RECREATE, or UPDATE for what POST /containers/{id}/update changes in place.
     compose     the Compose service key ("section.key" inside a mapping) that sets it, converted by
                 `from_compose` (default: taken as it is).
@@ -108,8 +112,8 @@ class Option(Param):
     """
 
     def __init__(self, name, type, at=None, parse=None, desire=None, actual=None, expected=None, body=None,  # noqa: A002
-                 mode=RECREATE, compose=None, from_compose=None, collection=None, compared_as=None, conflicts=(),
-                 **param):
+                 same=None, partial=False, mode=RECREATE, compose=None, from_compose=None, collection=None,
+                 compared_as=None, conflicts=(), **param):
         super().__init__(name, type, **param)
         self.section, _dot, self.key = (at or "").partition(".")
         self.parse = parse or (lambda value: value)
@@ -120,6 +124,7 @@ class Option(Param):
         self.compose, self.from_compose = compose, from_compose or (lambda value: value)
         self.compared_as, self.conflicts = compared_as, conflicts
         self._desire, self._actual, self._expected, self._body = desire, actual, expected, body
+        self.same, self.partial = same or operator.eq, partial
 
     def desire(self, params):
         if self._desire:
@@ -162,6 +167,12 @@ def memory_parser(option):
 def _restart_actual(container):
     policy = (container.get("HostConfig") or {}).get("RestartPolicy") or {}
     return {"Name": policy.get("Name") or "no", "MaximumRetryCount": policy.get("MaximumRetryCount") or 0}
+
+
+def _same_restart(expected, actual):
+    """The retry count is the engine's business unless the policy is on-failure."""
+    return actual["Name"] == expected["Name"] and (
+        expected["Name"] != "on-failure" or actual["MaximumRetryCount"] == expected["MaximumRetryCount"])
 
 
 def _desired_restart(params):
@@ -254,7 +265,7 @@ TABLE = [
            expected=lambda d, img: dict(image_config(img).get("Labels") or {}, **compose_image_label(d, img)),
            doc="Labels. Labels from the image are kept and never count as a difference."),
     Option("ports", "list", elements="str", at="HostConfig.PortBindings", parse=parse_ports, actual=actual_ports,
-           body=ports_body,
+           body=ports_body, same=ports_equal,
            doc=[
                "Published ports as C([ip:][host_port:]container_port[/tcp|udp|sctp]). Ranges like C(8000-8001:80-81).",
                ("A host range to one container port, like C(127.0.0.1:8000-8010:80), lets the engine bind one free "
@@ -317,10 +328,11 @@ TABLE = [
            doc="C(bridge), C(host), C(none), C(container:NAME) or a network name."),
     Option("restart_policy", "str", choices=["no", "always", "on-failure", "unless-stopped"],
            at="HostConfig.RestartPolicy", mode=UPDATE, actual=_restart_actual, desire=_desired_restart,
+           same=_same_restart,
            doc="Restart policy; changes in place."),
     Option("restart_retries", "int", compared_as="restart_policy",
            doc="Maximum restarts with O(restart_policy=on-failure)."),
-    Option("healthcheck", "dict", at="Config.Healthcheck", parse=parse_healthcheck,
+    Option("healthcheck", "dict", at="Config.Healthcheck", parse=parse_healthcheck, partial=True,
            sub=[
                Param("test", "raw",
                      doc="A string (run by a shell) or a list (C(CMD) form)."),
@@ -407,7 +419,7 @@ TABLE = [
            actual=lambda c: ((c.get("HostConfig") or {}).get("LogConfig") or {}).get("Type"),
            doc="Logging driver."),
     Option("log_options", "dict", at="HostConfig.LogConfig", parse=lambda v: as_text_map(v, "log_options"),
-           actual=lambda c: ((c.get("HostConfig") or {}).get("LogConfig") or {}).get("Config") or {},
+           actual=lambda c: ((c.get("HostConfig") or {}).get("LogConfig") or {}).get("Config") or {}, partial=True,
            doc=[
                ("Logging driver options. Only the keys given are compared, against the effective values (the engine "
                 "adds the daemon's C(log-opts) to the container's)."),

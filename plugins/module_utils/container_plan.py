@@ -328,33 +328,32 @@ def compare_options(desired, container, image, network_mode_target=None, contain
         option = OPTIONS_BY_NAME[name]
         actual = option.actual(container)
         expected = option.expected(value, image)
-        if name in ("healthcheck", "log_options"):
-            # The engine merges the image's healthcheck and the daemon's log-opts in: compare what was set.
+        if option.partial:
             actual = {k: (actual or {}).get(k) for k in expected}
-        elif name == "command" and not expected:
-            expected = _expected_command(desired, image)
-        elif name == "mounts":
-            actual = _declared_mounts_only(expected, actual, image)
-        elif name == "network_mode" and expected.startswith("container:") and network_mode_target:
-            expected = "container:" + network_mode_target
-        elif name in ("pid_mode", "ipc_mode") and (container_targets or {}).get(expected):
-            expected = "container:" + container_targets[expected]
-        elif name == "exposed_ports":
-            # The image's EXPOSE and the published ports are exposed too: only the rest is the task's own.
-            expected = sorted(set(expected) | set(image_config(image).get("ExposedPorts") or {})
-                              | set(actual_ports(container)))
-        if mode == "allow_more_present":
-            same = _contains(name, expected, actual)
-        elif name == "restart_policy":
-            same = actual["Name"] == expected["Name"] and (
-                expected["Name"] != "on-failure" or actual["MaximumRetryCount"] == expected["MaximumRetryCount"])
-        elif name == "ports":
-            same = ports_equal(expected, actual)
         else:
-            same = actual == expected
+            expected, actual = _in_context(name, expected, actual, desired, container, image, network_mode_target,
+                                           container_targets)
+        same = _contains(name, expected, actual) if mode == "allow_more_present" else option.same(expected, actual)
         if not same:
             differences.append((name, actual, expected, option.mode))
     return differences
+
+
+def _in_context(name, expected, actual, desired, container, image, network_mode_target, container_targets):
+    """(expected, actual) of the options whose comparison depends on the image, the container or a target."""
+    if name == "command" and not expected:
+        expected = _expected_command(desired, image)
+    elif name == "mounts":
+        actual = _declared_mounts_only(expected, actual, image)
+    elif name == "network_mode" and expected.startswith("container:") and network_mode_target:
+        expected = "container:" + network_mode_target
+    elif name in ("pid_mode", "ipc_mode") and (container_targets or {}).get(expected):
+        expected = "container:" + container_targets[expected]
+    elif name == "exposed_ports":
+        # The image's EXPOSE and the published ports are exposed too: only the rest is the task's own.
+        expected = sorted(set(expected) | set(image_config(image).get("ExposedPorts") or {})
+                          | set(actual_ports(container)))
+    return expected, actual
 
 
 def _contains(name, expected, actual):
