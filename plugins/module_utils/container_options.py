@@ -15,6 +15,7 @@ A new option is one row here plus its test.
 
 from __future__ import annotations
 
+import copy
 import operator
 
 from ansible_collections.berth.engine.plugins.module_utils.container_values import (
@@ -97,7 +98,9 @@ class Option(Param):
                 (and without `actual`) the option is a parameter of the module only, never compared.
     parse       task value -> the engine's form (the default keeps the value as it is).
     desire      params -> the engine's form or None, for options made of several parameters.
-    actual      inspect document -> the value to compare (default: the value at `at`).
+    read        the value at `at` (None: `empty`) -> the value to compare, like sorted.
+    empty       what the engine's null means (default: [] or {} for a list or mapping, else None).
+    actual      inspect document -> the value to compare, for options not read from `at` alone.
     expected    (parsed value, image inspect document) -> the value to compare.
     body        parsed value -> what goes in the create body.
     same        (expected, actual) -> whether they match (default: equal).
@@ -111,9 +114,9 @@ class Option(Param):
     conflicts   options that cannot be set together with this one.
     """
 
-    def __init__(self, name, type, at=None, parse=None, desire=None, actual=None, expected=None, body=None,  # noqa: A002
-                 same=None, partial=False, mode=RECREATE, compose=None, from_compose=None, collection=None,
-                 compared_as=None, conflicts=(), **param):
+    def __init__(self, name, type, at=None, parse=None, desire=None, read=None, empty=None, actual=None,  # noqa: A002
+                 expected=None, body=None, same=None, partial=False, mode=RECREATE, compose=None, from_compose=None,
+                 collection=None, compared_as=None, conflicts=(), **param):
         super().__init__(name, type, **param)
         self.section, _dot, self.key = (at or "").partition(".")
         self.parse = parse or (lambda value: value)
@@ -125,6 +128,8 @@ class Option(Param):
         self.compared_as, self.conflicts = compared_as, conflicts
         self._desire, self._actual, self._expected, self._body = desire, actual, expected, body
         self.same, self.partial = same or operator.eq, partial
+        self.read = read or (lambda value: value)
+        self.empty = empty if empty is not None else {"list": [], "dict": {}}.get(type) if not self.sub else None
 
     def desire(self, params):
         if self._desire:
@@ -135,7 +140,8 @@ class Option(Param):
     def actual(self, container):
         if self._actual:
             return self._actual(container)
-        return (container.get(self.section) or {}).get(self.key)
+        value = (container.get(self.section) or {}).get(self.key)
+        return self.read(copy.copy(self.empty) if value is None else value)
 
     def expected(self, desired, image):
         return self._expected(desired, image) if self._expected else desired
@@ -248,20 +254,19 @@ TABLE = [
     Option("registry_password", "str", no_log=True,
            doc="Password or token for O(registry_username)."),
     Option("command", "raw", at="Config.Cmd", parse=lambda v: command_words(v, "command"),
-           actual=lambda c: (c.get("Config") or {}).get("Cmd") or [],
+           empty=[],
            doc=[
                "Command (arguments to the entrypoint), as a list or a string split like a shell would.",
                "An empty list means the image's own command, as the engine fills it in.",
            ]),
     Option("entrypoint", "raw", at="Config.Entrypoint", parse=lambda v: command_words(v, "entrypoint"),
-           actual=lambda c: (c.get("Config") or {}).get("Entrypoint") or [],
+           empty=[],
            doc="Entrypoint, as a list or a string split like a shell would."),
     Option("env", "dict", at="Config.Env", parse=lambda v: as_text_map(v, "env"),
-           actual=lambda c: _env_dict((c.get("Config") or {}).get("Env")),
+           read=_env_dict,
            expected=lambda d, img: dict(_env_dict(image_config(img).get("Env")), **d), body=_env_list,
            doc="Environment variables. Values are turned into strings (booleans as C(true)/C(false))."),
     Option("labels", "dict", at="Config.Labels", parse=lambda v: as_text_map(v, "labels"),
-           actual=lambda c: (c.get("Config") or {}).get("Labels") or {},
            expected=lambda d, img: dict(image_config(img).get("Labels") or {}, **compose_image_label(d, img)),
            doc="Labels. Labels from the image are kept and never count as a difference."),
     Option("ports", "list", elements="str", at="HostConfig.PortBindings", parse=parse_ports, actual=actual_ports,
@@ -304,7 +309,7 @@ TABLE = [
                 "anything else a named volume."),
            ]),
     Option("tmpfs", "list", elements="str", at="HostConfig.Tmpfs", parse=parse_tmpfs,
-           actual=lambda c: (c.get("HostConfig") or {}).get("Tmpfs") or {},
+           empty={},
            doc="tmpfs mounts as C(/path[:options]), for example C(/run:size=64m)."),
     Option("networks", "list", elements="dict",
            sub=[
@@ -360,7 +365,7 @@ TABLE = [
     Option("hostname", "str", at="Config.Hostname", parse=str, compose="hostname",
            doc="Container host name."),
     Option("init", "bool", at="HostConfig.Init", parse=bool,
-           actual=lambda c: bool((c.get("HostConfig") or {}).get("Init")), compose="init",
+           read=bool, compose="init",
            doc="Run an init process (docker-init) as PID 1."),
     Option("stop_signal", "str", at="Config.StopSignal", parse=str, compose="stop_signal",
            doc="Signal that stops the container."),
@@ -380,16 +385,16 @@ TABLE = [
     Option("cpu_shares", "int", at="HostConfig.CpuShares", parse=int, mode=UPDATE,
            doc="Relative CPU weight; changes in place."),
     Option("pids_limit", "int", at="HostConfig.PidsLimit", parse=int, mode=UPDATE,
-           actual=lambda c: (c.get("HostConfig") or {}).get("PidsLimit") or 0, compose="pids_limit",
+           empty=0, compose="pids_limit",
            doc="Maximum number of processes; changes in place."),
     Option("ulimits", "list", elements="str", at="HostConfig.Ulimits", parse=parse_ulimits,
-           actual=lambda c: sorted((c.get("HostConfig") or {}).get("Ulimits") or [], key=lambda u: u["Name"]),
+           read=lambda v: sorted(v, key=lambda u: u["Name"]),
            doc="Limits as C(name=soft[:hard]), for example C(nofile=1024:2048)."),
     Option("cap_add", "list", elements="str", at="HostConfig.CapAdd", parse=capabilities,
-           actual=lambda c: capabilities((c.get("HostConfig") or {}).get("CapAdd")), compose="cap_add",
+           read=capabilities, compose="cap_add",
            doc="Capabilities to add, with or without the C(CAP_) prefix."),
     Option("cap_drop", "list", elements="str", at="HostConfig.CapDrop", parse=capabilities,
-           actual=lambda c: capabilities((c.get("HostConfig") or {}).get("CapDrop")), compose="cap_drop",
+           read=capabilities, compose="cap_drop",
            doc="Capabilities to drop."),
     Option("privileged", "bool", at="HostConfig.Privileged", parse=bool, compose="privileged",
            doc=[
@@ -399,27 +404,25 @@ TABLE = [
     Option("read_only", "bool", at="HostConfig.ReadonlyRootfs", parse=bool, compose="read_only",
            doc="Mount the root filesystem read-only."),
     Option("security_opt", "list", elements="str", at="HostConfig.SecurityOpt", parse=sorted,
-           actual=lambda c: sorted((c.get("HostConfig") or {}).get("SecurityOpt") or []), compose="security_opt",
+           read=sorted, compose="security_opt",
            doc="Security options, like C(no-new-privileges) or C(seccomp=unconfined)."),
     Option("devices", "list", elements="str", at="HostConfig.Devices", parse=parse_devices,
-           actual=lambda c: sorted((c.get("HostConfig") or {}).get("Devices") or [],
-                                   key=lambda d: d.get("PathInContainer", "")),
+           read=lambda v: sorted(v, key=lambda d: d.get("PathInContainer", "")),
            compose="devices",
            doc="Host devices as C(/dev/host[:/dev/container[:rwm]])."),
     Option("sysctls", "dict", at="HostConfig.Sysctls", parse=lambda v: as_text_map(v, "sysctls"),
-           actual=lambda c: (c.get("HostConfig") or {}).get("Sysctls") or {},
            doc="Namespaced kernel parameters."),
     Option("dns", "list", elements="str", at="HostConfig.Dns", parse=lambda v: [str(x) for x in v],
-           actual=lambda c: (c.get("HostConfig") or {}).get("Dns") or [], compose="dns",
+           compose="dns",
            doc="DNS servers."),
     Option("extra_hosts", "raw", at="HostConfig.ExtraHosts", parse=parse_extra_hosts, collection=True,
-           actual=lambda c: sorted((c.get("HostConfig") or {}).get("ExtraHosts") or []),
+           read=sorted, empty=[],
            doc="Extra C(/etc/hosts) entries, as a mapping of host to IP or a list of C(host:ip)."),
     Option("log_driver", "str", at="HostConfig.LogConfig", parse=str,
-           actual=lambda c: ((c.get("HostConfig") or {}).get("LogConfig") or {}).get("Type"),
+           read=lambda v: (v or {}).get("Type"),
            doc="Logging driver."),
     Option("log_options", "dict", at="HostConfig.LogConfig", parse=lambda v: as_text_map(v, "log_options"),
-           actual=lambda c: ((c.get("HostConfig") or {}).get("LogConfig") or {}).get("Config") or {}, partial=True,
+           read=lambda v: (v or {}).get("Config") or {}, partial=True,
            doc=[
                ("Logging driver options. Only the keys given are compared, against the effective values (the engine "
                 "adds the daemon's C(log-opts) to the container's)."),
@@ -438,11 +441,11 @@ TABLE = [
            ]),
     Option("shm_size", "str", at="HostConfig.ShmSize", parse=memory_parser("shm_size"), compose="shm_size",
            doc="Size of C(/dev/shm), like C(256m); compared in bytes. Changing it recreates the container."),
-    Option("tty", "bool", at="Config.Tty", parse=bool, actual=lambda c: bool((c.get("Config") or {}).get("Tty")),
+    Option("tty", "bool", at="Config.Tty", parse=bool, read=bool,
            compose="tty",
            doc="Allocate a pseudo-TTY (C(docker run -t))."),
     Option("interactive", "bool", at="Config.OpenStdin", parse=bool,
-           actual=lambda c: bool((c.get("Config") or {}).get("OpenStdin")), compose="stdin_open",
+           read=bool, compose="stdin_open",
            doc="Keep stdin open (C(docker run -i))."),
     Option("pid_mode", "str", at="HostConfig.PidMode", parse=namespace_mode("pid_mode"), compose="pid",
            doc="PID namespace, C(host) or C(container:NAME)."),
@@ -492,32 +495,31 @@ TABLE = [
            compose="oom_score_adj",
            doc="OOM score adjustment, -1000 to 1000."),
     Option("oom_killer", "bool", at="HostConfig.OomKillDisable", parse=bool,
-           actual=lambda c: not (c.get("HostConfig") or {}).get("OomKillDisable"), body=lambda v: not v,
+           read=operator.not_, body=lambda v: not v,
            compose="oom_kill_disable", from_compose=operator.not_,
            doc="C(false) keeps the kernel's OOM killer away from the container (the engine's C(OomKillDisable))."),
     Option("groups", "list", elements="str", at="HostConfig.GroupAdd",
            parse=lambda v: sorted(as_text_list(v, "groups")),
-           actual=lambda c: sorted((c.get("HostConfig") or {}).get("GroupAdd") or []), compose="group_add",
+           read=sorted, compose="group_add",
            doc="Additional groups the container's process runs with."),
     Option("domainname", "str", at="Config.Domainname", parse=str, compose="domainname",
            doc="Container NIS domain name."),
     Option("mac_address", "str", at="Config.MacAddress", parse=parse_mac_address,
-           actual=lambda c: ((c.get("Config") or {}).get("MacAddress") or "").lower(), compose="mac_address",
+           read=lambda v: (v or "").lower(), compose="mac_address",
            doc="MAC address of the container on its first network, like C(02:42:ac:11:00:02); compared lower-case."),
     Option("dns_search", "list", elements="str", at="HostConfig.DnsSearch",
            parse=lambda v: as_text_list(v, "dns_search"),
-           actual=lambda c: (c.get("HostConfig") or {}).get("DnsSearch") or [],
            compose="dns_search", from_compose=_one_or_more,
            doc="DNS search domains."),
     Option("dns_options", "list", elements="str", at="HostConfig.DnsOptions",
            parse=lambda v: sorted(set(as_text_list(v, "dns_options"))),
-           actual=lambda c: sorted(set((c.get("HostConfig") or {}).get("DnsOptions") or [])), compose="dns_opt",
+           read=lambda v: sorted(set(v)), compose="dns_opt",
            doc="DNS resolver options, like C(ndots:2); compared as a set (their order does not matter)."),
     Option("publish_all_ports", "bool", at="HostConfig.PublishAllPorts", parse=bool,
-           actual=lambda c: bool((c.get("HostConfig") or {}).get("PublishAllPorts")),
+           read=bool,
            doc="Publish every exposed port on a random host port."),
     Option("exposed_ports", "list", elements="str", at="Config.ExposedPorts", parse=parse_exposed_ports,
-           actual=lambda c: sorted((c.get("Config") or {}).get("ExposedPorts") or {}),
+           read=sorted,
            body=lambda v: {port: {} for port in v}, compose="expose", from_compose=_texts,
            doc=[
                ("Ports to expose without publishing them, as C(port[-port][/tcp|udp|sctp]). The image's exposed "
@@ -525,10 +527,9 @@ TABLE = [
            ]),
     Option("volumes_from", "list", elements="str", at="HostConfig.VolumesFrom",
            parse=lambda v: as_text_list(v, "volumes_from"),
-           actual=lambda c: (c.get("HostConfig") or {}).get("VolumesFrom") or [],
            doc="Containers whose volumes to mount, as C(NAME[:ro|rw])."),
     Option("auto_remove", "bool", at="HostConfig.AutoRemove", parse=bool,
-           actual=lambda c: bool((c.get("HostConfig") or {}).get("AutoRemove")),
+           read=bool,
            doc=[
                ("The engine removes the container when it stops. Not with O(restart_policy). Such a container cannot "
                 "be stopped aside for a safe recreate, so a recreate that fails cannot roll back."),
@@ -573,32 +574,28 @@ TABLE = [
            ]),
     Option("device_read_bps", "list", elements="dict", at="HostConfig.BlkioDeviceReadBps",
            parse=throttle("device_read_bps", memory_parser("device_read_bps rate")),
-           actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceReadBps") or [],
            compose="blkio_config.device_read_bps",
            sub=THROTTLE,
            doc="Read rate limits per block device; the rate is bytes per second like C(10m)."),
     Option("device_write_bps", "list", elements="dict", at="HostConfig.BlkioDeviceWriteBps",
            parse=throttle("device_write_bps", memory_parser("device_write_bps rate")),
-           actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceWriteBps") or [],
            compose="blkio_config.device_write_bps",
            sub=THROTTLE,
            doc="Write rate limits per block device; the rate is bytes per second like C(10m)."),
     Option("device_read_iops", "list", elements="dict", at="HostConfig.BlkioDeviceReadIOps",
            parse=throttle("device_read_iops", iops_rate("device_read_iops")),
-           actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceReadIOps") or [],
            compose="blkio_config.device_read_iops",
            sub=THROTTLE,
            doc="Read limits per block device in IO operations per second (a whole number)."),
     Option("device_write_iops", "list", elements="dict", at="HostConfig.BlkioDeviceWriteIOps",
            parse=throttle("device_write_iops", iops_rate("device_write_iops")),
-           actual=lambda c: (c.get("HostConfig") or {}).get("BlkioDeviceWriteIOps") or [],
            compose="blkio_config.device_write_iops",
            sub=THROTTLE,
            doc="Write limits per block device in IO operations per second (a whole number)."),
     Option("cgroup_parent", "str", at="HostConfig.CgroupParent", parse=str, compose="cgroup_parent",
            doc="Parent cgroup of the container."),
     Option("storage_opt", "dict", at="HostConfig.StorageOpt", parse=lambda v: as_text_map(v, "storage_opt"),
-           actual=lambda c: (c.get("HostConfig") or {}).get("StorageOpt") or {}, compose="storage_opt",
+           compose="storage_opt",
            doc="Storage driver options, like C(size=10G) (overlay2 on xfs with pquota only)."),
     Option("comparisons", "dict",
            doc=[
