@@ -241,8 +241,8 @@ def create_body(desired, carried=None, image=None, image_document=None):
             log = config["HostConfig"].setdefault("LogConfig", {"Type": "", "Config": {}})
             log["Type" if name == "log_driver" else "Config"] = value
             continue
-        if name == "platform":
-            continue  # a query parameter of the create call: create_params()
+        if not option.key:
+            continue  # not a field of the body: platform is a query parameter of the create call (create_params)
         target = config if option.section == "Config" else config["HostConfig"]
         target[option.key] = option.body_value(value)
     ports = desired["values"].get("ports")
