@@ -218,47 +218,36 @@ TABLE = [
     Option("name", "str", required=True,
            doc="Container name."),
     Option("image", "str",
-           doc=[
-               "Image reference, for example C(registry.example.com/app:1.4). Without a tag C(:latest) is meant.",
-               ("Needed only when the container may have to be created; without it an existing container keeps the "
-                "image it runs (also across a recreate), and a missing one fails saying the image is needed."),
-           ]),
+           doc=["Image reference, for example C(registry.example.com/app:1.4). Without a tag C(:latest) is meant.",
+                ("Needed only when the container may have to be created; without it an existing container keeps the "
+                 "image it runs (also across a recreate), and a missing one fails saying the image is needed.")]),
     Option("state", "str", default="started",
            choices=["present", "started", "stopped", "absent", "restarted", "healthy", "completed"],
-           doc=[
-               ("C(present) the container exists (created, its running state untouched; a recreate keeps it running "
-                "if it was)."),
-               "C(started) it exists and runs. C(stopped) it exists and does not run. C(absent) it does not exist.",
-               "C(restarted) like C(started), and restarted if this run did not already (re)start it.",
-               "C(healthy) like C(started), then wait until its health check passes (O(healthy_timeout)).",
-               ("C(completed) a one-shot job (a migration, an init step) run to its exit; the task fails with the "
-                "output when it exits non-zero. One that already exited 0 with the same settings is not run again."),
-           ]),
+           doc=[("C(present) the container exists (created, its running state untouched; a recreate keeps it running "
+                 "if it was)."),
+                "C(started) it exists and runs. C(stopped) it exists and does not run. C(absent) it does not exist.",
+                "C(restarted) like C(started), and restarted if this run did not already (re)start it.",
+                "C(healthy) like C(started), then wait until its health check passes (O(healthy_timeout)).",
+                ("C(completed) a one-shot job (a migration, an init step) run to its exit; the task fails with the "
+                 "output when it exits non-zero. One that already exited 0 with the same settings is not run again.")]),
     Option("pull", "str", default="missing", choices=["missing", "always", "never"],
-           doc=[
-               "C(missing) pulls the image only when the host does not have it.",
-               ("C(always) pulls every run; the container is recreated only if that brought a different image. In "
-                "check mode the registry's digest is compared without pulling."),
-               "C(never) fails when the image is not on the host.",
-           ]),
+           doc=["C(missing) pulls the image only when the host does not have it.",
+                ("C(always) pulls every run; the container is recreated only if that brought a different image. In "
+                 "check mode the registry's digest is compared without pulling."),
+                "C(never) fails when the image is not on the host."]),
     Option("recreate", "str", default="auto", choices=["auto", "always", "never"],
-           doc=[
-               "C(auto) recreates when the image or an option that cannot change in place differs.",
-               "C(always) recreates every run. C(never) keeps the container and warns about the differences.",
-           ]),
+           doc=["C(auto) recreates when the image or an option that cannot change in place differs.",
+                "C(always) recreates every run. C(never) keeps the container and warns about the differences."]),
     Option("registry_username", "str",
-           doc=[
-               "User name for the registry of O(image), for pulls.",
-               "When not given, the login stored for that registry by M(berth.engine.login) is used, if there is one.",
-           ]),
+           doc=["User name for the registry of O(image), for pulls.",
+                ("When not given, the login stored for that registry by M(berth.engine.login) is used, if there is "
+                 "one.")]),
     Option("registry_password", "str", no_log=True,
            doc="Password or token for O(registry_username)."),
     Option("command", "raw", at="Config.Cmd", parse=lambda v: command_words(v, "command"),
            empty=[],
-           doc=[
-               "Command (arguments to the entrypoint), as a list or a string split like a shell would.",
-               "An empty list means the image's own command, as the engine fills it in.",
-           ]),
+           doc=["Command (arguments to the entrypoint), as a list or a string split like a shell would.",
+                "An empty list means the image's own command, as the engine fills it in."]),
     Option("entrypoint", "raw", at="Config.Entrypoint", parse=lambda v: command_words(v, "entrypoint"),
            empty=[],
            doc="Entrypoint, as a list or a string split like a shell would."),
@@ -271,12 +260,10 @@ TABLE = [
            doc="Labels. Labels from the image are kept and never count as a difference."),
     Option("ports", "list", elements="str", at="HostConfig.PortBindings", parse=parse_ports, actual=actual_ports,
            body=ports_body, same=ports_equal,
-           doc=[
-               "Published ports as C([ip:][host_port:]container_port[/tcp|udp|sctp]). Ranges like C(8000-8001:80-81).",
-               ("A host range to one container port, like C(127.0.0.1:8000-8010:80), lets the engine bind one free "
-                "port of the range; any port bound inside the range counts as matching."),
-               "Without a host port the engine picks one. IPv6 addresses go in brackets, C([::1]:8080:80).",
-           ]),
+           doc=["Published ports as C([ip:][host_port:]container_port[/tcp|udp|sctp]). Ranges like C(8000-8001:80-81).",
+                ("A host range to one container port, like C(127.0.0.1:8000-8010:80), lets the engine bind one free "
+                 "port of the range; any port bound inside the range counts as matching."),
+                "Without a host port the engine picks one. IPv6 addresses go in brackets, C([::1]:8080:80)."]),
     Option("mounts", "list", elements="dict", at="HostConfig.Mounts", actual=actual_mounts, body=mounts_body,
            desire=lambda p: parse_mounts(p.get("mounts"), p.get("volumes")),
            sub=[
@@ -289,25 +276,19 @@ TABLE = [
                Param("read_only", "bool", default=False,
                      doc="Mount read-only."),
                Param("create_host_path", "bool", default=False,
-                     doc=[
-                         ("For a bind mount, create a missing source directory on the host instead of failing (like "
-                          "the short syntax of O(volumes) and C(docker run -v); C(docker --mount) refuses a missing "
-                          "source)."),
-                         ("The berth.engine.stack module checks and creates bind sources before it changes anything, "
-                          "and only when the engine runs on the managed host (a unix socket)."),
-                     ]),
+                     doc=[("For a bind mount, create a missing source directory on the host instead of failing (like "
+                           "the short syntax of O(volumes) and C(docker run -v); C(docker --mount) refuses a missing "
+                           "source)."),
+                          ("The berth.engine.stack module checks and creates bind sources before it changes anything, "
+                           "and only when the engine runs on the managed host (a unix socket).")]),
            ],
-           doc=[
-               "Mounts, each a bind mount, a named or anonymous volume, or a tmpfs.",
-               ("With O(mounts) or O(volumes) set, the container mounts exactly these (plus the image's own VOLUME "
-                "paths). An anonymous volume removed from the task is unmounted by a recreate; the volume itself is "
-                "kept."),
-           ]),
+           doc=["Mounts, each a bind mount, a named or anonymous volume, or a tmpfs.",
+                ("With O(mounts) or O(volumes) set, the container mounts exactly these (plus the image's own VOLUME "
+                 "paths). An anonymous volume removed from the task is unmounted by a recreate; the volume itself is "
+                 "kept.")]),
     Option("volumes", "list", elements="str", compared_as="mounts",
-           doc=[
-               ("Short form of O(mounts), C([source:]target[:ro|rw]). A source starting with C(/) is a bind mount, "
-                "anything else a named volume."),
-           ]),
+           doc=[("Short form of O(mounts), C([source:]target[:ro|rw]). A source starting with C(/) is a bind mount, "
+                 "anything else a named volume.")]),
     Option("tmpfs", "list", elements="str", at="HostConfig.Tmpfs", parse=parse_tmpfs,
            empty={},
            doc="tmpfs mounts as C(/path[:options]), for example C(/run:size=64m)."),
@@ -322,13 +303,11 @@ TABLE = [
                Param("ipv6_address", "str",
                      doc="Static IPv6 address."),
            ],
-           doc=[
-               ("Networks to attach, in order. When set, the container is attached to exactly these networks; "
-                "membership, aliases and static addresses are fixed in place without a recreate."),
-               "Static addresses and aliases are kept when the container is recreated.",
-               ("An empty list means no user networks; the container stays on the network it was created on (the "
-                "default bridge)."),
-           ]),
+           doc=[("Networks to attach, in order. When set, the container is attached to exactly these networks; "
+                 "membership, aliases and static addresses are fixed in place without a recreate."),
+                "Static addresses and aliases are kept when the container is recreated.",
+                ("An empty list means no user networks; the container stays on the network it was created on (the "
+                 "default bridge).")]),
     Option("network_mode", "str", at="HostConfig.NetworkMode", parse=str,
            doc="C(bridge), C(host), C(none), C(container:NAME) or a network name."),
     Option("restart_policy", "str", choices=["no", "always", "on-failure", "unless-stopped"],
@@ -397,10 +376,9 @@ TABLE = [
            read=capabilities, compose="cap_drop",
            doc="Capabilities to drop."),
     Option("privileged", "bool", at="HostConfig.Privileged", parse=bool, compose="privileged",
-           doc=[
-               ("Give the container every capability and device. Fails with a clear message on hosts whose "
-                "capability bounding set is incomplete (hosts that are themselves containers); use O(cap_add) there."),
-           ]),
+           doc=[("Give the container every capability and device. Fails with a clear message on hosts whose "
+                 "capability bounding set is incomplete (hosts that are themselves containers); use O(cap_add) "
+                 "there.")]),
     Option("read_only", "bool", at="HostConfig.ReadonlyRootfs", parse=bool, compose="read_only",
            doc="Mount the root filesystem read-only."),
     Option("security_opt", "list", elements="str", at="HostConfig.SecurityOpt", parse=sorted,
@@ -423,22 +401,16 @@ TABLE = [
            doc="Logging driver."),
     Option("log_options", "dict", at="HostConfig.LogConfig", parse=lambda v: as_text_map(v, "log_options"),
            read=lambda v: (v or {}).get("Config") or {}, partial=True,
-           doc=[
-               ("Logging driver options. Only the keys given are compared, against the effective values (the engine "
-                "adds the daemon's C(log-opts) to the container's)."),
-           ]),
+           doc=[("Logging driver options. Only the keys given are compared, against the effective values (the engine "
+                 "adds the daemon's C(log-opts) to the container's).")]),
     Option("cgroupns_mode", "str", choices=["host", "private"], at="HostConfig.CgroupnsMode", parse=str,
            doc="Cgroup namespace mode."),
     Option("output_logs", "bool", default=False,
-           doc=[
-               "Return the container's recent output in RV(logs).",
-               "M(berth.engine.stack) returns no output; there it has no effect.",
-           ]),
+           doc=["Return the container's recent output in RV(logs).",
+                "M(berth.engine.stack) returns no output; there it has no effect."]),
     Option("env_file", "path", compared_as="env",
-           doc=[
-               ("A file on the managed host with C(KEY=VALUE) lines (blank lines and C(#) comments skipped), merged "
-                "under O(env) (a variable in both takes the O(env) value). Compared as part of O(env)."),
-           ]),
+           doc=[("A file on the managed host with C(KEY=VALUE) lines (blank lines and C(#) comments skipped), merged "
+                 "under O(env) (a variable in both takes the O(env) value). Compared as part of O(env).")]),
     Option("shm_size", "str", at="HostConfig.ShmSize", parse=memory_parser("shm_size"), compose="shm_size",
            doc="Size of C(/dev/shm), like C(256m); compared in bytes. Changing it recreates the container."),
     Option("tty", "bool", at="Config.Tty", parse=bool, read=bool,
@@ -453,25 +425,19 @@ TABLE = [
            doc="IPC namespace, C(none), C(private), C(shareable), C(host) or C(container:NAME)."),
     Option("userns_mode", "str", at="HostConfig.UsernsMode", parse=namespace_mode("userns_mode"),
            compose="userns_mode",
-           doc=[
-               "User namespace, C(host) to opt out of the daemon's user namespace remapping.",
-               "C('') is the engine's default (the daemon's remapping); it takes a container set to C(host) back.",
-           ]),
+           doc=["User namespace, C(host) to opt out of the daemon's user namespace remapping.",
+                "C('') is the engine's default (the daemon's remapping); it takes a container set to C(host) back."]),
     Option("uts", "str", at="HostConfig.UTSMode", parse=namespace_mode("uts"), compose="uts",
            doc="UTS namespace, C(host); C('') (the engine's default, a private one) takes a container back."),
     Option("memory_swap", "str", at="HostConfig.MemorySwap", parse=parse_memory_swap, mode=UPDATE,
            compose="memswap_limit",
-           doc=[
-               "Memory plus swap, like C(1g), or C(-1) for unlimited swap; needs O(memory). Changes in place.",
-               "Without it a change of O(memory) sets it to twice the memory, as the engine does at create.",
-           ]),
+           doc=["Memory plus swap, like C(1g), or C(-1) for unlimited swap; needs O(memory). Changes in place.",
+                "Without it a change of O(memory) sets it to twice the memory, as the engine does at create."]),
     Option("memory_swappiness", "int", at="HostConfig.MemorySwappiness", parse=int_in("memory_swappiness", 0, 100),
            compose="mem_swappiness",
-           doc=[
-               "Swappiness of the container's memory, 0 to 100.",
-               ("cgroup v1 hosts only; on cgroup v2 the engine discards it, so there it is not compared (with a "
-                "warning)."),
-           ]),
+           doc=["Swappiness of the container's memory, 0 to 100.",
+                ("cgroup v1 hosts only; on cgroup v2 the engine discards it, so there it is not compared (with a "
+                 "warning).")]),
     Option("cpuset_cpus", "str", at="HostConfig.CpusetCpus", parse=cpu_list("cpuset_cpus"), mode=UPDATE,
            compose="cpuset",
            doc="CPUs the container may use, like C(0-2,4); changes in place."),
@@ -485,12 +451,10 @@ TABLE = [
            doc="CFS quota in microseconds per O(cpu_period), at least 1000 (0 or -1 for none); changes in place."),
     Option("blkio_weight", "int", at="HostConfig.BlkioWeight", parse=int_in("blkio_weight", 10, 1000, also=(0,)),
            mode=UPDATE, compose="blkio_config.weight",
-           doc=[
-               "Relative block IO weight, 10 to 1000 (0 for the default); changes in place.",
-               ("Needs an engine that can apply it, on cgroup v2 with C(io.weight) or on cgroup v1 with a Linux "
-                "older than 5.0 (C(blkio.weight)). Elsewhere the engine discards it, so there it is not compared "
-                "(with a warning)."),
-           ]),
+           doc=["Relative block IO weight, 10 to 1000 (0 for the default); changes in place.",
+                ("Needs an engine that can apply it, on cgroup v2 with C(io.weight) or on cgroup v1 with a Linux "
+                 "older than 5.0 (C(blkio.weight)). Elsewhere the engine discards it, so there it is not compared "
+                 "(with a warning).")]),
     Option("oom_score_adj", "int", at="HostConfig.OomScoreAdj", parse=int_in("oom_score_adj", -1000, 1000),
            compose="oom_score_adj",
            doc="OOM score adjustment, -1000 to 1000."),
@@ -521,39 +485,31 @@ TABLE = [
     Option("exposed_ports", "list", elements="str", at="Config.ExposedPorts", parse=parse_exposed_ports,
            read=sorted,
            body=lambda v: {port: {} for port in v}, compose="expose", from_compose=_texts,
-           doc=[
-               ("Ports to expose without publishing them, as C(port[-port][/tcp|udp|sctp]). The image's exposed "
-                "ports and the published O(ports) are exposed too and never count as a difference."),
-           ]),
+           doc=[("Ports to expose without publishing them, as C(port[-port][/tcp|udp|sctp]). The image's exposed "
+                 "ports and the published O(ports) are exposed too and never count as a difference.")]),
     Option("volumes_from", "list", elements="str", at="HostConfig.VolumesFrom",
            parse=lambda v: as_text_list(v, "volumes_from"),
            doc="Containers whose volumes to mount, as C(NAME[:ro|rw])."),
     Option("auto_remove", "bool", at="HostConfig.AutoRemove", parse=bool,
            read=bool,
-           doc=[
-               ("The engine removes the container when it stops. Not with O(restart_policy). Such a container cannot "
-                "be stopped aside for a safe recreate, so a recreate that fails cannot roll back."),
-           ]),
+           doc=[("The engine removes the container when it stops. Not with O(restart_policy). Such a container cannot "
+                 "be stopped aside for a safe recreate, so a recreate that fails cannot roll back.")]),
     Option("runtime", "str", at="HostConfig.Runtime", parse=str, compose="runtime",
            doc="OCI runtime, like C(runc) or a runtime configured in the daemon (C(berth_daemon_config.runtimes))."),
     Option("platform", "str", parse=parse_platform, actual=actual_platform, expected=lambda d, img: platform_os(d),
            compose="platform",
-           doc=[
-               ("Platform of the image to create the container from, like C(linux/amd64) (the create call's "
-                "C(platform))."),
-               ("The engine keeps only the OS; the architecture is the image's, so a different image is a recreate "
-                "anyway."),
-               "An architecture alone, like C(amd64) or C(arm64/v8), means the engine's own OS (C(linux)).",
-           ]),
+           doc=[("Platform of the image to create the container from, like C(linux/amd64) (the create call's "
+                 "C(platform))."),
+                ("The engine keeps only the OS; the architecture is the image's, so a different image is a recreate "
+                 "anyway."),
+                "An architecture alone, like C(amd64) or C(arm64/v8), means the engine's own OS (C(linux))."]),
     Option("gpus", "str", at="HostConfig.DeviceRequests", parse=parse_gpus, actual=actual_device_requests,
            collection=True,
-           doc=[
-               ("GPUs as C(docker run --gpus) takes them, C(all), a count like C(2), or fields like C(device=0,1) or "
-                "C(count=2,capabilities=compute,utility) (C(driver=nvidia) optional)."),
-               ("Needs the NVIDIA container runtime on the host, configured through the runtime role's "
-                "C(berth_daemon_config.runtimes); without it the container is created, but fails to start."),
-               "The long form is O(device_requests); only one of the two may be set.",
-           ]),
+           doc=[("GPUs as C(docker run --gpus) takes them, C(all), a count like C(2), or fields like C(device=0,1) or "
+                 "C(count=2,capabilities=compute,utility) (C(driver=nvidia) optional)."),
+                ("Needs the NVIDIA container runtime on the host, configured through the runtime role's "
+                 "C(berth_daemon_config.runtimes); without it the container is created, but fails to start."),
+                "The long form is O(device_requests); only one of the two may be set."]),
     Option("device_requests", "list", elements="dict", at="HostConfig.DeviceRequests", parse=parse_device_requests,
            actual=actual_device_requests,
            sub=[
@@ -568,10 +524,8 @@ TABLE = [
                Param("options", "dict",
                      doc="Driver options."),
            ],
-           doc=[
-               ("Device requests to device drivers (GPUs), the long form of O(gpus); see O(gpus) for what the host "
-                "needs."),
-           ]),
+           doc=[("Device requests to device drivers (GPUs), the long form of O(gpus); see O(gpus) for what the host "
+                 "needs.")]),
     Option("device_read_bps", "list", elements="dict", at="HostConfig.BlkioDeviceReadBps",
            parse=throttle("device_read_bps", memory_parser("device_read_bps rate")),
            compose="blkio_config.device_read_bps",
@@ -598,16 +552,14 @@ TABLE = [
            compose="storage_opt",
            doc="Storage driver options, like C(size=10G) (overlay2 on xfs with pquota only)."),
     Option("comparisons", "dict",
-           doc=[
-               ("For containers that other tools change too, how each option is compared. Keys are option names "
-                "(O(volumes) counts as O(mounts), O(env_file) as O(env)), O(networks), or C(*) for all of them."),
-               ("C(strict) (the default) the container must match what the task sets. C(ignore) the option is never "
-                "compared (it is still used when the container is created)."),
-               ("C(allow_more_present), for lists and mappings (O(env), O(labels), O(ports), O(mounts), O(networks), "
-                "O(cap_add), O(dns), O(extra_hosts) ...), entries in the container that the task does not list are "
-                "not a difference; with C(*) the other options stay C(strict)."),
-               "Options that are not set are never compared, whatever this says.",
-           ]),
+           doc=[("For containers that other tools change too, how each option is compared. Keys are option names "
+                 "(O(volumes) counts as O(mounts), O(env_file) as O(env)), O(networks), or C(*) for all of them."),
+                ("C(strict) (the default) the container must match what the task sets. C(ignore) the option is never "
+                 "compared (it is still used when the container is created)."),
+                ("C(allow_more_present), for lists and mappings (O(env), O(labels), O(ports), O(mounts), O(networks), "
+                 "O(cap_add), O(dns), O(extra_hosts) ...), entries in the container that the task does not list are "
+                 "not a difference; with C(*) the other options stay C(strict)."),
+                "Options that are not set are never compared, whatever this says."]),
 
 ]
 

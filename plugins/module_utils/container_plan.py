@@ -47,6 +47,7 @@ COMPARISON_MODES = ("strict", "ignore", "allow_more_present")
 
 # --- desired state ---------------------------------------------------------------------------------
 
+
 def _check_conflicts(params, values):
     mode = params.get("network_mode")
     if mode in ("host", "none") or (mode or "").startswith("container:"):
