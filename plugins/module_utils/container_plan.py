@@ -14,28 +14,25 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.berth.engine.plugins.module_utils.container_options import (  # noqa: F401 (re-exported)
-    ARGUMENT_SPEC,
+# ARGUMENT_SPEC is re-exported: stack.py validates its containers entries with the container module's spec.
+from ansible_collections.berth.engine.plugins.module_utils.container_options import (  # pylint: disable=unused-import
+    ARGUMENT_SPEC,  # noqa: F401
     COLLECTION_OPTIONS,
     COMPARED_AS,
     OPTIONS,
     OPTIONS_BY_NAME,
     RECREATE,
-    STATES,
     TABLE,
     UPDATE,
     compose_image_label,
     image_config,
     required_api_versions,
 )
-from ansible_collections.berth.engine.plugins.module_utils.container_values import (  # noqa: F401 (re-exported)
+from ansible_collections.berth.engine.plugins.module_utils.container_values import (
     ANONYMOUS_VOLUME,
     actual_ports,
     image_reference,
-    parse_gpus,
-    parse_mounts,
     parse_networks,
-    parse_ports,
     ports_equal,
     read_env_file,
     read_local_text,

@@ -594,7 +594,7 @@ def test_durations_are_written_as_go_writes_them(value, expected):
 
 
 def test_a_compose_container_carries_its_image_id_as_compose_does():
-    from ansible_collections.berth.engine.plugins.module_utils.container_plan import compose_image_label
+    from ansible_collections.berth.engine.plugins.module_utils.container_options import compose_image_label
 
     labels = {"com.docker.compose.project": "p"}
     assert compose_image_label(labels, {"Id": "sha256:abc"}) == dict(labels,

@@ -11,12 +11,11 @@ from ansible_collections.berth.engine.plugins.module_utils.container_plan import
     carried_volumes,
     create_body,
     desired_container,
-    parse_mounts,
-    parse_ports,
     plan_container,
     plan_from_state,
     update_body,
 )
+from ansible_collections.berth.engine.plugins.module_utils.container_values import parse_gpus, parse_mounts, parse_ports
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -463,10 +462,7 @@ def test_a_start_of_a_never_started_container_carries_its_create_document():
 
 # --- the less common run options and comparisons (issue 12) -----------------------------------------
 
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import (  # noqa: E402
-    create_params,
-    parse_gpus,
-)
+from ansible_collections.berth.engine.plugins.module_utils.container_plan import create_params  # noqa: E402
 
 NEW_OPTIONS = dict(
     tty=True, interactive=True, domainname="example.test", mac_address="02:42:AC:11:00:99", shm_size="128m",

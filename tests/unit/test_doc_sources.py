@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import ARGUMENT_SPEC as CONTAINER_SPEC
+from ansible_collections.berth.engine.plugins.module_utils.container_options import ARGUMENT_SPEC as CONTAINER_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.stack import CONTAINER_ENTRY_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import argument_spec
 from tests.support.docs import module_documentation, own_options, raw_documentation
