@@ -7,6 +7,7 @@ import yaml
 from ansible_collections.berth.engine.plugins.module_utils import compose, compose_hash
 from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, interpolate, load_project
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import size_in_bytes
+from ansible_collections.berth.engine.plugins.module_utils.container_options import COMPOSE_KEYS
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import desired_container
 
 
@@ -655,3 +656,16 @@ def test_healthcheck_start_interval_and_stop_grace_period_reach_the_container_op
     assert web["healthcheck"] == {"test": "true", "start_period": "30s", "start_interval": "2s"}
     assert (web["stop_grace_period"], web["blkio_weight"]) == ("500ms", 300)
     assert desired_container(dict(web, name="web"))["values"]["stop_grace_period"] == 0  # truncated, as Compose
+
+
+SAMPLE_BY_TYPE = {"bool": True, "int": 1, "str": "1", "list": ["1"], "dict": {"a": "1"}}
+
+
+@pytest.mark.parametrize("key", sorted(COMPOSE_KEYS))
+def test_every_compose_key_of_the_option_table_sets_its_option(key):
+    option = COMPOSE_KEYS[key]
+    value = SAMPLE_BY_TYPE[option.type]
+    section, _dot, field = key.rpartition(".")
+    service = {"image": "busybox", **({section: {field: value}} if section else {field: value})}
+    container = load_project([{"services": {"web": service}}], name="app")["containers"][0]
+    assert container[option.name] == option.from_compose(value)
