@@ -21,6 +21,7 @@ import re
 import shlex
 
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import config_hash, size_in_bytes
+from ansible_collections.berth.engine.plugins.module_utils.container_options import COMPOSE_KEYS, TABLE_BY_NAME
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -46,7 +47,7 @@ SERVICE_KEYS = frozenset([
     "cgroup_parent", "storage_opt",
     # the Compose Specification's resource keys (the v2 file format's), and volumes_from (issue 20)
     "mem_limit", "mem_reservation", "cpus", "cpu_shares", "volumes_from", "cpu_count", "cpu_percent",
-])
+]) | frozenset(key.split(".", 1)[0] for key in COMPOSE_KEYS)  # and every key the container option table maps
 DEPLOY_KEYS = frozenset(["replicas", "resources", "mode", "restart_policy"])
 # Windows-only engine fields: a Linux engine has no such limit, so Berth refuses them (Compose sends them on).
 WINDOWS_ONLY_KEYS = ("cpu_count", "cpu_percent")
@@ -412,11 +413,11 @@ def _healthcheck(value, service):
         return None
     if value.get("disable"):
         return {"disable": True}
-    known = {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
+    known = {param.name for param in TABLE_BY_NAME["healthcheck"].sub}  # the container option's own keys
     unknown = sorted(set(value) - known)
     if unknown:
         raise ComposeError("service %s: healthcheck key(s) %s are not supported" % (service, ", ".join(unknown)))
-    return {k: value[k] for k in ("test", "interval", "timeout", "retries", "start_period") if k in value}
+    return {k: value[k] for k in known - {"disable"} if k in value}
 
 
 def _restart(value, service):
@@ -539,17 +540,6 @@ def _ulimits(value, service):
     return result
 
 
-def _stop_timeout(value, service):
-    if value is None:
-        return None
-    match = re.match(r"^(?:([0-9]+)m)?(?:([0-9]+)s)?$", str(value))
-    if str(value).isdigit():
-        return int(value)
-    if not match or not any(match.groups()):
-        raise ComposeError("service %s: stop_grace_period %r is not a duration such as 10s or 1m30s" % (service, value))
-    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
-
-
 def depends_on(service, name):
     """{dependency: condition} from the short or long form."""
     result = {}
@@ -562,46 +552,41 @@ def depends_on(service, name):
     return result
 
 
-_SIMPLE = {  # compose key -> container option, copied as they are
-    "user": "user", "working_dir": "working_dir", "hostname": "hostname", "init": "init",
-    "stop_signal": "stop_signal", "privileged": "privileged", "read_only": "read_only",
-    "security_opt": "security_opt", "devices": "devices", "dns": "dns", "cap_add": "cap_add",
-    "cap_drop": "cap_drop", "pids_limit": "pids_limit",
-    "shm_size": "shm_size", "tty": "tty", "stdin_open": "interactive", "pid": "pid_mode", "ipc": "ipc_mode",
-    "userns_mode": "userns_mode", "uts": "uts", "memswap_limit": "memory_swap", "mem_swappiness": "memory_swappiness",
-    "cpuset": "cpuset_cpus", "cpu_period": "cpu_period", "cpu_quota": "cpu_quota", "oom_score_adj": "oom_score_adj",
-    "group_add": "groups", "domainname": "domainname", "mac_address": "mac_address", "dns_opt": "dns_options",
-    "runtime": "runtime", "platform": "platform", "cgroup_parent": "cgroup_parent", "storage_opt": "storage_opt",
-}
-_BLKIO = {"weight": "blkio_weight", "device_read_bps": "device_read_bps", "device_write_bps": "device_write_bps",
-          "device_read_iops": "device_read_iops", "device_write_iops": "device_write_iops"}
-
-
-def _issue12_options(service, name):
-    """Compose keys of the less common run options that need more than a rename."""
-    options = {}
-    if "oom_kill_disable" in service:
-        options["oom_killer"] = not service["oom_kill_disable"]
-    if "dns_search" in service:
-        search = service["dns_search"]
-        options["dns_search"] = [search] if isinstance(search, str) else list(search)
-    if "expose" in service:
-        options["exposed_ports"] = [str(port) for port in service["expose"]]
-    blkio = service.get("blkio_config") or {}
-    if not isinstance(blkio, dict):
-        raise ComposeError("service %s: blkio_config must be a mapping" % name)
-    unknown = sorted(set(blkio) - set(_BLKIO))
+def _compose_section(service, section, name):
+    """The mapping a dotted table key reads from (blkio_config for blkio_config.weight); unknown keys fail."""
+    if not section:
+        return service
+    value = service.get(section) or {}
+    if not isinstance(value, dict):
+        raise ComposeError("service %s: %s must be a mapping" % (name, section))
+    supported = sorted(key.split(".", 1)[1] for key in COMPOSE_KEYS if key.startswith(section + "."))
+    unknown = sorted(set(value) - set(supported))
     if unknown:
-        raise ComposeError("service %s: blkio_config.%s is not supported (%s)" % (name, unknown[0], ", ".join(_BLKIO)))
-    options.update({_BLKIO[key]: value for key, value in blkio.items()})
-    gpus = service.get("gpus")
-    if gpus is not None:
-        if gpus == "all" or isinstance(gpus, (int, str)):
-            options["gpus"] = str(gpus)
-        else:
-            options["device_requests"] = [dict(item, count=-1) if isinstance(item, dict) and item.get("count") == "all"
-                                          else item for item in gpus]
+        raise ComposeError("service %s: %s.%s is not supported (%s)"
+                           % (name, section, unknown[0], ", ".join(supported)))
+    return value
+
+
+def _table_options(service, name):
+    """The service keys the container option table maps to an option (Option.compose), converted as it says."""
+    options = {}
+    for key, option in COMPOSE_KEYS.items():
+        section, _dot, field = key.rpartition(".")
+        source = _compose_section(service, section, name)
+        if field in source:
+            options[option.name] = option.from_compose(source[field])
     return options
+
+
+def _gpus(service):
+    """gpus: all or a count sets the gpus option, a list of device requests device_requests (count all = -1)."""
+    gpus = service.get("gpus")
+    if gpus is None:
+        return {}
+    if gpus == "all" or isinstance(gpus, (int, str)):
+        return {"gpus": str(gpus)}
+    return {"device_requests": [dict(item, count=-1) if isinstance(item, dict) and item.get("count") == "all"
+                                else item for item in gpus]}
 
 
 def did_you_mean(key, supported):
@@ -676,8 +661,8 @@ def _image(project, name, service):
 
 def _runtime_options(project, name, service):
     """Everything of a container entry that does not depend on its replica number."""
-    options = {target: service[key] for key, target in _SIMPLE.items() if key in service}
-    options.update(_issue12_options(service, name))
+    options = _table_options(service, name)
+    options.update(_gpus(service))
     options.update(_service_resources(service, name))
     for key in ("command", "entrypoint"):
         if key in service:
@@ -694,8 +679,6 @@ def _runtime_options(project, name, service):
         options["tmpfs"] = [tmpfs] if isinstance(tmpfs, str) else list(tmpfs)
     if "ulimits" in service:
         options["ulimits"] = _ulimits(service["ulimits"], name)
-    if "stop_grace_period" in service:
-        options["stop_timeout"] = _stop_timeout(service["stop_grace_period"], name)
     if "healthcheck" in service:
         options["healthcheck"] = _healthcheck(service["healthcheck"], name)
     logging = service.get("logging") or {}

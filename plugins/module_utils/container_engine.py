@@ -54,7 +54,6 @@ class ContainerResource(Resource):
 
     def __init__(self, client, params, check_mode=False, cache=None):
         self.params = params
-        self.stop_timeout = params.get("stop_timeout")
         self.healthy_timeout = params.get("healthy_timeout") or 60
         # The containers a crashed recreate left renamed aside (container_recovery.py), when the
         # caller has listed them already (the stack); None: read() lists them.
@@ -64,6 +63,8 @@ class ContainerResource(Resource):
         self.journal = None
         self.confirm_starts = False
         super().__init__(client, params, check_mode, cache)
+        values = self.desired["values"]
+        self.stop_timeout = values.get("stop_timeout", values.get("stop_grace_period"))
 
     def desire(self, params):
         return desired_container(params)
@@ -83,6 +84,8 @@ class ContainerResource(Resource):
                  else self.known_asides}
         if desired["state"] == "absent":
             return state
+        if desired.get("needs_api"):  # the plan refuses an option this engine would drop
+            state["api_version"] = self.client.api_version
         if desired["image"]:
             state["image"], state["pull"] = self.cached(
                 ("image", desired["image"], self.params.get("pull") or "missing"), self._resolve_image)

@@ -99,7 +99,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_engine impo
     ContainerResource,
     converge_container,
 )
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.container_options import ARGUMENT_SPEC  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.preflight import prepare_bind_sources  # noqa: E402
 
 

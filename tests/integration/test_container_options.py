@@ -224,3 +224,38 @@ def test_new_options_reach_the_stack(docker_client, make_name, cleanup, test_ima
     msg = fails({"name": make_name(), "containers": [dict(task["containers"][0], shm_size="huge")]},
                 module="berth.engine.stack")
     assert "shm_size" in msg, msg
+
+
+def test_option_bugs_dns_options_platform_and_namespace_defaults(docker_client, base, test_images):
+    """Issue 21's cases: resolver options are a set, an architecture-only platform converges, and
+    uts/userns_mode '' (the engine's default) takes a container set to host back."""
+    architecture = docker_client.images.get(test_images.busybox).attrs["Architecture"]
+    task = dict(base, dns_options=["ndots:2", "timeout:1"], platform=architecture, uts="host", userns_mode="host")
+    assert ok(task)["actions"] == ["create", "start"]
+    host = docker_client.containers.get(base["name"]).attrs["HostConfig"]
+    assert (host["DnsOptions"], host["UTSMode"], host["UsernsMode"]) == (["ndots:2", "timeout:1"], "host", "host")
+    rerun = ok(dict(task, dns_options=["timeout:1", "ndots:2"]), diff=True)
+    assert not rerun["changed"], "reordered resolver options and an architecture-only platform change nothing"
+    after = change_then_check(dict(task, uts="", userns_mode=""), ["recreate"], docker_client)
+    assert (after.attrs["HostConfig"]["UTSMode"], after.attrs["HostConfig"]["UsernsMode"]) == ("", "")
+
+
+def test_healthcheck_start_interval_and_stop_grace_period(docker_client, base):
+    """Two options added as one table row each: honoured where the engine supports them, refused where not."""
+    task = dict(base, stop_grace_period="1m30s")
+    del task["stop_timeout"]
+    ok(task)
+    assert docker_client.containers.get(base["name"]).attrs["Config"]["StopTimeout"] == 90
+    assert not ok(dict(task, stop_grace_period="90s"))["changed"]
+    msg = fails(dict(task, stop_timeout=90))
+    assert "stop_grace_period and stop_timeout" in msg, msg
+
+    checked = dict(task, healthcheck={"test": ["CMD", "true"], "start_period": "30s", "start_interval": "2s"})
+    if tuple(int(p) for p in docker_client.version()["ApiVersion"].split(".")) < (1, 44):
+        msg = fails(checked)
+        assert "healthcheck.start_interval needs Docker Engine API 1.44 or newer" in msg, msg
+        assert "StartInterval" not in (docker_client.containers.get(base["name"]).attrs["Config"].get("Healthcheck")
+                                       or {}), "the refused task changed nothing"
+        return
+    after = change_then_check(checked, ["recreate"], docker_client)
+    assert after.attrs["Config"]["Healthcheck"]["StartInterval"] == 2 * 1000 ** 3

@@ -1,7 +1,8 @@
-"""The doc fragments that are generated text: the stack's container entries and the secret/config options.
+"""The doc fragments that are generated text: the secret and config options.
 
-ansible-test (yamllint, validate-modules) reads a fragment's attributes as plain string literals, so the
-generated texts are written out in plugins/doc_fragments; this file is their source.
+ansible-test's yamllint reads a fragment's class attributes as plain string literals, so the generated
+texts are written out in plugins/doc_fragments; this file is their source. (The container options are
+not generated here: plugins/doc_fragments/container_options.py renders them from the option table.)
 `python -m tests.support.doc_fragments_gen --write` rewrites them; tests/unit/test_doc_sources.py fails
 when a fragment differs from what this generates.
 """
@@ -14,24 +15,6 @@ import sys
 import yaml
 
 FRAGMENTS = pathlib.Path(__file__).resolve().parents[2] / "plugins" / "doc_fragments"
-
-
-def _as_stack_entry(documentation):
-    """The container options of `documentation` as the suboptions of the stack module's containers option."""
-    options = documentation.split("\noptions:\n", 1)[1]
-    options = re.sub(r"\bO\((?![\w.]+#)", "O(containers[].", options)
-    options = re.sub(r"\bRV\((?![\w.]+#)", "RV(berth.engine.container#module:", options)
-    nested = "".join("    " + line if line.strip() else line for line in options.splitlines(True))
-    return "\noptions:\n  containers:\n    suboptions:\n" + nested.rstrip("\n") + "\n" + _DEPENDS_ON
-
-
-_DEPENDS_ON = """\
-      depends_on:
-        description: Names of containers of this stack that must converge first.
-        type: list
-        elements: str
-        default: []
-"""
 
 
 # The secret and config options, worded for each kind.
@@ -108,9 +91,9 @@ def _wrapped(text):
     return wrapped
 
 
-def expected(container_documentation):
+def expected():
     """{(file name, attribute): text} for every generated fragment attribute."""
-    texts = {("container_options.py", "STACK_ENTRY"): _wrapped(_as_stack_entry(container_documentation))}
+    texts = {}
     for attribute, words in KINDS.items():
         texts[("swarm_object.py", attribute)] = _wrapped(_OPTIONS % words)
     return texts
@@ -126,9 +109,9 @@ def written(file_name, attribute):
     return match.group(2) if match else None
 
 
-def write(container_documentation):
+def write():
     """Rewrite every generated attribute in plugins/doc_fragments."""
-    for (file_name, attribute), text in expected(container_documentation).items():
+    for (file_name, attribute), text in expected().items():
         path = FRAGMENTS / file_name
         new, count = _literal_re(attribute).subn(lambda m, text=text: m.group(1) + text + m.group(3), path.read_text())
         if count != 1:
@@ -137,10 +120,7 @@ def write(container_documentation):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(FRAGMENTS.parents[1] / "collections"))
-    from ansible_collections.berth.engine.plugins.doc_fragments.container_options import ModuleDocFragment
-
     if sys.argv[1:] == ["--write"]:
-        write(ModuleDocFragment.DOCUMENTATION)
-    for (file_name, attribute), text in expected(ModuleDocFragment.DOCUMENTATION).items():
+        write()
+    for (file_name, attribute), text in expected().items():
         print("%s %s: %s" % (file_name, attribute, "current" if written(file_name, attribute) == text else "STALE"))

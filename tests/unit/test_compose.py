@@ -7,6 +7,8 @@ import yaml
 from ansible_collections.berth.engine.plugins.module_utils import compose, compose_hash
 from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, interpolate, load_project
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import size_in_bytes
+from ansible_collections.berth.engine.plugins.module_utils.container_options import COMPOSE_KEYS
+from ansible_collections.berth.engine.plugins.module_utils.container_plan import desired_container
 
 
 def project(text, **kwargs):
@@ -345,7 +347,8 @@ def test_runtime_options_map_to_container_options():
     web = containers(result)["app-web-1"]
     assert web["command"] == ["serve", "--port", "80"] and web["entrypoint"] == ["/bin/sh", "-c"]
     assert (web["user"], web["working_dir"], web["init"], web["stop_signal"]) == ("1000:1000", "/app", True, "SIGTERM")
-    assert web["stop_timeout"] == 90
+    assert web["stop_grace_period"] == "1m30s"
+    assert desired_container(dict(web, name="web"))["values"]["stop_grace_period"] == 90
     assert web["sysctls"] == {"net.core.somaxconn": "1024"}
     assert web["ulimits"] == ["nofile=1024:2048", "nproc=512"]
     assert web["tmpfs"] == ["/run"] and web["extra_hosts"] == ["db:10.0.0.5"]
@@ -592,7 +595,7 @@ def test_durations_are_written_as_go_writes_them(value, expected):
 
 
 def test_a_compose_container_carries_its_image_id_as_compose_does():
-    from ansible_collections.berth.engine.plugins.module_utils.container_plan import compose_image_label
+    from ansible_collections.berth.engine.plugins.module_utils.container_options import compose_image_label
 
     labels = {"com.docker.compose.project": "p"}
     assert compose_image_label(labels, {"Id": "sha256:abc"}) == dict(labels,
@@ -638,3 +641,31 @@ def test_a_misspelt_swarm_key_is_refused_with_the_closest_supported_one():
         swarm_project("services: {a: {image: a, comand: [x]}}")
     with pytest.raises(ComposeError, match=r"deploy.replica is not supported \(did you mean replicas\?\)"):
         swarm_project("services: {a: {image: a, deploy: {replica: 2}}}")
+
+
+def test_healthcheck_start_interval_and_stop_grace_period_reach_the_container_options():
+    result = load_project([yaml.safe_load("""
+        services:
+          web:
+            image: busybox
+            stop_grace_period: 500ms
+            healthcheck: {test: "true", start_period: 30s, start_interval: 2s}
+            blkio_config: {weight: 300}
+    """)], name="app")
+    web = result["containers"][0]
+    assert web["healthcheck"] == {"test": "true", "start_period": "30s", "start_interval": "2s"}
+    assert (web["stop_grace_period"], web["blkio_weight"]) == ("500ms", 300)
+    assert desired_container(dict(web, name="web"))["values"]["stop_grace_period"] == 0  # truncated, as Compose
+
+
+SAMPLE_BY_TYPE = {"bool": True, "int": 1, "str": "1", "list": ["1"], "dict": {"a": "1"}}
+
+
+@pytest.mark.parametrize("key", sorted(COMPOSE_KEYS))
+def test_every_compose_key_of_the_option_table_sets_its_option(key):
+    option = COMPOSE_KEYS[key]
+    value = SAMPLE_BY_TYPE[option.type]
+    section, _dot, field = key.rpartition(".")
+    service = {"image": "busybox", **({section: {field: value}} if section else {field: value})}
+    container = load_project([{"services": {"web": service}}], name="app")["containers"][0]
+    assert container[option.name] == option.from_compose(value)

@@ -11,12 +11,11 @@ from ansible_collections.berth.engine.plugins.module_utils.container_plan import
     carried_volumes,
     create_body,
     desired_container,
-    parse_mounts,
-    parse_ports,
     plan_container,
     plan_from_state,
     update_body,
 )
+from ansible_collections.berth.engine.plugins.module_utils.container_values import parse_gpus, parse_mounts, parse_ports
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -463,10 +462,7 @@ def test_a_start_of_a_never_started_container_carries_its_create_document():
 
 # --- the less common run options and comparisons (issue 12) -----------------------------------------
 
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import (  # noqa: E402
-    create_params,
-    parse_gpus,
-)
+from ansible_collections.berth.engine.plugins.module_utils.container_plan import create_params  # noqa: E402
 
 NEW_OPTIONS = dict(
     tty=True, interactive=True, domainname="example.test", mac_address="02:42:AC:11:00:99", shm_size="128m",
@@ -633,3 +629,62 @@ def test_recovery_keeps_the_new_container_when_the_old_one_died_being_removed():
     assert effective is new, "the normal plan then starts the new container"
     actions, effective, _unused = plan_recovery(desired_container(params()), None, [old])
     assert actions[0]["verdict"] == "keep" and effective is None, "and creates one when there is none"
+
+
+# --- option bugs found by community.docker's cases (issue 21) ---------------------------------------
+
+def test_dns_options_are_a_set_so_reordering_them_changes_nothing():
+    container = engine_view(desired_container(params(dns_options=["ndots:2", "timeout:1"])))
+    reordered = desired_container(params(dns_options=["timeout:1", "ndots:2"]))
+    assert plan_container(reordered, container, IMAGE).actions == []
+    changed = desired_container(params(dns_options=["timeout:1", "ndots:3"]))
+    assert plan_container(changed, container, IMAGE).action_names() == ["recreate"]
+
+
+@pytest.mark.parametrize("platform", ["amd64", "arm64/v8", "linux", "linux/amd64"])
+def test_a_platform_naming_only_an_architecture_does_not_recreate_every_run(platform):
+    desired = desired_container(params(platform=platform))
+    assert create_params(desired) == {"platform": platform}
+    assert plan_container(desired, engine_view(desired), IMAGE).actions == []
+
+
+@pytest.mark.parametrize("option, key", [("uts", "UTSMode"), ("userns_mode", "UsernsMode")])
+def test_the_engine_default_namespace_takes_a_host_container_back(option, key):
+    on_host = engine_view(desired_container(params(**{option: "host"})))
+    back = desired_container(params(**{option: ""}))
+    plan = plan_container(back, on_host, IMAGE)
+    assert plan.action_names() == ["recreate"] and plan.after[option] == ""
+    assert create_body(back)["HostConfig"][key] == ""
+    assert plan_container(back, engine_view(back), IMAGE).actions == []
+
+
+# --- options added as one table row each (issue 21) -------------------------------------------------
+
+def test_healthcheck_start_interval_is_honoured_and_refused_by_an_engine_older_than_api_1_44():
+    desired = desired_container(params(healthcheck={"test": "true", "start_period": "30s", "start_interval": "2s"}))
+    assert create_body(desired)["Healthcheck"]["StartInterval"] == 2 * 1000 ** 3
+    assert desired["needs_api"] == {"healthcheck.start_interval": "1.44"}
+    container = copy.deepcopy(engine_view(desired))
+    assert plan_container(desired, container, IMAGE).actions == []
+    del container["Config"]["Healthcheck"]["StartInterval"]  # what an engine that drops it stores
+    assert plan_container(desired, container, IMAGE).action_names() == ["recreate"]
+    state = {"current": None, "image": IMAGE, "networks": {}, "api_version": "1.44"}
+    assert plan_from_state(desired, state).action_names() == ["create", "start"]
+    with pytest.raises(ValueError, match="healthcheck.start_interval needs Docker Engine API 1.44 or newer, "
+                                         "but the engine speaks 1.41"):
+        plan_from_state(desired, dict(state, api_version="1.41"))
+    assert desired_container(params(healthcheck={"test": "true"}))["needs_api"] == {}
+
+
+def test_stop_grace_period_is_stop_timeout_as_compose_spells_it():
+    desired = desired_container(params(stop_grace_period="1m30.5s"))
+    assert create_body(desired)["StopTimeout"] == 90
+    assert plan_container(desired, engine_view(desired_container(params(stop_timeout=90))), IMAGE).actions == []
+    assert plan_container(desired, engine_view(desired_container(params(stop_timeout=10))), IMAGE).action_names() \
+        == ["recreate"]
+    with pytest.raises(ValueError, match="stop_grace_period and stop_timeout both set"):
+        desired_container(params(stop_grace_period="10s", stop_timeout=10))
+    with pytest.raises(ValueError, match="stop_grace_period must be a duration"):
+        desired_container(params(stop_grace_period="soon"))
+    with pytest.raises(ValueError, match="stop_grace_period must be at most 24h"):
+        desired_container(params(stop_grace_period="25h"))

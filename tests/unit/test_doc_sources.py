@@ -1,18 +1,21 @@
 """Option docs written once: the container options (container and stack), the secret and config options.
 
-The texts live in doc fragments (plugins/doc_fragments/container_options.py, swarm_object.py); these tests
-fail when a module grows its own copy again, when the copies drift from each other or from the argument
-specs, or when a reference in the shared text points at no option of the module it ends up in.
+The container options' text lives in the option table (plugins/module_utils/container_options.py), which
+the doc fragment plugins/doc_fragments/container_options.py renders for both modules; the secret and config
+texts in the generated fragment swarm_object.py. These tests fail when a module grows its own copy again,
+when the copies drift from each other or from the argument specs, or when a reference in the shared text
+points at no option of the module it ends up in.
 """
 from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import ARGUMENT_SPEC as CONTAINER_SPEC
+from ansible_collections.berth.engine.plugins.module_utils.container_options import ARGUMENT_SPEC as CONTAINER_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.stack import CONTAINER_ENTRY_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import argument_spec
 from tests.support.docs import module_documentation, own_options, raw_documentation
@@ -67,6 +70,17 @@ def test_neither_module_keeps_its_own_copy_of_the_container_options():
     assert "berth.engine.container_options.stack_entry" in stack["extends_documentation_fragment"]
     # A suboptions key here would replace the fragment's entries wholesale (ansible-core merges one level deep).
     assert "suboptions" not in stack["options"]["containers"]
+
+
+def test_the_container_option_text_is_written_once_in_the_repository():
+    plugins = Path(__file__).resolve().parents[2] / "plugins"
+    sources = {path: path.read_text() for path in plugins.rglob("*.py")}
+    for path, lines in descriptions(own_options("container")):
+        opening = lines[0][:60]
+        holders = [str(p.relative_to(plugins)) for p, text in sources.items() if opening in text]
+        copies = [h for h in holders if h.startswith(("doc_fragments/", "module_utils/")) or h in (
+            "modules/container.py", "modules/stack.py")]
+        assert copies == ["module_utils/container_options.py"], "%s: %r is in %s" % (".".join(path), opening, copies)
 
 
 def test_every_container_option_is_a_stack_entry_option_with_the_same_spec_and_text():
@@ -131,8 +145,7 @@ def test_secret_and_config_documentation_match_their_argument_spec(kind):
 
 def test_generated_fragments_are_current():
     """The written-out fragment texts are what tests/support/doc_fragments_gen.py makes of their sources."""
-    from ansible_collections.berth.engine.plugins.doc_fragments.container_options import ModuleDocFragment
     from tests.support.doc_fragments_gen import expected, written
 
-    stale = [name for name, text in expected(ModuleDocFragment.DOCUMENTATION).items() if written(*name) != text]
+    stale = [name for name, text in expected().items() if written(*name) != text]
     assert not stale, "stale doc fragments %s: run python -m tests.support.doc_fragments_gen --write" % stale

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from ansible_collections.berth.engine.plugins.module_utils import prereqs as pr
 from ansible_collections.berth.engine.plugins.module_utils.common import CONNECTION_ARGS, validate_params
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
+from ansible_collections.berth.engine.plugins.module_utils.container_options import (
     ARGUMENT_SPEC as CONTAINER_SPEC,
 )
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (

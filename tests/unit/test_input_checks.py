@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.berth.engine.plugins.module_utils import common
 from ansible_collections.berth.engine.plugins.module_utils.common import CONNECTION_ARGS, validate_params
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import ARGUMENT_SPEC as CONTAINER_SPEC
+from ansible_collections.berth.engine.plugins.module_utils.container_options import ARGUMENT_SPEC as CONTAINER_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.plan import (
     INT64_MAX,
     as_text_list,

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from ansible_collections.berth.engine.plugins.module_utils import preflight
-from ansible_collections.berth.engine.plugins.module_utils.container_plan import parse_ports
+from ansible_collections.berth.engine.plugins.module_utils.container_values import parse_ports
 
 
 @pytest.mark.parametrize("reference", [
