@@ -21,6 +21,8 @@ import hashlib
 import json
 import re
 
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import InputError, parse_bytes, parse_duration
+
 # Service keys in the order Compose serializes them (its service structure's field order);
 # the ones a hash leaves out are absent.
 _ORDER = (
@@ -38,26 +40,22 @@ _ORDER = (
 )
 _ALWAYS = ("command", "entrypoint")  # serialized even when null
 _BYTES = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
-_DURATION_UNITS = {"ns": 1, "us": 10 ** 3, "µs": 10 ** 3, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9,
-                   "h": 3600 * 10 ** 9, "d": 86400 * 10 ** 9}
 
 
 def size_in_bytes(value):
-    """A size as Compose writes it: the number of bytes, as a string ("64m" -> "67108864")."""
-    if isinstance(value, int):
+    """A size as Compose writes it: the number of bytes, as a string ("64m" -> "67108864"). A size the
+    parser refuses is written as it is: planning the container fails on it with the parser's message."""
+    try:
+        return str(parse_bytes(value, "size"))
+    except InputError:
         return str(value)
-    match = re.match(r"^\s*([0-9.]+)\s*([kmgtp]?)i?b?\s*$", str(value).lower())
-    if not match:
-        return str(value)
-    return str(int(float(match.group(1)) * _UNITS[match.group(2)]))
 
 
 def _nanoseconds(value):
-    if isinstance(value, (int, float)):
-        return int(value * 10 ** 9)
-    parts = re.findall(r"([0-9.]+)(ns|us|µs|ms|s|m|h|d)", str(value))
-    return sum(int(float(number) * _DURATION_UNITS[unit]) for number, unit in parts)
+    try:
+        return parse_duration(value, "duration")
+    except InputError:
+        return 0
 
 
 def go_duration(value):

@@ -23,6 +23,7 @@ from ansible_collections.berth.engine.plugins.module_utils.plan import (
     parse_duration,
     parse_int,
 )
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import parse_env_file
 
 STATES = ("present", "started", "stopped", "absent", "restarted", "healthy", "completed")
 RUNNING_STATES = ("started", "restarted", "healthy")
@@ -479,22 +480,13 @@ def _actual_platform(container):
 
 
 def read_env_file(path, read_text):
-    """KEY=VALUE lines of an env_file on the managed host; blank lines and # comments are skipped."""
+    """An env_file on the managed host, read as Compose reads one (value_parsers.parse_env_file)."""
     try:
         text = read_text(path)
     except (OSError, UnicodeError) as err:
         raise ValueError("env_file %s cannot be read (%s): give a readable file on the managed host"
                          % (path, getattr(err, "strerror", None) or err)) from None
-    result = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key.strip()):
-            raise ValueError("env_file %s line %d is not KEY=VALUE: %r" % (path, number, line))
-        result[key.strip()] = value
-    return result
+    return parse_env_file(text, "env_file %s" % path)
 
 
 def _read_local_text(path):

@@ -362,8 +362,10 @@ def test_merging_files_like_docker_compose_f():
 
 
 def test_env_file_parser_rejects_garbage():
-    with pytest.raises(ComposeError, match="line 2 is not KEY=VALUE"):
+    with pytest.raises(ValueError, match="line 2 is not KEY=VALUE"):
         compose.parse_env_file("A=1\nnot a pair\n", "x.env")
+    with pytest.raises(ComposeError, match="service web env_file /srv/app/web.env line 2 is not KEY=VALUE"):
+        project("services: {web: {image: w, env_file: web.env}}", read_text={"/srv/app/web.env": "A=1\nB C=2"}.get)
 
 
 # --- the same files for a swarm ----------------------------------------------------------------------
