@@ -17,11 +17,11 @@ from ansible_collections.berth.engine.plugins.module_utils.value_parsers import 
     as_text_list,
     as_words,
     check_number,
+    judged,
     parse_bytes,
     parse_cpus,
     parse_duration,
     parse_int,
-    judged,
 )
 
 INF, NAN = float("inf"), float("nan")
