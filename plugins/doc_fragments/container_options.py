@@ -282,8 +282,10 @@ options:
     default: false
   env_file:
     description:
-      - A file on the managed host with C(KEY=VALUE) lines (blank lines and C(#) comments skipped), merged under
-        O(env) (a variable in both takes the O(env) value). Compared as part of O(env).
+      - A file on the managed host with C(KEY=VALUE) lines, read as Docker Compose reads an env_file
+        (C(export KEY=v), quotes, escapes in double quotes, C(#) comments, C(${VAR}) of keys defined earlier
+        in the file, C($$) for a literal C($)). Merged under O(env) (a variable in both takes the O(env) value).
+        Compared as part of O(env).
     type: path
   shm_size:
     description: Size of C(/dev/shm), like C(256m); compared in bytes. Changing it recreates the container.
@@ -732,9 +734,11 @@ options:
         default: false
       env_file:
         description:
-          - A file on the managed host with C(KEY=VALUE) lines (blank lines and C(#) comments skipped), merged under
-            O(containers[].env) (a variable in both takes the O(containers[].env) value). Compared as part of
-            O(containers[].env).
+          - A file on the managed host with C(KEY=VALUE) lines, read as Docker Compose reads an env_file
+            (C(export KEY=v), quotes, escapes in double quotes, C(#) comments, C(${VAR}) of keys defined earlier
+            in the file, C($$) for a literal C($)). Merged under O(containers[].env) (a variable in both takes the
+            O(containers[].env) value).
+            Compared as part of O(containers[].env).
         type: path
       shm_size:
         description: Size of C(/dev/shm), like C(256m); compared in bytes. Changing it recreates the container.

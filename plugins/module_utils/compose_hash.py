@@ -21,7 +21,15 @@ import hashlib
 import json
 import re
 
-from ansible_collections.berth.engine.plugins.module_utils.value_parsers import InputError, parse_bytes, parse_duration
+from ansible_collections.berth.engine.plugins.module_utils.container_plan import parse_ports
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import (
+    InputError,
+    as_mapping,
+    environment_values,
+    parse_bytes,
+    parse_duration,
+    volume_spec,
+)
 
 # Service keys in the order Compose serializes them (its service structure's field order);
 # the ones a hash leaves out are absent.
@@ -92,16 +100,8 @@ def _words(value):
     return shlex.split(str(value))
 
 
-def _mapping(value, separator="="):
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return {str(k): v for k, v in value.items()}
-    result = {}
-    for item in value:
-        key, found, rest = str(item).partition(separator)
-        result[key] = rest if found else None
-    return result
+def _mapping(value):
+    return None if value is None else {str(k): v for k, v in as_mapping(value, "labels").items()}
 
 
 def _text_values(mapping):
@@ -119,37 +119,31 @@ def _port(entry):
             port["published"] = str(entry["published"])
         port["protocol"] = entry.get("protocol") or "tcp"
         return [port]
-    text, _sep, protocol = str(entry).partition("/")
-    parts = text.rsplit(":", 2) if text.count(":") <= 2 else [text]
-    host_ip, published = (parts[0], parts[1]) if len(parts) == 3 else ("", parts[0] if len(parts) == 2 else "")
-    targets = parts[-1].split("-")
-    first, last = int(targets[0]), int(targets[-1])
-    low, _dash, high = published.partition("-")
-    ports = []
-    for offset, target in enumerate(range(first, last + 1)):
-        port = {"mode": "ingress"}
-        if host_ip:
-            port["host_ip"] = host_ip
-        port["target"] = target
-        if published:
-            port["published"] = str(int(low) + offset) if high and last > first else published
-        port["protocol"] = protocol or "tcp"
-        ports.append(port)
+    ports = []  # the short syntax read by the container module's parser, one port per target as Compose has it
+    for key, bindings in parse_ports([entry]).items():
+        target, protocol = key.split("/")
+        for host_ip, published in bindings:
+            port = {"mode": "ingress"}
+            if host_ip:
+                port["host_ip"] = host_ip
+            port["target"] = int(target)
+            if published:
+                port["published"] = published
+            port["protocol"] = protocol
+            ports.append(port)
     return ports
 
 
 def _volume(project, entry):
     if isinstance(entry, str):
-        parts = entry.split(":")
-        if len(parts) == 1:
-            return {"type": "volume", "target": parts[0], "volume": {}}
-        bind = parts[0].startswith((".", "/", "~"))
-        volume = {"type": "bind" if bind else "volume", "source": parts[0], "target": parts[1]}
-        options = parts[2].split(",") if len(parts) > 2 else []
-        if "ro" in options:
+        spec = volume_spec(entry)
+        if spec["source"] is None:
+            return {"type": "volume", "target": spec["target"], "volume": {}}
+        volume = {"type": spec["type"], "source": spec["source"], "target": spec["target"]}
+        if spec["read_only"]:
             volume["read_only"] = True
-        if bind:
-            volume["source"] = project["host_path"](parts[0])
+        if spec["type"] == "bind":
+            volume["source"] = project["host_path"](spec["source"])
             volume["bind"] = {"create_host_path": True}
         else:
             volume["volume"] = {}
@@ -264,10 +258,7 @@ def _deploy(deploy):
 def _environment(project, service, env_files):
     """The service's environment as Compose holds it: env_file values, then environment; `- KEY` with
     no variable to take is kept as null (the container does not get it)."""
-    environ = project["environ"]
-    result = dict(env_files)
-    for key, value in (_mapping(service.get("environment")) or {}).items():
-        result[key] = environ.get(key) if value is None else value
+    result = dict(env_files, **environment_values(service.get("environment"), project["environ"], keep_unset=True))
     return _text_values(result) if result else None
 
 

@@ -28,6 +28,7 @@ from ansible_collections.berth.engine.plugins.module_utils.value_parsers import 
     interpolate_tree,
     judged,
     parse_env_file,
+    volume_spec,
 )
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -158,14 +159,10 @@ def project_path(project, path):
 def mount(project, entry, service):
     """A short or long volumes entry -> a container `mounts` entry."""
     if isinstance(entry, str):
-        parts = entry.split(":")
-        read_only = len(parts) == 3 and "ro" in parts[2].split(",")
-        if len(parts) == 1:
-            return {"type": "volume", "source": None, "target": parts[0], "read_only": False}
-        # The short syntax creates a missing bind source, as Compose v2 does.
-        entry = {"source": parts[0], "target": parts[1], "read_only": read_only,
-                 "type": "bind" if parts[0].startswith((".", "/", "~")) else "volume",
-                 "bind": {"create_host_path": True}}
+        entry = volume_spec(entry)
+        if entry["source"] is None:
+            return {"type": "volume", "source": None, "target": entry["target"], "read_only": False}
+        entry["bind"] = {"create_host_path": True}  # the short syntax creates a missing bind source, as Compose v2
     if not isinstance(entry, dict) or not entry.get("target"):
         raise ComposeError("service %s: volumes entry %r needs a target" % (service, entry))
     kind = entry.get("type", "volume")
@@ -341,11 +338,9 @@ def _used(services, key):
             used.update(declared if declared is not None else ["default"])
         else:
             for entry in service.get("volumes") or []:
-                source = entry.split(":")[0] if isinstance(entry, str) and ":" in entry else (
-                    entry.get("source") if isinstance(entry, dict) and entry.get("type", "volume") == "volume"
-                    else None)
-                if source and not source.startswith((".", "/", "~")):
-                    used.add(source)
+                entry = volume_spec(entry) if isinstance(entry, str) else entry
+                if isinstance(entry, dict) and entry.get("type", "volume") == "volume" and entry.get("source"):
+                    used.add(entry["source"])
     return used
 
 

@@ -213,12 +213,26 @@ def as_mapping(value, key):
     return result
 
 
-def environment_values(value, environ):
+def volume_spec(text):
+    """A short-syntax volumes entry, `[source:]target[:mode,...]`, in the long syntax's terms: type, source,
+    target, read_only and the mode's options. A source starting with . / or ~ is a host path (a bind)."""
+    parts = str(text).split(":")
+    if len(parts) == 1:
+        return {"type": "volume", "source": None, "target": parts[0], "read_only": False, "options": []}
+    if len(parts) > 3:
+        raise InputError("volumes entry %r is not of the form [source:]target[:mode]" % (text,))
+    options = parts[2].split(",") if len(parts) == 3 else []
+    return {"type": "bind" if parts[0].startswith((".", "/", "~")) else "volume", "source": parts[0],
+            "target": parts[1], "read_only": "ro" in options, "options": options}
+
+
+def environment_values(value, environ, keep_unset=False):
     """An `environment` section (mapping or list) as Compose resolves it: a variable without a value
-    (`- KEY`, or `KEY:` in a mapping) takes the project's variable, and is left out when there is none."""
+    (`- KEY`, or `KEY:` in a mapping) takes the project's variable, and is left out when there is none
+    (kept as None with keep_unset: Compose's canonical form, which its config hash is taken of, keeps it)."""
     declared = as_mapping(value, "environment")
-    resolved = {key: environ.get(key) if item is None else item for key, item in declared.items()}
-    return {key: item for key, item in resolved.items() if item is not None}
+    resolved = {str(key): environ.get(key) if item is None else item for key, item in declared.items()}
+    return {key: item for key, item in resolved.items() if keep_unset or item is not None}
 
 
 # --- Compose's ${VAR} interpolation ----------------------------------------------------------------

@@ -144,3 +144,18 @@ def test_a_swarm_refuses_what_it_cannot_publish(entry, problem):
 def test_a_wrong_value_type_in_a_compose_file_is_the_files_fault():
     with pytest.raises(compose.ComposeError, match="wrong type or size"):
         swarm("services: {web: {image: w, deploy: {placement: {preferences: [3]}}}}")
+
+
+# --- volumes: the short syntax -------------------------------------------------------------------------
+
+def test_short_volumes_are_read_by_one_parser_on_both_targets():
+    text = "services: {web: {image: w, volumes: ['./data:/data:ro,z', 'cache:/cache', /anon]}}\nvolumes: {cache: {}}"
+    expected = [{"type": "bind", "source": "/srv/app/data", "target": "/data", "read_only": True},
+                {"type": "volume", "source": "app_cache", "target": "/cache", "read_only": False},
+                {"type": "volume", "source": None, "target": "/anon", "read_only": False}]
+    mounts = host(text)["app-web-1"]["mounts"]
+    assert [{k: m[k] for k in ("type", "source", "target", "read_only")} for m in mounts] == expected
+    assert mounts[0]["create_host_path"] is True  # one host creates a missing bind source, as Compose does
+    assert swarm(text)["app_web"]["mounts"] == expected
+    with pytest.raises(compose.ComposeError, match="is not of the form"):
+        host("services: {web: {image: w, volumes: ['a:/b:ro:extra']}}")
