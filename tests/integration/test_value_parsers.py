@@ -4,8 +4,7 @@ same environment through the container module and a Compose file on the stack, r
 taken everywhere."""
 from __future__ import annotations
 
-import pytest
-
+from tests.integration.test_compose import project  # noqa: F401 (the fixture: a Compose project swept at the end)
 from tests.support.ansible import module_helpers
 
 container_ok = module_helpers("berth.engine.container")[1]
@@ -27,23 +26,9 @@ def env_of(container):
     return dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
 
 
-@pytest.fixture
-def project(unique_name, docker_client, cleanup):
-    name = unique_name.replace("berth-t-", "bt").replace("_", "-")[:40].rstrip("-")
-
-    def sweep():
-        owned = {"label": f"com.docker.compose.project={name}"}
-        for container in docker_client.containers.list(all=True, filters=owned):
-            container.remove(force=True)
-        for network in docker_client.networks.list(filters=owned):
-            network.remove()
-
-    cleanup.callback(sweep)
-    return name
-
-
 def test_one_env_file_one_environment_for_the_container_module_and_compose(docker_client, unique_name, cleanup,
-                                                                           project, test_images, tmp_path):
+                                                                           project,  # noqa: F811 (the fixture)
+                                                                           test_images, tmp_path):
     (tmp_path / "app.env").write_text(ENV_FILE)
     cleanup.container(unique_name)
     container_ok({"name": unique_name, "image": test_images.busybox, "env_file": str(tmp_path / "app.env"),
