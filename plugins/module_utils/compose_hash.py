@@ -25,6 +25,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_plan import
 from ansible_collections.berth.engine.plugins.module_utils.value_parsers import (
     InputError,
     as_mapping,
+    as_words,
     environment_values,
     parse_bytes,
     parse_duration,
@@ -94,10 +95,7 @@ def _number(value):
 
 
 def _words(value):
-    if value is None or isinstance(value, list):
-        return None if value is None else [str(v) for v in value]
-    import shlex  # only strings need splitting
-    return shlex.split(str(value))
+    return None if value is None else as_words(value if isinstance(value, list) else str(value), "command")
 
 
 def _mapping(value):
