@@ -15,15 +15,13 @@ from __future__ import annotations
 import re
 
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import config_hash, size_in_bytes
-from ansible_collections.berth.engine.plugins.module_utils.compose_project import (  # noqa: F401 (the API)
+from ansible_collections.berth.engine.plugins.module_utils.compose_project import (
     CONFIG_FILES_LABEL,
     CONFIG_HASH_LABEL,
-    NETWORK_LABEL,
     NUMBER_LABEL,
     ONEOFF_LABEL,
     PROJECT_LABEL,
     SERVICE_LABEL,
-    VOLUME_LABEL,
     WORKDIR_LABEL,
     ComposeError,
     depends_on,
@@ -38,12 +36,7 @@ from ansible_collections.berth.engine.plugins.module_utils.compose_project impor
     text_map,
     words,
 )
-from ansible_collections.berth.engine.plugins.module_utils.compose_swarm import load_swarm_project  # noqa: F401
-from ansible_collections.berth.engine.plugins.module_utils.value_parsers import (  # noqa: F401 (the API)
-    interpolate,
-    parse_env_file,
-    parse_seconds,
-)
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import parse_seconds
 
 # Service keys translated here (x-* extension keys are always allowed and ignored).
 SERVICE_KEYS = frozenset([

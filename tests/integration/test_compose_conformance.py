@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.berth.engine.plugins.module_utils.compose import load_swarm_project
+from ansible_collections.berth.engine.plugins.module_utils.compose_swarm import load_swarm_project
 from ansible_collections.berth.engine.plugins.module_utils.stack import with_compose
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import read_host_text
 from tests.support.ansible import module_helpers

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.berth.engine.plugins.module_utils import compose
+from ansible_collections.berth.engine.plugins.module_utils import compose, compose_swarm
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import size_in_bytes
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import desired_container, parse_ports
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import desired_service
@@ -45,7 +45,7 @@ def host(text, **kwargs):
 
 def swarm(text, **kwargs):
     kwargs.setdefault("directory", "/srv/app")
-    return {s["name"]: s for s in compose.load_swarm_project([yaml.safe_load(text)], **kwargs)["services"]}
+    return {s["name"]: s for s in compose_swarm.load_swarm_project([yaml.safe_load(text)], **kwargs)["services"]}
 
 
 # --- env files ---------------------------------------------------------------------------------------
