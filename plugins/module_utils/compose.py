@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.berth.engine.plugins.module_utils import compose_project as shared
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import config_hash, size_in_bytes
 from ansible_collections.berth.engine.plugins.module_utils.compose_project import (
     CONFIG_FILES_LABEL,
@@ -26,17 +27,14 @@ from ansible_collections.berth.engine.plugins.module_utils.compose_project impor
     ComposeError,
     depends_on,
     did_you_mean,
-    env_file_values,
-    environment,
-    healthcheck,
     load,
-    mount,
-    project_path,
-    service_networks,
-    text_map,
-    words,
 )
 from ansible_collections.berth.engine.plugins.module_utils.value_parsers import parse_seconds
+
+# The translations both targets share (compose_project), under the names this file has always used.
+_words, _text_map, _mount, _healthcheck = shared.words, shared.text_map, shared.mount, shared.healthcheck
+_environment, _env_file_values, _project_path = shared.environment, shared.env_file_values, shared.project_path
+_networks = shared.service_networks
 
 # Service keys translated here (x-* extension keys are always allowed and ignored).
 SERVICE_KEYS = frozenset([
@@ -74,7 +72,6 @@ def _port_text(entry, service):
     return text + ("/" + entry["protocol"] if entry.get("protocol") else "")
 
 
-
 def _file_mounts(project, entries, kind, service):
     """Secrets and configs on one host are read-only bind mounts of their files, as Compose does."""
     mounts = []
@@ -93,10 +90,9 @@ def _file_mounts(project, entries, kind, service):
         target = entry.get("target") or default
         if kind == "secrets" and not target.startswith("/"):
             target = "/run/secrets/" + target
-        mounts.append({"type": "bind", "source": project_path(project, declared["file"]), "target": target,
+        mounts.append({"type": "bind", "source": _project_path(project, declared["file"]), "target": target,
                        "read_only": True})
     return mounts
-
 
 
 def _restart(value, service):
@@ -153,7 +149,7 @@ def _device_request(item, service):
     if item.get("device_ids"):
         request["device_ids"] = [str(d) for d in item["device_ids"]]
     if item.get("options"):
-        request["options"] = text_map(item["options"], "devices.options", service)
+        request["options"] = _text_map(item["options"], "devices.options", service)
     return request
 
 
@@ -224,7 +220,6 @@ def _stop_timeout(value, service):
     return parse_seconds(value, "service %s: stop_grace_period" % service)
 
 
-
 _SIMPLE = {  # compose key -> container option, copied as they are
     "user": "user", "working_dir": "working_dir", "hostname": "hostname", "init": "init",
     "stop_signal": "stop_signal", "privileged": "privileged", "read_only": "read_only",
@@ -267,15 +262,12 @@ def _issue12_options(service, name):
     return options
 
 
-
-
 def _check_keys(name, service):
     unknown = sorted(k for k in service if k not in SERVICE_KEYS and not k.startswith("x-"))
     if unknown:
         raise ComposeError("service %s: key %s is not supported by Berth%s. Supported service keys: %s"
                            % (name, unknown[0], did_you_mean(unknown[0], SERVICE_KEYS),
                               ", ".join(sorted(SERVICE_KEYS))))
-
 
 
 def _image(project, name, service):
@@ -297,11 +289,11 @@ def _image(project, name, service):
     if unknown:
         raise ComposeError("service %s: build.%s is not supported (context, dockerfile, args, target, labels)"
                            % (name, unknown[0]))
-    spec = {"path": project_path(project, build.get("context", ".")),
+    spec = {"path": _project_path(project, build.get("context", ".")),
             "dockerfile": build.get("dockerfile", "Dockerfile")}
     for key in ("args", "labels"):
         if build.get(key) is not None:
-            spec[key] = text_map(build[key], key, name)
+            spec[key] = _text_map(build[key], key, name)
     if build.get("target"):
         spec["target"] = build["target"]
     return reference, {"name": reference, "source": "build", "build": spec}, "never"
@@ -314,13 +306,13 @@ def _runtime_options(project, name, service):
     options.update(_service_resources(service, name))
     for key in ("command", "entrypoint"):
         if key in service:
-            options[key] = words(service[key], key, name)
+            options[key] = _words(service[key], key, name)
     if "labels" in service:
-        options["labels"] = text_map(service["labels"], "labels", name)
+        options["labels"] = _text_map(service["labels"], "labels", name)
     if "sysctls" in service:
-        options["sysctls"] = text_map(service["sysctls"], "sysctls", name)
+        options["sysctls"] = _text_map(service["sysctls"], "sysctls", name)
     if "extra_hosts" in service:
-        options["extra_hosts"] = ["%s:%s" % kv for kv in sorted(text_map(service["extra_hosts"], "extra_hosts",
+        options["extra_hosts"] = ["%s:%s" % kv for kv in sorted(_text_map(service["extra_hosts"], "extra_hosts",
                                                                           name).items())]
     if "tmpfs" in service:
         tmpfs = service["tmpfs"]
@@ -330,18 +322,18 @@ def _runtime_options(project, name, service):
     if "stop_grace_period" in service:
         options["stop_timeout"] = _stop_timeout(service["stop_grace_period"], name)
     if "healthcheck" in service:
-        options["healthcheck"] = healthcheck(service["healthcheck"], name)
+        options["healthcheck"] = _healthcheck(service["healthcheck"], name)
     logging = service.get("logging") or {}
     if logging.get("driver"):
         options["log_driver"] = logging["driver"]
     if logging.get("options") is not None:
-        options["log_options"] = text_map(logging["options"], "logging.options", name)
+        options["log_options"] = _text_map(logging["options"], "logging.options", name)
     if "ports" in service:
         options["ports"] = [_port_text(p, name) for p in service["ports"]]
-    env = environment(project, name, service)
+    env = _environment(project, name, service)
     if env:
         options["env"] = env
-    mounts = [mount(project, v, name) for v in service.get("volumes") or []]
+    mounts = [_mount(project, v, name) for v in service.get("volumes") or []]
     mounts += _file_mounts(project, service.get("secrets"), "secrets", name)
     mounts += _file_mounts(project, service.get("configs"), "configs", name)
     if mounts:
@@ -423,8 +415,8 @@ def translate_service(project, name, service, healthy, completed):
     after = [c for dep in dependencies for c in container_names(project["name"], dep, project["services"][dep])]
     state = "completed" if name in completed else ("healthy" if name in healthy else "started")
     # Compose only lists containers with this label, and recreates those whose label differs from it
-    service_hash = config_hash(dict(project, host_path=lambda path: project_path(project, path)), service,
-                               env_file_values(project, name, service))
+    service_hash = config_hash(dict(project, host_path=lambda path: _project_path(project, path)), service,
+                               _env_file_values(project, name, service))
     containers = []
     for number, container_name in enumerate(container_names(project["name"], name, service), 1):
         entry = dict(options, name=container_name, image=reference, pull=pull, state=state, depends_on=after)
@@ -435,10 +427,9 @@ def translate_service(project, name, service, healthy, completed):
         if mode:
             entry["network_mode"] = mode
         else:
-            entry["networks"] = service_networks(project, name, service, container_name)
+            entry["networks"] = _networks(project, name, service, container_name)
         containers.append(entry)
     return containers, image_entry
-
 
 
 def host_entries(project, network_entries, volume_entries):

@@ -365,7 +365,6 @@ def _prepare(documents, name, directory, environ, profiles, read_text):
     return merged, env, project_name, services, unset_warnings(unset)
 
 
-
 def load(documents, target, name=None, directory=".", environ=None, profiles=None, read_text=None,
          config_files=""):
     """Compose documents -> the entries `target` makes of the project (compose.host_entries or
