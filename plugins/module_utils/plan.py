@@ -9,7 +9,7 @@ plans use live in value_parsers.py; they are importable from here too, as before
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils.value_parsers import (  # noqa: F401 (re-exported)
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import (
     INT64_MAX,
     MAX_CPUS,
     InputError,
@@ -22,6 +22,10 @@ from ansible_collections.berth.engine.plugins.module_utils.value_parsers import 
     parse_duration,
     parse_int,
 )
+
+# The plans import the value parsers from here too.
+__all__ = ["INT64_MAX", "MAX_CPUS", "InputError", "Plan", "as_text_list", "as_text_map", "as_words", "check_number",
+           "parse_bytes", "parse_cpus", "parse_duration", "parse_int"]
 
 
 class Plan:

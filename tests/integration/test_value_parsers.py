@@ -4,7 +4,6 @@ same environment through the container module and a Compose file on the stack, r
 taken everywhere."""
 from __future__ import annotations
 
-from tests.integration.test_compose import project  # noqa: F401 (the fixture: a Compose project swept at the end)
 from tests.support.ansible import module_helpers
 
 container_ok = module_helpers("berth.engine.container")[1]
@@ -27,8 +26,7 @@ def env_of(container):
 
 
 def test_one_env_file_one_environment_for_the_container_module_and_compose(docker_client, unique_name, cleanup,
-                                                                           project,  # noqa: F811 (the fixture)
-                                                                           test_images, tmp_path):
+                                                                           project, test_images, tmp_path):
     (tmp_path / "app.env").write_text(ENV_FILE)
     cleanup.container(unique_name)
     container_ok({"name": unique_name, "image": test_images.busybox, "env_file": str(tmp_path / "app.env"),
