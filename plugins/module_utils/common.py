@@ -20,7 +20,13 @@ from ansible_collections.berth.engine.plugins.module_utils.engine import (
     EngineError,
     environment_settings,
 )
-from ansible_collections.berth.engine.plugins.module_utils.plan import INT64_MAX, MAX_CPUS, check_number
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import (
+    INT64_MAX,
+    MAX_CPUS,
+    InputError,
+    check_number,
+    judged,
+)
 
 
 def engine_env_fallback(option):
@@ -127,11 +133,11 @@ def _check_text(name, option, value):
     values = value if option.get("type") == "list" and isinstance(value, list) else [value]
     kind = option.get("elements") if option.get("type") == "list" else option.get("type")
     if kind in _TEXT_TYPES and any(isinstance(v, str) and "\x00" in v for v in values):
-        raise ValueError("%s must not contain a NUL byte" % name)
+        raise InputError("%s must not contain a NUL byte" % name)
 
 
 def check_values(spec, params, prefix=""):
-    """After parsing: ranges of numbers, the API version's form, no NUL bytes. Raises ValueError."""
+    """After parsing: ranges of numbers, the API version's form, no NUL bytes. Raises InputError."""
     for name, option, value in _given(spec, params):
         where = prefix + name
         if value is None:
@@ -143,17 +149,18 @@ def check_values(spec, params, prefix=""):
             check_values(option["options"], sub_params, sub_where + ".")
     version = params.get("api_version") if "api_version" in spec and not prefix else None
     if version is not None and not API_VERSION_RE.match(str(version)):
-        raise ValueError("api_version must be auto or an API version such as 1.43, got %r" % (version,))
+        raise InputError("api_version must be auto or an API version such as 1.43, got %r" % (version,))
 
 
+@judged
 def validate_params(spec, params):
-    """The pure form of what engine_module checks: the validated parameters, or ValueError."""
+    """The pure form of what engine_module checks: the validated parameters, or InputError."""
     problem = unparseable_option(spec, params)
     if problem:
-        raise ValueError(problem)
+        raise InputError(problem)
     result = ArgumentSpecValidator(spec).validate(params)
     if result.error_messages:
-        raise ValueError("; ".join(result.error_messages))
+        raise InputError("; ".join(result.error_messages))
     check_values(spec, result.validated_parameters)
     return result.validated_parameters
 
@@ -209,29 +216,14 @@ def run(module, body):
     except EngineError as err:
         details = {k: v for k, v in (("daemon_message", err.daemon_message), ("status", err.status)) if v}
         failure = dict(msg=str(err), **details)
-    except ValueError as err:  # invalid user input found while planning
+    except ValueError as err:  # an InputError, or a plan refusing what it was asked: the message says why
         failure = dict(msg=str(err))
-    except (OverflowError, TypeError) as err:
-        failure = _input_failure(err)
     except Exception as err:  # a bug of ours: still a message, with the trace for the report
         failure = dict(msg="berth.engine internal error: %s" % err, exception=traceback.format_exc())
     if failure:
         # Outside the except block, so ansible-core does not attach the handled exception as a trace.
         module.fail_json(**failure)
     module.exit_json(**result)
-
-
-# Functions that turn task options into the desired state; what they raise is about the input.
-_PARSING_FUNCTIONS = ("desire", "parse_", "_parse", "validate", "_validate", "check_type_", "as_text_map")
-
-
-def _input_failure(err):
-    """An OverflowError/TypeError while parsing options is bad input, anywhere else a bug of ours."""
-    frames = traceback.extract_tb(err.__traceback__)
-    if any(frame.name.startswith(_PARSING_FUNCTIONS) for frame in frames):
-        return dict(msg="an option has a value of the wrong type or size (%s): check the options against "
-                        "ansible-doc for their types and ranges" % err)
-    return dict(msg="berth.engine internal error: %s" % err, exception=traceback.format_exc())
 
 
 def plan_result(module, plan, key, document):

@@ -1,37 +1,40 @@
 # -*- coding: utf-8 -*-
 # Copyright: Berth maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Compose files as stack input: the pure translation of a Compose document into stack entries.
+"""Compose files as stack input: the Compose translator's host target (berth.engine.stack).
 
-The result holds the same entries a user would write for berth.engine.stack (images, networks,
-volumes, containers), named and labelled as `docker compose` names and labels them, so the
-stack's own plan code compares them: there is no second set of comparison rules. A key this file
-does not translate fails before anything changes, naming the key and the service.
-
-Nothing here reads files or talks to the engine: callers pass the parsed documents, the
-environment for interpolation and a read_text(path) callable (for env_file and .env).
+compose_project.load() reads the project the same way for both targets; this file turns each service
+into the entries a user would write for berth.engine.stack (images, networks, volumes, containers),
+named and labelled as `docker compose` names and labels them, so the stack's own plan code compares
+them: there is no second set of comparison rules. A key this file does not translate fails before
+anything changes, naming the key and the service. The swarm target is compose_swarm.py.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
-import posixpath
 import re
-import shlex
 
+from ansible_collections.berth.engine.plugins.module_utils import compose_project as shared
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import config_hash, size_in_bytes
-from ansible_collections.berth.engine.plugins.module_utils.container_options import COMPOSE_KEYS, TABLE_BY_NAME
+from ansible_collections.berth.engine.plugins.module_utils.compose_project import (
+    CONFIG_FILES_LABEL,
+    CONFIG_HASH_LABEL,
+    NUMBER_LABEL,
+    ONEOFF_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    WORKDIR_LABEL,
+    ComposeError,
+    depends_on,
+    did_you_mean,
+    load,
+)
+from ansible_collections.berth.engine.plugins.module_utils.container_options import COMPOSE_KEYS
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-NUMBER_LABEL = "com.docker.compose.container-number"
-ONEOFF_LABEL = "com.docker.compose.oneoff"
-NETWORK_LABEL = "com.docker.compose.network"
-VOLUME_LABEL = "com.docker.compose.volume"
-WORKDIR_LABEL = "com.docker.compose.project.working_dir"
-CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
-CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
+# The translations both targets share (compose_project), under the names this file has always used.
+_words, _text_map, _mount, _healthcheck = shared.words, shared.text_map, shared.mount, shared.healthcheck
+_environment, _env_file_values, _project_path = shared.environment, shared.env_file_values, shared.project_path
+_networks = shared.service_networks
 
 # Service keys translated here (x-* extension keys are always allowed and ignored).
 SERVICE_KEYS = frozenset([
@@ -51,242 +54,6 @@ SERVICE_KEYS = frozenset([
 DEPLOY_KEYS = frozenset(["replicas", "resources", "mode", "restart_policy"])
 # Windows-only engine fields: a Linux engine has no such limit, so Berth refuses them (Compose sends them on).
 WINDOWS_ONLY_KEYS = ("cpu_count", "cpu_percent")
-TOP_KEYS = frozenset(["version", "name", "services", "networks", "volumes", "secrets", "configs"])
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_PLAIN_VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class ComposeError(ValueError):
-    """The Compose document cannot be deployed as it is; the message names the key and the service."""
-
-
-# --- interpolation ---------------------------------------------------------------------------------
-
-def _substitute(expression, environ, where, unset=None):
-    match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", expression, re.S)
-    if not match:
-        raise ComposeError("%s: invalid interpolation ${%s}" % (where, expression))
-    name, operator, argument = match.group(1), match.group(2), match.group(3) or ""
-    value = environ.get(name)
-    unset_or_empty = value is None or (operator is not None and operator.startswith(":") and value == "")
-    if operator in ("-", ":-"):
-        return interpolate(argument, environ, where, unset) if unset_or_empty else value
-    if operator in ("?", ":?"):
-        if unset_or_empty:
-            raise ComposeError("%s: required variable %s is missing a value: %s"
-                               % (where, name, argument or "set it in the environment or .env"))
-        return value
-    if operator in ("+", ":+"):
-        return "" if unset_or_empty else interpolate(argument, environ, where, unset)
-    return _blank_if_unset(name, value, where, unset)
-
-
-def _blank_if_unset(name, value, where, unset):
-    """An unset variable without a default is a blank string, as in Compose, which warns: `unset` collects
-    (variable, where) for that warning."""
-    if value is None:
-        if unset is not None:
-            unset.append((name, where))
-        return ""
-    return value
-
-
-def _braced_end(text, start):
-    """Index of the } closing the ${ that opens at `start`, allowing nested ${...} in defaults."""
-    depth, pos = 0, start
-    while pos < len(text):
-        if text.startswith("${", pos):
-            depth, pos = depth + 1, pos + 2
-            continue
-        if text[pos] == "}":
-            depth -= 1
-            if depth == 0:
-                return pos
-        pos += 1
-    return -1
-
-
-def interpolate(text, environ, where="compose", unset=None):
-    """Compose's ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR:+alt}, $VAR and $$."""
-    out, pos = [], 0
-    while True:
-        dollar = text.find("$", pos)
-        if dollar < 0:
-            return "".join(out) + text[pos:]
-        out.append(text[pos:dollar])
-        if text.startswith("$$", dollar):
-            out.append("$")
-            pos = dollar + 2
-        elif text.startswith("${", dollar):
-            end = _braced_end(text, dollar)
-            if end < 0:
-                raise ComposeError("%s: unclosed ${ in %r" % (where, text))
-            out.append(_substitute(text[dollar + 2:end], environ, where, unset))
-            pos = end + 1
-        else:
-            match = _PLAIN_VAR_RE.match(text, dollar + 1)
-            out.append(_blank_if_unset(match.group(0), environ.get(match.group(0)), where, unset) if match else "$")
-            pos = match.end() if match else dollar + 1
-
-
-def interpolate_tree(value, environ, where="compose", unset=None):
-    if isinstance(value, str):
-        return interpolate(value, environ, where, unset)
-    if isinstance(value, dict):
-        return {key: interpolate_tree(item, environ, "%s.%s" % (where, key), unset) for key, item in value.items()}
-    if isinstance(value, list):
-        return [interpolate_tree(item, environ, where, unset) for item in value]
-    return value
-
-
-def unset_warnings(unset):
-    """Compose's warning for each variable interpolated as a blank string, once per variable and service."""
-    warnings = []
-    for name, where in unset:
-        parts = where.split(".")
-        place = "service %s" % parts[2] if parts[1:2] == ["services"] and len(parts) > 2 else where
-        warning = 'compose: %s: The "%s" variable is not set. Defaulting to a blank string.' % (place, name)
-        if warning not in warnings:
-            warnings.append(warning)
-    return warnings
-
-
-def parse_env_file(text, where, environ=None):
-    """KEY=VALUE lines as Compose reads them: comments, blank lines, optional quotes, `export`.
-
-    With `environ` (an env_file, not .env) unquoted and double-quoted values are interpolated as
-    Compose does: the project's variables first, then the keys defined earlier in the same file.
-    """
-    result = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export "):].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key):
-            raise ComposeError("%s line %d is not KEY=VALUE: %r" % (where, number, line))
-        value = value.strip()
-        single_quoted = len(value) >= 2 and value[0] == value[-1] == "'"
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        if environ is not None and not single_quoted:
-            value = interpolate(value, dict(result, **environ), "%s line %d" % (where, number))
-        result[key] = value
-    return result
-
-
-# --- merging several files and `extends` ----------------------------------------------------------
-
-_APPENDED = frozenset(["ports", "expose", "dns", "cap_add", "cap_drop", "devices", "security_opt",
-                       "tmpfs", "extra_hosts", "env_file", "volumes", "secrets", "configs", "profiles"])
-_MAPPINGS = frozenset(["environment", "labels", "sysctls", "extra_hosts", "depends_on"])
-
-
-def _as_mapping(value, key):
-    """environment/labels/sysctls/extra_hosts/depends_on: list form -> mapping form."""
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return dict(value)
-    result = {}
-    for item in value:
-        text = str(item)
-        if key == "depends_on":
-            result[text] = {"condition": "service_started"}
-            continue
-        sep = ":" if key == "extra_hosts" and "=" not in text else "="
-        name, has_value, rest = text.partition(sep)
-        result[name] = rest if has_value else None
-    return result
-
-
-def merge_service(base, override):
-    """Compose's merge of two definitions of one service (later files and `extends` overrides)."""
-    merged = dict(base)
-    for key, value in override.items():
-        if key in _MAPPINGS and key in merged:
-            merged[key] = dict(_as_mapping(merged[key], key), **_as_mapping(value, key))
-        elif key in _APPENDED and key in merged and isinstance(value, list) and isinstance(merged[key], list):
-            merged[key] = merged[key] + [v for v in value if v not in merged[key]]
-        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_service(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def merge_documents(documents):
-    """`docker compose -f a -f b`: top-level sections merged by name, services by merge_service."""
-    result = {}
-    for index, document in enumerate(documents):
-        if not isinstance(document, dict):
-            raise ComposeError("compose file %d is not a mapping (got %s)" % (index + 1, type(document).__name__))
-        for key, value in document.items():
-            if key in ("services", "networks", "volumes", "secrets", "configs") and isinstance(value, dict):
-                section = result.setdefault(key, {})
-                for name, item in value.items():
-                    section[name] = merge_service(section.get(name) or {}, item or {})
-            else:
-                result[key] = value
-    return result
-
-
-def resolve_extends(services):
-    """`extends: {service: base}` (or `extends: base`) within the file, applied recursively."""
-    resolved = {}
-
-    def resolve(name, chain):
-        if name in resolved:
-            return resolved[name]
-        if name not in services:
-            raise ComposeError("service %s: extends service %s, which the file does not define" % (chain[-1], name))
-        if name in chain:
-            raise ComposeError("services %s: extends forms a cycle" % " -> ".join(chain + [name]))
-        service = dict(services[name] or {})
-        extends = service.pop("extends", None)
-        if extends is not None:
-            if isinstance(extends, str):
-                extends = {"service": extends}
-            if extends.get("file"):
-                raise ComposeError("service %s: extends.file is not supported; merge the files with compose_files"
-                                   % name)
-            service = merge_service(resolve(extends["service"], chain + [name]), service)
-        resolved[name] = service
-        return service
-
-    for name in services:
-        resolve(name, [])
-    return resolved
-
-
-# --- one service -> container entries ---------------------------------------------------------------
-
-def _words(value, key, service):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError as err:
-            raise ComposeError("service %s: %s cannot be split into words: %s" % (service, key, err)) from None
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    raise ComposeError("service %s: %s must be a string or a list, got %r" % (service, key, value))
-
-
-def _text_map(value, key, service):
-    """A mapping of strings; a null value in list form (`- KEY`) takes nothing from the host here."""
-    mapping = _as_mapping(value, key)
-    for name, item in mapping.items():
-        if isinstance(item, (dict, list)):
-            raise ComposeError("service %s: %s.%s must be a plain value" % (service, key, name))
-    return {str(k): ("" if v is None else (str(v).lower() if isinstance(v, bool) else str(v)))
-            for k, v in mapping.items()}
 
 
 def _port_text(entry, service):
@@ -303,64 +70,6 @@ def _port_text(entry, service):
     elif published:
         text = "%s:%s" % (published, text)
     return text + ("/" + entry["protocol"] if entry.get("protocol") else "")
-
-
-def _project_path(project, path):
-    """An absolute host path: `~` is the home of the user the module runs as on the host, as in Compose."""
-    if path.startswith("~"):
-        path = os.path.expanduser(path)
-    if posixpath.isabs(path):
-        return posixpath.normpath(path)
-    return posixpath.normpath(posixpath.join(project["directory"], path))
-
-
-def _mount(project, entry, service):
-    """A short or long volumes entry -> a container `mounts` entry."""
-    if isinstance(entry, str):
-        parts = entry.split(":")
-        read_only = len(parts) == 3 and "ro" in parts[2].split(",")
-        if len(parts) == 1:
-            return {"type": "volume", "source": None, "target": parts[0], "read_only": False}
-        # The short syntax creates a missing bind source, as Compose v2 does.
-        entry = {"source": parts[0], "target": parts[1], "read_only": read_only,
-                 "type": "bind" if parts[0].startswith((".", "/", "~")) else "volume",
-                 "bind": {"create_host_path": True}}
-    if not isinstance(entry, dict) or not entry.get("target"):
-        raise ComposeError("service %s: volumes entry %r needs a target" % (service, entry))
-    kind = entry.get("type", "volume")
-    if kind not in ("volume", "bind", "tmpfs"):
-        raise ComposeError("service %s: volume type %r is not supported (volume, bind, tmpfs)" % (service, kind))
-    source = entry.get("source")
-    if kind == "bind":
-        return dict(_bind_options(entry.get("bind"), entry["target"], service), type="bind",
-                    source=_project_path(project, source), target=entry["target"],
-                    read_only=bool(entry.get("read_only")))
-    if kind == "volume" and source:
-        if source not in project["volumes"]:
-            raise ComposeError("service %s: volume %s is not declared in the top-level volumes" % (service, source))
-        source = project["volumes"][source]
-    return {"type": kind, "source": source or None, "target": entry["target"],
-            "read_only": bool(entry.get("read_only"))}
-
-
-def _swarm_mount(project, entry, service):
-    """A service's mount: the nodes' engines refuse a missing bind source, there is no host path to create."""
-    mount = _mount(project, entry, service)
-    mount.pop("create_host_path", None)
-    return mount
-
-
-def _bind_options(bind, target, service):
-    """The `bind:` block of a long-syntax bind: create_host_path is honoured, what cannot be is refused."""
-    bind = bind or {}
-    if not isinstance(bind, dict):
-        raise ComposeError("service %s: volumes entry for %s: bind must be a mapping" % (service, target))
-    unsupported = sorted(k for k, v in bind.items() if k != "create_host_path" and v not in (None, ""))
-    if unsupported:
-        raise ComposeError("service %s: volumes entry for %s: bind.%s is not supported by berth.engine (the "
-                           "container module has no such mount option); remove it" % (
-                               service, target, ", bind.".join(unsupported)))
-    return {"create_host_path": bool(bind.get("create_host_path"))}
 
 
 def _file_mounts(project, entries, kind, service):
@@ -384,40 +93,6 @@ def _file_mounts(project, entries, kind, service):
         mounts.append({"type": "bind", "source": _project_path(project, declared["file"]), "target": target,
                        "read_only": True})
     return mounts
-
-
-def _networks(project, service_name, service, container_name):
-    """The service's networks as container `networks` entries; the service name is an alias, as in Compose."""
-    declared = service.get("networks")
-    if declared is None:
-        declared = {"default": None}
-    if isinstance(declared, list):
-        declared = {name: None for name in declared}
-    entries = []
-    for name, options in declared.items():
-        if name not in project["networks"]:
-            raise ComposeError("service %s: network %s is not declared in the top-level networks"
-                               % (service_name, name))
-        options = options or {}
-        aliases = [service_name] + [str(a) for a in options.get("aliases") or [] if a != service_name]
-        entry = {"name": project["networks"][name], "aliases": aliases}
-        for key in ("ipv4_address", "ipv6_address"):
-            if options.get(key):
-                entry[key] = options[key]
-        entries.append(entry)
-    return entries
-
-
-def _healthcheck(value, service):
-    if value is None:
-        return None
-    if value.get("disable"):
-        return {"disable": True}
-    known = {param.name for param in TABLE_BY_NAME["healthcheck"].sub}  # the container option's own keys
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise ComposeError("service %s: healthcheck key(s) %s are not supported" % (service, ", ".join(unknown)))
-    return {k: value[k] for k in known - {"disable"} if k in value}
 
 
 def _restart(value, service):
@@ -540,18 +215,6 @@ def _ulimits(value, service):
     return result
 
 
-def depends_on(service, name):
-    """{dependency: condition} from the short or long form."""
-    result = {}
-    for dependency, options in _as_mapping(service.get("depends_on"), "depends_on").items():
-        condition = (options or {}).get("condition", "service_started")
-        if condition not in ("service_started", "service_healthy", "service_completed_successfully"):
-            raise ComposeError("service %s: depends_on %s condition %r is not service_started, service_healthy "
-                               "or service_completed_successfully" % (name, dependency, condition))
-        result[dependency] = condition
-    return result
-
-
 def _compose_section(service, section, name):
     """The mapping a dotted table key reads from (blkio_config for blkio_config.weight); unknown keys fail."""
     if not section:
@@ -589,45 +252,12 @@ def _gpus(service):
                                 else item for item in gpus]}
 
 
-def did_you_mean(key, supported):
-    """` (did you mean X?)` when a supported key is close to a misspelt one, else nothing."""
-    close = difflib.get_close_matches(str(key), sorted(supported), n=1, cutoff=0.75)
-    return " (did you mean %s?)" % close[0] if close else ""
-
-
 def _check_keys(name, service):
     unknown = sorted(k for k in service if k not in SERVICE_KEYS and not k.startswith("x-"))
     if unknown:
         raise ComposeError("service %s: key %s is not supported by Berth%s. Supported service keys: %s"
                            % (name, unknown[0], did_you_mean(unknown[0], SERVICE_KEYS),
                               ", ".join(sorted(SERVICE_KEYS))))
-
-
-def _environment(project, name, service):
-    env = _env_file_values(project, name, service)
-    declared = _as_mapping(service.get("environment"), "environment")
-    # `- KEY` (no value) takes the project's variable, and is left out when there is none, as in Compose
-    declared = {key: project["environ"].get(key) if value is None else value for key, value in declared.items()}
-    env.update(_text_map({k: v for k, v in declared.items() if v is not None}, "environment", name))
-    return env
-
-
-def _env_file_values(project, name, service):
-    """The variables of the service's env_file entries, in order, their values interpolated."""
-    env = {}
-    files = service.get("env_file") or []
-    for path in [files] if isinstance(files, (str, dict)) else files:
-        required = True
-        if isinstance(path, dict):
-            required, path = path.get("required", True), path.get("path")
-        full = _project_path(project, path)
-        text = project["read_text"](full)
-        if text is None:
-            if required:
-                raise ComposeError("service %s: env_file %s does not exist" % (name, full))
-            continue
-        env.update(parse_env_file(text, "service %s env_file %s" % (name, full), project["environ"]))
-    return env
 
 
 def _image(project, name, service):
@@ -790,114 +420,9 @@ def translate_service(project, name, service, healthy, completed):
     return containers, image_entry
 
 
-def _top_level(project_name, section, kind, used):
-    """{compose key: engine name} and the entries Berth creates (external ones are only referred to)."""
-    names, entries = {}, []
-    for key, options in section.items():
-        options = options or {}
-        external = options.get("external")
-        engine_name = options.get("name") or (key if external else "%s_%s" % (project_name, key))
-        names[key] = engine_name
-        if external or key not in used:
-            continue
-        entry = {"name": engine_name, "labels": dict(_text_map(options.get("labels"), "labels", key), **{
-            PROJECT_LABEL: project_name, (NETWORK_LABEL if kind == "networks" else VOLUME_LABEL): key})}
-        if options.get("driver"):
-            entry["driver"] = options["driver"]
-        opts = options.get("driver_opts")
-        if opts is not None:
-            entry["driver_options" if kind == "networks" else "driver_opts"] = _text_map(opts, "driver_opts", key)
-        if kind == "networks":
-            entry.update(_network_options(key, options))
-        entries.append(entry)
-    return names, entries
-
-
-def _network_options(key, options):
-    unknown = sorted(set(options) - {"name", "driver", "driver_opts", "external", "labels", "ipam", "internal",
-                                     "attachable", "enable_ipv6"} - {k for k in options if k.startswith("x-")})
-    if unknown:
-        raise ComposeError("network %s: key %s is not supported" % (key, unknown[0]))
-    result = {k: bool(options[k]) for k in ("internal", "attachable", "enable_ipv6") if k in options}
-    ipam = options.get("ipam")
-    if ipam:
-        result["ipam"] = {"driver": ipam.get("driver"), "config": [
-            {k: c[k] for k in ("subnet", "gateway", "ip_range", "aux_addresses") if k in c}
-            for c in ipam.get("config") or []]}
-        if not result["ipam"]["driver"]:
-            del result["ipam"]["driver"]
-    return result
-
-
-def _active_services(services, profiles):
-    """Services without profiles, and those with a selected profile (Compose's rule)."""
-    selected = set(profiles or [])
-    active = {}
-    for name, service in services.items():
-        if not isinstance(service, dict):
-            raise ComposeError("service %s must be a mapping" % name)
-        wanted = service.get("profiles") or []
-        if not wanted or selected & set(wanted) or "*" in selected:
-            active[name] = service
-    for name, service in active.items():
-        for dependency in depends_on(service, name):
-            if dependency not in active:
-                why = "is not enabled by the selected profiles" if dependency in services else "is not defined"
-                raise ComposeError("service %s depends_on %s, which %s" % (name, dependency, why))
-    return active
-
-
-def _used(services, key):
-    used = set()
-    for service in services.values():
-        if key == "networks":
-            if service.get("network_mode"):
-                continue
-            declared = service.get("networks")
-            used.update(declared if declared is not None else ["default"])
-        else:
-            for entry in service.get("volumes") or []:
-                source = entry.split(":")[0] if isinstance(entry, str) and ":" in entry else (
-                    entry.get("source") if isinstance(entry, dict) and entry.get("type", "volume") == "volume"
-                    else None)
-                if source and not source.startswith((".", "/", "~")):
-                    used.add(source)
-    return used
-
-
-def _prepare(documents, name, directory, environ, profiles, read_text):
-    """Merged, interpolated document, its variables, the project name, the enabled services and the warnings."""
-    merged = merge_documents(documents)
-    unknown = sorted(k for k in merged if k not in TOP_KEYS and not k.startswith("x-"))
-    if unknown:
-        raise ComposeError("top-level key %s is not supported%s (%s)"
-                           % (unknown[0], did_you_mean(unknown[0], TOP_KEYS), ", ".join(sorted(TOP_KEYS))))
-    dotenv = read_text(posixpath.join(directory, ".env"))
-    env = dict(parse_env_file(dotenv, posixpath.join(directory, ".env")) if dotenv else {}, **(environ or {}))
-    unset = []
-    merged = interpolate_tree(merged, env, unset=unset)
-    project_name = str(name or merged.get("name") or posixpath.basename(posixpath.abspath(directory)))
-    project_name = re.sub(r"[^a-z0-9_-]", "", project_name.lower())
-    if not NAME_RE.match(project_name):
-        raise ComposeError("project name %r must be lower-case letters, digits, - and _" % (name or project_name))
-    services = _active_services(resolve_extends(merged.get("services") or {}), profiles)
-    return merged, env, project_name, services, unset_warnings(unset)
-
-
-def load_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None,
-                 config_files=""):
-    """Compose documents -> {'name', 'images', 'networks', 'volumes', 'containers'} stack entries."""
-    read_text = read_text or (lambda path: None)
-    merged, env, project_name, services, warnings = _prepare(documents, name, directory, environ, profiles, read_text)
-    networks = dict(merged.get("networks") or {})
-    networks.setdefault("default", None)
-    project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
-               "config_files": config_files, "environ": env, "secrets": merged.get("secrets") or {},
-               "configs": merged.get("configs") or {}}
-    project["networks"], network_entries = _top_level(project_name, networks, "networks",
-                                                      _used(services, "networks"))
-    project["volumes"], volume_entries = _top_level(project_name, merged.get("volumes") or {}, "volumes",
-                                                    _used(services, "volumes"))
+def host_entries(project, network_entries, volume_entries):
+    """The host target: images to build, networks, volumes and one container entry per replica."""
+    services = project["services"]
     conditions = [(dep, cond) for n, s in services.items() for dep, cond in depends_on(s, n).items()]
     healthy = {d for d, c in conditions if c == "service_healthy"}
     completed = {d for d, c in conditions if c == "service_completed_successfully"}
@@ -907,181 +432,10 @@ def load_project(documents, name=None, directory=".", environ=None, profiles=Non
         containers.extend(entries)
         if image and image["name"] not in [i["name"] for i in images]:
             images.append(image)
-    return {"name": project_name, "images": images, "networks": network_entries, "volumes": volume_entries,
-            "containers": containers, "warnings": warnings}
+    return {"images": images, "networks": network_entries, "volumes": volume_entries, "containers": containers}
 
 
-# --- the same file for a swarm: swarm_stack entries -------------------------------------------------
-
-SWARM_SERVICE_KEYS = frozenset([
-    "command", "configs", "deploy", "depends_on", "entrypoint", "env_file", "environment", "extends",
-    "healthcheck", "image", "labels", "networks", "ports", "profiles", "secrets", "volumes",
-])
-SWARM_DEPLOY_KEYS = frozenset(["endpoint_mode", "labels", "mode", "placement", "replicas", "resources",
-                               "restart_policy", "rollback_config", "update_config"])
-# Keys that only mean something on one host: `docker stack deploy` ignores them silently, Berth says so.
-ONE_HOST_KEYS = frozenset(["build", "container_name", "network_mode", "scale", "restart", "pull_policy",
-                           "stop_grace_period", "privileged", "devices", "cap_add", "cap_drop", "sysctls"])
-
-
-def _swarm_check_keys(name, service):
-    for key in service:
-        if key.startswith("x-") or key in SWARM_SERVICE_KEYS:
-            continue
-        if key in ONE_HOST_KEYS:
-            raise ComposeError("service %s: %s only works on one host (berth.engine.stack); a swarm service "
-                               "cannot take it" % (name, key))
-        raise ComposeError("service %s: key %s is not supported for a swarm%s. Supported service keys: %s"
-                           % (name, key, did_you_mean(key, SWARM_SERVICE_KEYS | ONE_HOST_KEYS),
-                              ", ".join(sorted(SWARM_SERVICE_KEYS))))
-    for dependency, condition in depends_on(service, name).items():
-        if condition != "service_started":
-            raise ComposeError("service %s: depends_on %s with condition %s needs one host (berth.engine.stack): "
-                               "a swarm starts services in no order" % (name, dependency, condition))
-    unknown = sorted(set(service.get("deploy") or {}) - SWARM_DEPLOY_KEYS)
-    if unknown:
-        raise ComposeError("service %s: deploy.%s is not supported%s"
-                           % (name, unknown[0], did_you_mean(unknown[0], SWARM_DEPLOY_KEYS)))
-
-
-def _swarm_port(entry, service):
-    if isinstance(entry, dict):
-        port = {"target": int(entry["target"]), "protocol": entry.get("protocol", "tcp"),
-                "publish_mode": entry.get("mode", "ingress")}
-        if entry.get("published") not in (None, ""):
-            port["published"] = int(entry["published"])
-        return port
-    text, _unused, protocol = str(entry).partition("/")
-    parts = text.split(":")
-    if len(parts) > 2 or "-" in text:
-        raise ComposeError("service %s: ports entry %r: a swarm takes [published:]target, or the long syntax"
-                           % (service, entry))
-    port = {"target": int(parts[-1]), "protocol": protocol or "tcp", "publish_mode": "ingress"}
-    if len(parts) == 2:
-        port["published"] = int(parts[0])
-    return port
-
-
-def _swarm_deploy(deploy, name):
-    options = {}
-    for key in ("mode", "replicas", "endpoint_mode"):
-        if key in deploy:
-            options[key] = deploy[key]
-    if "labels" in deploy:
-        options["labels"] = _text_map(deploy["labels"], "deploy.labels", name)
-    placement = deploy.get("placement") or {}
-    if placement.get("constraints"):
-        options["constraints"] = [str(c) for c in placement["constraints"]]
-    if placement.get("preferences"):
-        options["placement_preferences"] = [{"spread": p["spread"]} for p in placement["preferences"]]
-    resources = deploy.get("resources") or {}
-    for section in ("limits", "reservations"):
-        values = {k: resources[section][k] for k in ("cpus", "memory") if k in (resources.get(section) or {})}
-        if "cpus" in values:
-            values["cpus"] = float(values["cpus"])
-        if values:
-            options[section] = values
-    for key in ("update_config", "rollback_config", "restart_policy"):
-        if deploy.get(key):
-            options[key] = dict(deploy[key])
-    return options
-
-
-def _swarm_service(project, name, service):
-    _swarm_check_keys(name, service)
-    if not service.get("image"):
-        raise ComposeError("service %s: a swarm service needs image (build is for one host)" % name)
-    entry = {"name": "%s_%s" % (project["name"], name), "image": service["image"]}
-    entry.update(_swarm_deploy(service.get("deploy") or {}, name))
-    if "entrypoint" in service:
-        entry["command"] = _words(service["entrypoint"], "entrypoint", name)
-    if "command" in service:
-        entry["args"] = _words(service["command"], "command", name)
-    env = _environment(project, name, service)
-    if env:
-        entry["env"] = env
-    if "labels" in service:
-        entry["container_labels"] = _text_map(service["labels"], "labels", name)
-    if "healthcheck" in service:
-        entry["healthcheck"] = _healthcheck(service["healthcheck"], name)
-    if "ports" in service:
-        entry["ports"] = [_swarm_port(p, name) for p in service["ports"]]
-    mounts = [_swarm_mount(project, v, name) for v in service.get("volumes") or []]
-    if mounts:
-        entry["mounts"] = mounts
-    networks = _networks(project, name, service, None)
-    entry["networks"] = [{"name": n["name"], "aliases": n["aliases"]} for n in networks]
-    for kind in ("secrets", "configs"):
-        references = []
-        for item in service.get(kind) or []:
-            item = {"source": item} if isinstance(item, str) else dict(item)
-            if item["source"] not in project[kind]:
-                raise ComposeError("service %s: %s %s is not declared in the top-level %s"
-                                   % (name, kind[:-1], item["source"], kind))
-            reference = {"name": "%s_%s" % (project["name"], item["source"])}
-            reference.update({k: str(item[k]) for k in ("target", "uid", "gid") if item.get(k) is not None})
-            if item.get("mode") is not None:
-                reference["mode"] = item["mode"]
-            references.append(reference)
-        if references:
-            entry[kind] = references
-    return entry
-
-
-def _swarm_object(project, kind, key, declared):
-    """A top-level secret or config -> a swarm_stack secrets/configs entry (content read here)."""
-    entry = {"name": "%s_%s" % (project["name"], key)}
-    if declared.get("external"):
-        return None
-    if declared.get("file"):
-        content = project["read_text"](_project_path(project, declared["file"]))
-        if content is None:
-            raise ComposeError("%s %s: file %s does not exist" % (kind[:-1], key, declared["file"]))
-        entry["content"] = content
-    elif declared.get("environment"):
-        value = project["environ"].get(declared["environment"])
-        if value is None:
-            raise ComposeError("%s %s: environment variable %s is not set (compose_env)"
-                               % (kind[:-1], key, declared["environment"]))
-        entry["content"] = value
-    elif "content" in declared:
-        entry["content"] = str(declared["content"])
-    else:
-        raise ComposeError("%s %s needs file, environment or content" % (kind[:-1], key))
-    return entry
-
-
-def load_swarm_project(documents, name=None, directory=".", environ=None, profiles=None, read_text=None):
-    """Compose documents -> swarm_stack entries {'name', 'services', 'networks', 'secrets', 'configs'}."""
-    read_text = read_text or (lambda path: None)
-    merged, env, project_name, services, warnings = _prepare(documents, name, directory, environ, profiles, read_text)
-    networks = dict(merged.get("networks") or {})
-    networks.setdefault("default", None)
-    project = {"name": project_name, "directory": directory, "services": services, "read_text": read_text,
-               "environ": env, "secrets": merged.get("secrets") or {}, "configs": merged.get("configs") or {}}
-    project["networks"], network_entries = _top_level(project_name, networks, "networks", _used(services, "networks"))
-    project["volumes"], _unused = _top_level(project_name, merged.get("volumes") or {}, "volumes", set())
-    result = {"name": project_name, "services": [], "secrets": [], "configs": [], "warnings": warnings}
-    result["networks"] = [_swarm_network(entry) for entry in network_entries]
-    for kind in ("secrets", "configs"):
-        for key, declared in sorted(project[kind].items()):
-            entry = _swarm_object(project, kind, key, declared or {})
-            if entry:
-                result[kind].append(entry)
-    for service_name in sorted(services):
-        result["services"].append(_swarm_service(project, service_name, services[service_name]))
-    return result
-
-
-def _swarm_network(entry):
-    """A swarm stack's networks are overlays unless the file says otherwise."""
-    network = {"name": entry["name"], "driver": entry.get("driver") or "overlay",
-               "labels": entry.get("labels") or {}}
-    for key in ("internal", "attachable"):
-        if key in entry:
-            network[key] = entry[key]
-    if entry.get("driver_options"):
-        network["driver_options"] = entry["driver_options"]
-        if "encrypted" in entry["driver_options"]:
-            network["encrypted"] = True
-    return network
+def load_project(documents, **options):
+    """Compose documents -> {'name', 'images', 'networks', 'volumes', 'containers', 'warnings'} stack entries
+    (options: those of compose_project.load)."""
+    return load(documents, host_entries, **options)

@@ -21,6 +21,17 @@ import hashlib
 import json
 import re
 
+from ansible_collections.berth.engine.plugins.module_utils.container_values import parse_ports
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import (
+    InputError,
+    as_mapping,
+    as_words,
+    environment_values,
+    parse_bytes,
+    parse_duration,
+    volume_spec,
+)
+
 # Service keys in the order Compose serializes them (its service structure's field order);
 # the ones a hash leaves out are absent.
 _ORDER = (
@@ -38,26 +49,22 @@ _ORDER = (
 )
 _ALWAYS = ("command", "entrypoint")  # serialized even when null
 _BYTES = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
-_DURATION_UNITS = {"ns": 1, "us": 10 ** 3, "µs": 10 ** 3, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9,
-                   "h": 3600 * 10 ** 9, "d": 86400 * 10 ** 9}
 
 
 def size_in_bytes(value):
-    """A size as Compose writes it: the number of bytes, as a string ("64m" -> "67108864")."""
-    if isinstance(value, int):
+    """A size as Compose writes it: the number of bytes, as a string ("64m" -> "67108864"). A size the
+    parser refuses is written as it is: planning the container fails on it with the parser's message."""
+    try:
+        return str(parse_bytes(value, "size"))
+    except InputError:
         return str(value)
-    match = re.match(r"^\s*([0-9.]+)\s*([kmgtp]?)i?b?\s*$", str(value).lower())
-    if not match:
-        return str(value)
-    return str(int(float(match.group(1)) * _UNITS[match.group(2)]))
 
 
 def _nanoseconds(value):
-    if isinstance(value, (int, float)):
-        return int(value * 10 ** 9)
-    parts = re.findall(r"([0-9.]+)(ns|us|µs|ms|s|m|h|d)", str(value))
-    return sum(int(float(number) * _DURATION_UNITS[unit]) for number, unit in parts)
+    try:
+        return parse_duration(value, "duration")
+    except InputError:
+        return 0
 
 
 def go_duration(value):
@@ -88,22 +95,11 @@ def _number(value):
 
 
 def _words(value):
-    if value is None or isinstance(value, list):
-        return None if value is None else [str(v) for v in value]
-    import shlex  # only strings need splitting
-    return shlex.split(str(value))
+    return None if value is None else as_words(value if isinstance(value, list) else str(value), "command")
 
 
-def _mapping(value, separator="="):
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return {str(k): v for k, v in value.items()}
-    result = {}
-    for item in value:
-        key, found, rest = str(item).partition(separator)
-        result[key] = rest if found else None
-    return result
+def _mapping(value):
+    return None if value is None else {str(k): v for k, v in as_mapping(value, "labels").items()}
 
 
 def _text_values(mapping):
@@ -121,37 +117,31 @@ def _port(entry):
             port["published"] = str(entry["published"])
         port["protocol"] = entry.get("protocol") or "tcp"
         return [port]
-    text, _sep, protocol = str(entry).partition("/")
-    parts = text.rsplit(":", 2) if text.count(":") <= 2 else [text]
-    host_ip, published = (parts[0], parts[1]) if len(parts) == 3 else ("", parts[0] if len(parts) == 2 else "")
-    targets = parts[-1].split("-")
-    first, last = int(targets[0]), int(targets[-1])
-    low, _dash, high = published.partition("-")
-    ports = []
-    for offset, target in enumerate(range(first, last + 1)):
-        port = {"mode": "ingress"}
-        if host_ip:
-            port["host_ip"] = host_ip
-        port["target"] = target
-        if published:
-            port["published"] = str(int(low) + offset) if high and last > first else published
-        port["protocol"] = protocol or "tcp"
-        ports.append(port)
+    ports = []  # the short syntax read by the container module's parser, one port per target as Compose has it
+    for key, bindings in parse_ports([entry]).items():
+        target, protocol = key.split("/")
+        for host_ip, published in bindings:
+            port = {"mode": "ingress"}
+            if host_ip:
+                port["host_ip"] = host_ip
+            port["target"] = int(target)
+            if published:
+                port["published"] = published
+            port["protocol"] = protocol
+            ports.append(port)
     return ports
 
 
 def _volume(project, entry):
     if isinstance(entry, str):
-        parts = entry.split(":")
-        if len(parts) == 1:
-            return {"type": "volume", "target": parts[0], "volume": {}}
-        bind = parts[0].startswith((".", "/", "~"))
-        volume = {"type": "bind" if bind else "volume", "source": parts[0], "target": parts[1]}
-        options = parts[2].split(",") if len(parts) > 2 else []
-        if "ro" in options:
+        spec = volume_spec(entry)
+        if spec["source"] is None:
+            return {"type": "volume", "target": spec["target"], "volume": {}}
+        volume = {"type": spec["type"], "source": spec["source"], "target": spec["target"]}
+        if spec["read_only"]:
             volume["read_only"] = True
-        if bind:
-            volume["source"] = project["host_path"](parts[0])
+        if spec["type"] == "bind":
+            volume["source"] = project["host_path"](spec["source"])
             volume["bind"] = {"create_host_path": True}
         else:
             volume["volume"] = {}
@@ -266,10 +256,7 @@ def _deploy(deploy):
 def _environment(project, service, env_files):
     """The service's environment as Compose holds it: env_file values, then environment; `- KEY` with
     no variable to take is kept as null (the container does not get it)."""
-    environ = project["environ"]
-    result = dict(env_files)
-    for key, value in (_mapping(service.get("environment")) or {}).items():
-        result[key] = environ.get(key) if value is None else value
+    result = dict(env_files, **environment_values(service.get("environment"), project["environ"], keep_unset=True))
     return _text_values(result) if result else None
 
 

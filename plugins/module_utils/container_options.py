@@ -409,8 +409,10 @@ TABLE = [
            doc=["Return the container's recent output in RV(logs).",
                 "M(berth.engine.stack) returns no output; there it has no effect."]),
     Option("env_file", "path", compared_as="env",
-           doc=[("A file on the managed host with C(KEY=VALUE) lines (blank lines and C(#) comments skipped), merged "
-                 "under O(env) (a variable in both takes the O(env) value). Compared as part of O(env).")]),
+           doc=[("A file on the managed host with C(KEY=VALUE) lines, read as Docker Compose reads an env_file "
+                 "(C(export KEY=v), quotes, escapes in double quotes, C(#) comments, C(${VAR}) of keys defined "
+                 "earlier in the file, C($$) for a literal C($); an unset C($VAR) is refused, never blanked). "
+                 "Merged under O(env) (a variable in both takes the O(env) value). Compared as part of O(env).")]),
     Option("shm_size", "str", at="HostConfig.ShmSize", parse=memory_parser("shm_size"), compose="shm_size",
            doc="Size of C(/dev/shm), like C(256m); compared in bytes. Changing it recreates the container."),
     Option("tty", "bool", at="Config.Tty", parse=bool, read=bool,

@@ -20,6 +20,7 @@ from ansible_collections.berth.engine.plugins.module_utils.plan import (
     parse_duration,
     parse_int,
 )
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import InputError, parse_env_file
 
 
 def command_words(value, option):
@@ -491,22 +492,22 @@ def actual_platform(container):
 
 
 def read_env_file(path, read_text):
-    """KEY=VALUE lines of an env_file on the managed host; blank lines and # comments are skipped."""
+    """An env_file on the managed host, read as Compose reads one (value_parsers.parse_env_file).
+
+    Compose blanks an unset ${VAR} with a warning; here it is refused instead, so a literal `$` in a
+    secret (PASSWORD=abc$def) is never cut short silently: write `$$` for a literal `$`.
+    """
     try:
         text = read_text(path)
     except (OSError, UnicodeError) as err:
         raise ValueError("env_file %s cannot be read (%s): give a readable file on the managed host"
                          % (path, getattr(err, "strerror", None) or err)) from None
-    result = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", key.strip()):
-            raise ValueError("env_file %s line %d is not KEY=VALUE: %r" % (path, number, line))
-        result[key.strip()] = value
-    return result
+    unset = []
+    values = parse_env_file(text, "env_file %s" % path, unset=unset)
+    if unset:
+        raise InputError("; ".join("%s: $%s is not set (write $$ for a literal $)" % (where, name)
+                                   for name, where in unset))
+    return values
 
 
 def read_local_text(path):

@@ -4,7 +4,8 @@
 """The one contract every Berth resource follows: read -> plan -> apply.
 
 - ``desire(params)`` (pure) validates the module parameters into the desired state and raises
-  ValueError naming the option; it runs in the constructor, so bad input fails before any call.
+  InputError (a ValueError) naming the option; it runs in the constructor, so bad input fails
+  before any call, and a TypeError or OverflowError it meets is the input's fault too (judged).
 - ``read(known)`` asks the engine for everything the plan needs (the object, its image, the
   containers attached to it, names resolved to IDs ...) and returns it as a dict, the *state*.
   ``known`` is the object's inspect document when the caller already has it (the stack reads
@@ -17,6 +18,8 @@ converge() runs the three in order; the single-resource modules and the stacks a
 """
 
 from __future__ import annotations
+
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import judged
 
 UNREAD = object()
 
@@ -32,7 +35,7 @@ class Resource:
         # Shared between resources of one run (the stack passes one), so an image is resolved or a
         # network looked up once per run rather than once per item.
         self.cache = cache if cache is not None else {}
-        self.desired = self.desire(params)
+        self.desired = judged(self.desire)(params)
         self.name = self.desired["name"]
 
     def desire(self, params):

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.berth.engine.plugins.module_utils.compose import load_swarm_project
+from ansible_collections.berth.engine.plugins.module_utils.compose_swarm import load_swarm_project
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 from ansible_collections.berth.engine.plugins.module_utils.preflight import image_reference_problems
@@ -48,6 +48,7 @@ from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import 
     SecretResource,
     argument_spec,
 )
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import judged
 
 OWNER_LABEL = "io.berth.swarm_stack"
 KINDS = ("networks", "secrets", "configs", "services")
@@ -65,6 +66,7 @@ NETWORK_SPEC = dict(
 )
 
 
+@judged  # ArgumentSpecValidator raises OverflowError on .inf: the entry's fault
 def validate(kind, spec, entry):
     """One entry checked with the single-resource module's own argument spec."""
     result = ArgumentSpecValidator(spec).validate(entry)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.berth.engine.plugins.module_utils.compose import load_swarm_project
+from ansible_collections.berth.engine.plugins.module_utils.compose_swarm import load_swarm_project
 from ansible_collections.berth.engine.plugins.module_utils.stack import with_compose
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import read_host_text
 from tests.support.ansible import module_helpers
@@ -63,11 +63,12 @@ def size(value):
 
 
 def seconds(value):
+    """A stop grace period in the container's whole seconds: Compose rounds down when it creates one (1500ms: 1)."""
     if value is None:
         return None
     parts = re.findall(r"([0-9.]+)(h|ms|m|s|us|ns)", str(value))
     scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6, "ns": 1e-9}
-    return round(sum(float(n) * scale[u] for n, u in parts), 3) if parts else float(value)
+    return int(round(sum(float(n) * scale[u] for n, u in parts), 3)) if parts else int(float(value))
 
 
 def unescape(value):

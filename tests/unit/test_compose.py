@@ -4,11 +4,12 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.berth.engine.plugins.module_utils import compose, compose_hash
-from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, interpolate, load_project
+from ansible_collections.berth.engine.plugins.module_utils import compose_hash, compose_swarm
+from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError, load_project
 from ansible_collections.berth.engine.plugins.module_utils.compose_hash import size_in_bytes
 from ansible_collections.berth.engine.plugins.module_utils.container_options import COMPOSE_KEYS
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import desired_container
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import interpolate, parse_env_file
 
 
 def project(text, **kwargs):
@@ -365,15 +366,17 @@ def test_merging_files_like_docker_compose_f():
 
 
 def test_env_file_parser_rejects_garbage():
-    with pytest.raises(ComposeError, match="line 2 is not KEY=VALUE"):
-        compose.parse_env_file("A=1\nnot a pair\n", "x.env")
+    with pytest.raises(ValueError, match="line 2 is not KEY=VALUE"):
+        parse_env_file("A=1\nnot a pair\n", "x.env")
+    with pytest.raises(ComposeError, match="service web env_file /srv/app/web.env line 2 is not KEY=VALUE"):
+        project("services: {web: {image: w, env_file: web.env}}", read_text={"/srv/app/web.env": "A=1\nB C=2"}.get)
 
 
 # --- the same files for a swarm ----------------------------------------------------------------------
 
 def swarm_project(text, **kwargs):
     kwargs.setdefault("directory", "/srv/app")
-    return compose.load_swarm_project([yaml.safe_load(text)], **kwargs)
+    return compose_swarm.load_swarm_project([yaml.safe_load(text)], **kwargs)
 
 
 def test_swarm_services_take_deploy_ports_secrets_and_configs():

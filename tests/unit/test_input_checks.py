@@ -1,6 +1,6 @@
 """The input checks behind "no traceback for any input" (issue 8.4), case by case.
 
-The bounded parsers of plan.py and the option checks of common.py (what engine_module runs);
+The bounded parsers of value_parsers.py and the option checks of common.py (what engine_module runs);
 test_fuzz_modules.py throws generated input at the same code.
 """
 from __future__ import annotations
@@ -10,11 +10,14 @@ import pytest
 from ansible_collections.berth.engine.plugins.module_utils import common
 from ansible_collections.berth.engine.plugins.module_utils.common import CONNECTION_ARGS, validate_params
 from ansible_collections.berth.engine.plugins.module_utils.container_options import ARGUMENT_SPEC as CONTAINER_SPEC
-from ansible_collections.berth.engine.plugins.module_utils.plan import (
+from ansible_collections.berth.engine.plugins.module_utils.resource import Resource
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import (
     INT64_MAX,
+    InputError,
     as_text_list,
     as_words,
     check_number,
+    judged,
     parse_bytes,
     parse_cpus,
     parse_duration,
@@ -145,32 +148,39 @@ def test_sane_parameters_pass_the_checks():
     assert validated["timeout"] == 86400 and validated["api_version"] == "1.43"
 
 
-# --- OverflowError/TypeError in common.run ------------------------------------------------------------
+# --- typed errors: InputError where the input is judged, whatever the functions are called ---------------
 
-def parse_widget(value):
+def widget_from(value):  # no parse_/validate name: the type of the error decides, not the name
     return int(value)
 
 
-def apply_widget(value):
-    return int(value)
+def test_type_errors_where_input_is_judged_are_bad_input():
+    with pytest.raises(InputError) as caught:
+        judged(widget_from)([])
+    assert str(caught.value).startswith("an option has a value of the wrong type or size (int() argument must be")
+    assert "ansible-doc" in str(caught.value)
 
 
-def test_type_errors_while_parsing_are_bad_input():
-    failure = None
-    try:
-        parse_widget([])
-    except TypeError as err:
-        failure = common._input_failure(err)
-    assert "exception" not in failure
-    assert failure["msg"].startswith("an option has a value of the wrong type or size (int() argument must be")
-    assert "ansible-doc" in failure["msg"]
+def test_a_resource_judges_what_its_desire_meets():
+    class Widget(Resource):
+        def desire(self, params):
+            return {"name": widget_from(params["size"])}
+
+    with pytest.raises(InputError, match="wrong type or size"):
+        Widget(None, {"size": float("inf")})
+    assert Widget(None, {"size": "3"}).name == 3
 
 
 def test_type_errors_elsewhere_are_ours_with_a_trace():
-    failure = None
-    try:
-        apply_widget(float("inf"))
-    except OverflowError as err:
-        failure = common._input_failure(err)
+    class Module:
+        params = {"docker_host": "unix:///nonexistent.sock", "tls": False, "ca_path": None, "client_cert": None,
+                  "client_key": None, "validate_certs": True, "timeout": 5, "api_version": "1.41"}
+
+        def fail_json(self, **failure):
+            raise SystemExit(failure)
+
+    with pytest.raises(SystemExit) as stopped:
+        common.run(Module(), lambda client: widget_from(float("inf")))
+    failure = stopped.value.args[0]
     assert failure["msg"] == "berth.engine internal error: cannot convert float infinity to integer"
     assert "Traceback" in failure["exception"]
