@@ -26,7 +26,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.berth.engine.plugins.module_utils.common import validate_params
 from ansible_collections.berth.engine.plugins.module_utils.compose import load_project
 from ansible_collections.berth.engine.plugins.module_utils.container_engine import (
     ContainerResource,
@@ -51,6 +50,7 @@ from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
     merge_compose,
     read_host_text,
     scrub,
+    validate_entry,
 )
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import build_result as _build_result
 from ansible_collections.berth.engine.plugins.module_utils.stack_rollback import (
@@ -448,25 +448,6 @@ def lock_file_name(name):
 def holder_text(pid, user, since):
     """What the holder writes into its lock file, for the message of a run that waits in vain."""
     return "pid %d, user %s, since %s" % (pid, user, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)))
-
-
-def validate_entry(kind, spec, entry):
-    """One entry validated with the single-resource module's own argument spec."""
-    if not isinstance(entry, dict):
-        raise ItemError("%s entry %r is not a mapping" % (kind, entry))
-    # Unset options arrive as None when the stack module has validated the entry already (containers).
-    try:  # validate_params: AnsibleModule's validation and Berth's own checks, never a crash on odd input
-        return validate_params(spec, _without_none(entry))
-    except ValueError as err:
-        raise ItemError("%s entry %s: %s" % (kind, entry.get("name") or repr(entry), err)) from None
-
-
-def _without_none(value):
-    if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_none(v) for v in value]
-    return value
 
 
 def check_depends_on(containers):

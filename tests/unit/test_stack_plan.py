@@ -72,6 +72,19 @@ def test_prune_selection():
     assert prune_selection("volumes", [], owned, prune=False, prune_volumes=True) == []
 
 
+def test_an_item_result_says_why_its_plan_recreates():
+    plan = Plan("container", "web")
+    plan.add("stop")
+    plan.add("recreate", reasons=["image", "env"])
+    plan.add("recreate", reasons=["env", "ports"])
+    assert item_result(plan) == {"changed": True, "actions": ["stop", "recreate", "recreate"],
+                                 "reasons": ["image", "env", "ports"]}
+    updated = Plan("container", "db")
+    updated.add("update", options=["memory"])
+    assert "reasons" not in item_result(updated), "only a recreate has reasons"
+    assert "reasons" not in item_result(error=ItemError("failed"))
+
+
 def test_results_and_summary():
     plan = Plan("container", "web")
     plan.add("recreate")
