@@ -57,10 +57,11 @@ class StackBase:
         """`labels` plus the one that marks an object as this stack's."""
         return dict(labels or {}, **{self.OWNER_LABEL: self.name})
 
-    def build(self, kind, cls, entry):
-        """The entry's Resource; what it refuses stops the run before anything changes."""
+    def build(self, kind, cls, entry, **inputs):
+        """The entry's Resource (with the kind's own constructor `inputs`); what it refuses stops the run
+        before anything changes."""
         try:
-            return cls(self.client, entry, self.check_mode, self.cache)
+            return cls(self.client, entry, self.check_mode, self.cache, **inputs)
         except ValueError as err:
             raise ItemError("%s %s: %s" % (kind[:-1], entry["name"], err)) from None
 

@@ -204,7 +204,7 @@ def test_no_stack_failure_line_repeats_its_prefix():
     entry = validate_entry("containers", CONTAINER_ENTRY_SPEC, {"name": "nc-noimg-b-1", "image": "nc-noimg:1"})
     container = ContainerResource(_NoSuchImageEngine(), entry)
     with pytest.raises(EngineError) as raised:
-        container._resolve_image()  # the message the container module fails with names the container
+        container.pull_image(None)  # the message the container module fails with names the container
     assert str(raised.value).startswith("container nc-noimg-b-1: pulling image nc-noimg:1 failed")
     results = {"containers": {"nc-noimg-b-1": item_result(error=raised.value),
                               "web": item_result(error=ItemError("not converged: it depends on db, which failed"))},
