@@ -45,8 +45,9 @@ options:
   pull:
     description:
       - C(missing) pulls the image only when the host does not have it.
-      - C(always) pulls every run; the container is recreated only if that brought a different image.
-        In check mode the registry's digest is compared without pulling.
+      - C(always) asks the registry for the image's digest every run and pulls when it is not the host's image
+        (or the registry cannot tell); the container is recreated only if that brought a different image.
+        Check mode makes the same comparison without pulling.
       - C(never) fails when the image is not on the host.
     type: str
     default: missing
@@ -492,8 +493,9 @@ options:
       pull:
         description:
           - C(missing) pulls the image only when the host does not have it.
-          - C(always) pulls every run; the container is recreated only if that brought a different image.
-            In check mode the registry's digest is compared without pulling.
+          - C(always) asks the registry for the image's digest every run and pulls when it is not the host's image
+            (or the registry cannot tell); the container is recreated only if that brought a different image.
+            Check mode makes the same comparison without pulling.
           - C(never) fails when the image is not on the host.
         type: str
         default: missing
