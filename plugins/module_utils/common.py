@@ -205,13 +205,17 @@ def client_for(params):
     )
 
 
-def run(module, body):
-    """Call body(client) and turn every failure into fail_json with a message, never a traceback."""
+def run(module, body, connect=True):
+    """Call body(client) and turn every failure into fail_json with a message, never a traceback.
+
+    connect=False for a module that works on the host, not the engine (daemon_config): body(None).
+    """
     failure = None
     try:
-        client = client_for(module.params)
+        client = client_for(module.params) if connect else None
         result = body(client)
-        if os.environ.get("BERTH_DEBUG_CALLS"):  # for bench/: how many Engine API calls this task made
+        # For bench/: how many Engine API calls this task made.
+        if client is not None and os.environ.get("BERTH_DEBUG_CALLS"):
             result["api_calls"] = client.calls
     except EngineError as err:
         details = {k: v for k, v in (("daemon_message", err.daemon_message), ("status", err.status)) if v}

@@ -52,16 +52,14 @@ class Raced(EngineError):
 class ContainerResource(Resource):
     kind = "container"
 
-    def __init__(self, client, params, check_mode=False, cache=None):
+    def __init__(self, client, params, check_mode=False, cache=None, journal=None):
+        """`journal`: a stack with rollback "stack" records every change there (stack_rollback.Journal);
+        old containers then stay aside until the whole stack is confirmed, and every start is confirmed."""
         self.params = params
         self.healthy_timeout = params.get("healthy_timeout") or 60
-        # The containers a crashed recreate left renamed aside (container_recovery.py), when the
-        # caller has listed them already (the stack); None: read() lists them.
-        self.known_asides = None
-        # Set by a stack with rollback "stack": every change is recorded there (stack_rollback.Journal),
-        # old containers stay aside until the whole stack is confirmed, and every start is confirmed.
-        self.journal = None
-        self.confirm_starts = False
+        self.journal = journal
+        self.confirm_starts = journal is not None
+        self.pulled = None  # (image, pull state) once apply() pulled: a second read after a race reuses it
         super().__init__(client, params, check_mode, cache)
         values = self.desired["values"]
         self.stop_timeout = values.get("stop_timeout", values.get("stop_grace_period"))
@@ -71,44 +69,52 @@ class ContainerResource(Resource):
 
     # --- read --------------------------------------------------------------------------------------
 
-    def read(self, known=UNREAD):
+    def read(self, known=UNREAD, asides=None, image=None, networks=None):
         """Everything plan_from_state needs: the container, its image, the networks, network_mode's target.
 
-        Outside check mode this is where a pull happens: the one read that writes, because the plan
-        compares the container with the pulled image's ID, which nothing else can tell.
+        Reads only: an image to pull is planned (state["pull"] "predicted") and pulled by apply(). What
+        the caller knows already is given: `asides`, the containers a crashed recreate of this one left
+        renamed aside (with `known`); `image`, (inspect document, pull state) as obtain_image() returned
+        it (a stack's pre-flight); `networks`, {name: exists} for networks the caller creates first.
         """
         desired = self.desired
         current = self.client.inspect("container", self.name) if known is UNREAD else known
         state = {"current": current, "image": None, "pull": None, "networks": {}, "network_mode_target": None,
-                 "asides": self._read_asides() if known is UNREAD or self.known_asides is None
-                 else self.known_asides}
+                 "asides": asides if asides is not None and known is not UNREAD else self._read_asides()}
         if desired["state"] == "absent":
             return state
         if desired.get("needs_api"):  # the plan refuses an option this engine would drop
             state["api_version"] = self.client.api_version
         if desired["image"]:
-            state["image"], state["pull"] = self.cached(
-                ("image", desired["image"], self.params.get("pull") or "missing"), self._resolve_image)
+            state["image"], state["pull"] = image or self.resolve_image()
         elif current is not None:
             state["image"] = self.cached(("image-id", current["Image"]),
                                          lambda: inspect_image(self.client, current["Image"]))
         for network in desired["networks"] or []:
             name = network["name"]
-            state["networks"][name] = self.cached(
-                ("network", name), lambda name=name: self.client.inspect("network", name) is not None)
-        mode = desired["values"].get("network_mode") or ""
-        if mode.startswith("container:"):
-            target = self.client.inspect("container", mode[len("container:"):])
-            state["network_mode_target"] = target["Id"] if target else None
-        for option in ("pid_mode", "ipc_mode"):  # the engine stores container:<ID> for these too
-            value = desired["values"].get(option) or ""
-            if value.startswith("container:"):
-                target = self.client.inspect("container", value[len("container:"):])
-                state.setdefault("container_targets", {})[value] = target["Id"] if target else None
+            state["networks"][name] = (networks or {}).get(name)
+            if state["networks"][name] is None:
+                state["networks"][name] = self.cached(
+                    ("network", name), lambda name=name: self.client.inspect("network", name) is not None)
+        state.update(self._read_targets())
         if any(desired["values"].get(option) is not None for option in DISCARD_PROBED_OPTIONS):
             state["discarded"] = self.cached(("discarded-options",), lambda: options_the_engine_discards(
                 self.client.get(endpoint("info")) or {}))
         return state
+
+    def _read_targets(self):
+        """The IDs of the containers network_mode, pid_mode and ipc_mode name (container:<name>)."""
+        targets = {"network_mode_target": None}
+        mode = self.desired["values"].get("network_mode") or ""
+        if mode.startswith("container:"):
+            target = self.client.inspect("container", mode[len("container:"):])
+            targets["network_mode_target"] = target["Id"] if target else None
+        for option in ("pid_mode", "ipc_mode"):  # the engine stores container:<ID> for these too
+            value = self.desired["values"].get(option) or ""
+            if value.startswith("container:"):
+                target = self.client.inspect("container", value[len("container:"):])
+                targets.setdefault("container_targets", {})[value] = target["Id"] if target else None
+        return targets
 
     def _read_asides(self):
         """Inspect documents of the containers a recreate of this name renamed aside and left behind."""
@@ -116,21 +122,34 @@ class ContainerResource(Resource):
         documents = [self.client.inspect("container", e["Id"]) for e in entries if aside_of(e) == self.name]
         return [d for d in documents if d is not None]
 
-    def _resolve_image(self):
-        """(inspect document of the image to run, None | "predicted" | "done" for the pull)."""
-        reference, pull = self.desired["image"], self.params.get("pull") or "missing"
-        username, password = self.params.get("registry_username"), self.params.get("registry_password")
+    def image_key(self):
+        """What decides the image this container runs: its reference and pull mode (a stack resolves each once)."""
+        return self.desired["image"], self.params.get("pull") or "missing"
+
+    def resolve_image(self):
+        """(inspect document of the image to run or None, None | "predicted" for a pull apply() will make).
+
+        Reads only. pull always compares the registry's digest with the local image's: a pull is planned
+        when they differ or the registry cannot tell, as the pull itself would bring a different image.
+        """
+        reference, pull = self.image_key()
         image = inspect_image(self.client, reference)
         if image is None and pull == "never":
             raise EngineError("image %s is not on the host and pull is never: load or build it first "
                               "(berth.engine.image)" % reference)
         if image is not None and pull != "always":
             return image, None
-        if self.check_mode:
-            if image is None:
-                return None, "predicted"
-            digest = remote_digest(self.client, reference, username, password)
-            return image, None if digest and has_digest(image, digest) else "predicted"
+        if image is None:
+            return None, "predicted"
+        digest = remote_digest(self.client, reference, self.params.get("registry_username"),
+                               self.params.get("registry_password"))
+        return image, None if digest and has_digest(image, digest) else "predicted"
+
+    def pull_image(self, before):
+        """Pull the image (apply, or a stack's pre-flight): (its inspect document, "done" when that brought
+        an image other than `before`, the one resolve_image found, else None)."""
+        reference = self.desired["image"]
+        username, password = self.params.get("registry_username"), self.params.get("registry_password")
         try:
             pulled = pull_image(self.client, reference, username, password)
         except EngineError as err:
@@ -138,7 +157,14 @@ class ContainerResource(Resource):
             raise EngineError("container %s: %s%s%s" % (self.name, err, who,
                                                         credentials_hint(str(err), reference, username)),
                               err.status, err.daemon_message) from None
-        return pulled, "done" if image is None or pulled["Id"] != image["Id"] else None
+        return pulled, "done" if before is None or pulled["Id"] != before["Id"] else None
+
+    def obtain_image(self):
+        """resolve_image(), and outside check mode the pull it plans: what a stack's pre-flight gives read()."""
+        image, pull = self.resolve_image()
+        if pull == "predicted" and not self.check_mode:
+            return self.pull_image(image)
+        return image, pull
 
     # --- plan --------------------------------------------------------------------------------------
 
@@ -158,7 +184,22 @@ class ContainerResource(Resource):
     # --- apply -------------------------------------------------------------------------------------
 
     def apply(self, plan, state):
-        """Execute the plan's actions in order; returns the container's final inspect document."""
+        """Pull first when the plan says so, then execute the plan's actions in order; returns the container's
+        final inspect document.
+
+        The plan was made before the pull, for the image as predicted; the create document needs the
+        pulled image (its ID, healthcheck, volumes), so the rest is planned again (plan() is pure) from
+        the pulled image, and `plan` is updated in place to what was done.
+        """
+        if state.get("pull") == "predicted":
+            state = dict(state)
+            state["image"], state["pull"] = self.pulled = self.pull_image(state["image"])
+            replanned = self.plan(state)
+            plan.actions[:], plan.warnings[:] = replanned.actions, replanned.warnings
+            plan.before, plan.after = replanned.before, replanned.after
+        return self._execute(plan, state)
+
+    def _execute(self, plan, state):
         current = state["current"]
         container_id = current["Id"] if current else None
         created = None  # the create action, for a start that has to create the container again
@@ -194,7 +235,7 @@ class ContainerResource(Resource):
                 self._wait_healthy(container_id)
             elif kind == "wait_exit":
                 self._wait_exit(container_id)
-            # "pull" was done by read(): the comparison needed the new image ID.
+            # "pull" was done before the plan's other actions were planned again (apply).
         self._report_repairs(plan, repairs)
         return self.client.inspect("container", container_id)
 
@@ -507,16 +548,18 @@ def _privilege_hint(message):
     return ""
 
 
-def converge_container(resource, known=UNREAD):
+def converge_container(resource, known=UNREAD, asides=None, image=None, networks=None):
     """converge(), once more from a fresh read when another run got to the container first.
 
     Once: a second race means something keeps changing the container, and a loop would fight it.
+    The inputs are read()'s; the second read reads the container and its asides itself, and takes the
+    image given or pulled in this run (so the pull stays in the plan that is reported).
     """
     try:
-        return converge(resource, known)
+        return converge(resource, known, asides=asides, image=image, networks=networks)
     except Raced as first:
         try:
-            return converge(resource)
+            return converge(resource, image=image or resource.pulled, networks=networks)
         except Raced as second:
             raise EngineError(
                 "container %s changed again while this run applied its plan, after it had read and planned once "

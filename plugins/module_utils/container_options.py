@@ -232,8 +232,9 @@ TABLE = [
                  "output when it exits non-zero. One that already exited 0 with the same settings is not run again.")]),
     Option("pull", "str", default="missing", choices=["missing", "always", "never"],
            doc=["C(missing) pulls the image only when the host does not have it.",
-                ("C(always) pulls every run; the container is recreated only if that brought a different image. In "
-                 "check mode the registry's digest is compared without pulling."),
+                ("C(always) asks the registry for the image's digest every run and pulls when it is not the host's "
+                 "image (or the registry cannot tell); the container is recreated only if that brought a different "
+                 "image. Check mode makes the same comparison without pulling."),
                 "C(never) fails when the image is not on the host."]),
     Option("recreate", "str", default="auto", choices=["auto", "always", "never"],
            doc=["C(auto) recreates when the image or an option that cannot change in place differs.",

@@ -20,7 +20,7 @@ from ansible_collections.berth.engine.plugins.module_utils.network_plan import (
     plan_network,
     previous_body,
 )
-from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 
 
 def inspect_network(client, name):
@@ -184,9 +184,3 @@ class NetworkResource(Resource):
         if failures:
             return "The previous network was restored but reconnecting failed for: %s." % "; ".join(failures)
         return "The previous network was restored and its containers reconnected."
-
-
-def converge_network(client, params, check_mode=False, actual=None, read=True):
-    """For callers not yet on resource.converge: returns (plan, network inspect document or None)."""
-    plan, _unused, document = converge(NetworkResource(client, params, check_mode), UNREAD if read else actual)
-    return plan, document

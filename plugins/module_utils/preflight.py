@@ -5,7 +5,8 @@
 
 A stack run either reaches the declared state or leaves the host as it was. So before any network,
 volume or container is created, removed or recreated, the stack checks every image reference, resolves
-every image (pulls in parallel: a pulled image changes nothing users see), every bind source on the
+every image (and pulls, in parallel, those the containers' plans would pull: a pulled image changes
+nothing users see, and the containers are then given it rather than pulling it), every bind source on the
 host, every published host port and every new network's subnet, and reports every problem at once,
 one message per item. The decisions are the pure functions below (unit-tested without a daemon);
 run_stack_preflight() feeds them from the stack's one listing per kind, so a run with nothing to
@@ -336,7 +337,7 @@ def run_stack_preflight(stack, items, known, listing):
                for r in containers if r.desired["state"] in PUBLISHING_STATES}
     ports, unheld = port_problems({n: p for n, p in running.items() if p}, listed_ports(listing["containers"]))
     local = engine_is_local(stack.client)
-    binds, to_create = bind_problems({r.name: bind_sources(r.entry) for r in containers}) if local else ({}, {})
+    binds, to_create = bind_problems({r.name: bind_sources(r.params) for r in containers}) if local else ({}, {})
     busy = busy_port_problems({n: a for n, a in unheld.items() if n not in ports}) if local else {}
     images = _resolve_images(stack, [r for r in containers if r.name not in references and r.desired.get("image")])
     problems = {("containers", n): m for n, m in merge_problems(references, ports, busy, binds, images).items()}
@@ -363,27 +364,28 @@ def prepare_bind_sources(client, params, check_mode):
 
 
 def _resolve_images(stack, containers):
-    """{container: message} for the images that cannot be resolved (pulled), resolving all in parallel."""
-    def resolve(resource):
+    """{container: message} for the images that cannot be obtained; the others go into stack.images.
+
+    Each image (reference and pull mode) is resolved, and outside check mode pulled, once, all in
+    parallel (ContainerResource.obtain_image); what the stack already knows (check mode: images its
+    image items would build or pull) is not asked again. Each container's read() is given the outcome.
+    """
+    def obtain(resource):
         try:
-            resource.cached(("image", resource.desired["image"], resource.params.get("pull") or "missing"),
-                            resource._resolve_image)
-            return None
+            return resource.obtain_image()
         except EngineError as err:
             message, prefix = str(err), "container %s: " % resource.name
-            return message[len(prefix):] if message.startswith(prefix) else message
+            return EngineError(message[len(prefix):] if message.startswith(prefix) else message)
 
     unique = {}
     for resource in containers:  # one resolve per image and pull mode; the others share its outcome
-        unique.setdefault((resource.desired["image"], resource.params.get("pull") or "missing"), resource)
+        if resource.image_key() not in stack.images:
+            unique.setdefault(resource.image_key(), resource)
     with ThreadPoolExecutor(stack.parallel) as pool:
-        outcome = dict(zip(unique, pool.map(resolve, unique.values())))
-    problems = {}
-    for resource in containers:
-        message = outcome[(resource.desired["image"], resource.params.get("pull") or "missing")]
-        if message:
-            problems[resource.name] = "container %s: %s" % (resource.name, message)
-    return problems
+        outcome = dict(zip(unique, pool.map(obtain, unique.values())))
+    stack.images.update({key: found for key, found in outcome.items() if not isinstance(found, EngineError)})
+    return {resource.name: "container %s: %s" % (resource.name, outcome[resource.image_key()])
+            for resource in containers if isinstance(outcome.get(resource.image_key()), EngineError)}
 
 
 def _create_bind_sources(to_create, check_mode, problems):

@@ -6,10 +6,12 @@
 - ``desire(params)`` (pure) validates the module parameters into the desired state and raises
   InputError (a ValueError) naming the option; it runs in the constructor, so bad input fails
   before any call, and a TypeError or OverflowError it meets is the input's fault too (judged).
-- ``read(known)`` asks the engine for everything the plan needs (the object, its image, the
+- ``read(known, **given)`` asks the engine for everything the plan needs (the object, its image, the
   containers attached to it, names resolved to IDs ...) and returns it as a dict, the *state*.
   ``known`` is the object's inspect document when the caller already has it (the stack reads
-  many at once), or None when the caller knows it is absent; UNREAD means read it here.
+  many at once), or None when the caller knows it is absent; UNREAD means read it here. ``given``
+  are further inputs a caller has already (the image a stack's pre-flight resolved, the networks it
+  creates first): explicit read() arguments, never entries planted in the shared cache.
 - ``plan(state)`` is pure: desired + state in, a Plan out (actions, before/after). Check mode
   stops after it, and diff mode shows its before/after, so both are exact by construction.
 - ``apply(plan, state)`` executes the actions, nothing else, and returns the object's document.
@@ -57,9 +59,13 @@ class Resource:
         return self.cache[key]
 
 
-def converge(resource, known=UNREAD):
-    """read -> plan -> apply (unless check mode or nothing to do). Returns (plan, state, document)."""
-    state = resource.read(known)
+def converge(resource, known=UNREAD, **given):
+    """read -> plan -> apply (unless check mode or nothing to do). Returns (plan, state, document).
+
+    `given`: what the caller knows that read() would otherwise look up (a resource's read names these
+    inputs explicitly, such as the image a stack's pre-flight resolved); passed to read() as they are.
+    """
+    state = resource.read(known, **given)
     plan = resource.plan(state)
     if resource.check_mode or not plan.actions:
         return plan, state, state.get("current")

@@ -105,7 +105,9 @@ class ServiceResource(Resource):
     def desire(self, params):
         return desired_service(params)
 
-    def read(self, known=UNREAD):
+    def read(self, known=UNREAD, pending=None):
+        """`pending`: {kind: {name: stand-in}} for the networks, secrets and configs a check-mode swarm_stack
+        run would create before this service (they are not there to read)."""
         desired = self.desired
         current = self.client.inspect("service", self.name) if known is UNREAD else known
         if current is not None and self.name not in (current["Spec"].get("Name"), current.get("ID")):
@@ -120,7 +122,7 @@ class ServiceResource(Resource):
             if warning:
                 state["warnings"].append(warning)
         state["image"] = image
-        pending = self.cache.get("pending") or {}
+        pending = pending or {}
         state["networks"] = read_networks(self.client, desired["networks"], spec, pending.get("network"))
         state["secrets"] = read_references(self.client, "secret", desired["secrets"], pending.get("secret"))
         state["configs"] = read_references(self.client, "config", desired["configs"], pending.get("config"))

@@ -70,6 +70,9 @@ def _healthcheck(value):
         raise ValueError("healthcheck.test is required (or healthcheck.disable: true)")
     if isinstance(test, str):
         test = ["CMD-SHELL", test]
+    if not isinstance(test, list):
+        raise ValueError("healthcheck.test must be a shell command or a list such as [CMD, curl, -f, "
+                         "http://localhost/], got %r" % (test,))
     result = {"Test": [str(t) for t in test]}
     for key, field in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
         if value.get(key) is not None:

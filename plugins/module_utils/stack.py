@@ -26,7 +26,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.berth.engine.plugins.module_utils.common import validate_params
 from ansible_collections.berth.engine.plugins.module_utils.compose import load_project
 from ansible_collections.berth.engine.plugins.module_utils.container_engine import (
     ContainerResource,
@@ -51,6 +50,7 @@ from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
     merge_compose,
     read_host_text,
     scrub,
+    validate_entry,
 )
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import build_result as _build_result
 from ansible_collections.berth.engine.plugins.module_utils.stack_rollback import (
@@ -98,6 +98,11 @@ class Stack(StackBase):
         # rollback "stack": what this run changes is journaled, and undone as a whole when an item fails.
         self.journal = Journal() if (params.get("rollback") or "stack") == "stack" and not check_mode else None
         self.rolled_back = None  # the undo's report, when there was one
+        self.entries = {kind: {} for kind in KINDS}  # kind -> name -> the validated entry
+        # (image reference, pull) -> (inspect document, pull state) of the containers' images: resolved (and
+        # pulled) once each by the pre-flight, given to each container's read().
+        self.images = {}
+        self.networks_ready = {}  # name -> whether the stack's network exists for its containers
 
     # --- declared items ------------------------------------------------------------------------------
 
@@ -111,23 +116,20 @@ class Stack(StackBase):
                 check_depends_on(entries)
                 for entry in entries:
                     entry["labels"] = self.owner_labels(entry.get("labels"))
-            items[kind] = [self._resource(kind, cls, entry) for entry in entries]
+            inputs = {"journal": self.journal} if kind == "containers" else {}
+            items[kind] = [self.build(kind, cls, entry, **inputs) for entry in entries]
+            self.entries[kind] = {resource.name: entry for resource, entry in zip(items[kind], entries)}
         return items
 
-    def _resource(self, kind, cls, entry):
-        resource = self.build(kind, cls, entry)
-        resource.entry = entry
-        resource.depends_on = entry.get("depends_on") or []
-        return resource
-
-    def _labelled(self, resource):
+    def _labelled(self, kind, resource):
         """The same network or volume, labelled as this stack's: used only when the stack creates it.
 
         Labels of an existing network or volume cannot change in place, and adopting one must not
         recreate it (or refuse, for a volume).
         """
-        entry = dict(resource.entry, labels=self.owner_labels(resource.entry.get("labels")))
-        return type(resource)(self.client, entry, self.check_mode, self.cache)
+        entry = self.entries[kind][resource.name]
+        return type(resource)(self.client, dict(entry, labels=self.owner_labels(entry.get("labels"))),
+                              self.check_mode, self.cache)
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -170,11 +172,11 @@ class Stack(StackBase):
     def _converge_one(self, kind, resource, known):
         try:
             if kind == "containers":
-                resource.known_asides = self.asides.get(resource.name, [])
-                resource.journal, resource.confirm_starts = self.journal, self.journal is not None
-                plan, _unused, _unused = converge_container(resource, known)
+                plan, _unused, _unused = converge_container(
+                    resource, known, asides=self.asides.get(resource.name, []),
+                    image=self.images.get(resource.image_key()), networks=self.networks_ready)
             else:
-                plan, _unused, document = converge(self._labelled(resource) if known is None else resource, known)
+                plan, _unused, document = converge(self._labelled(kind, resource) if known is None else resource, known)
                 if self.journal is not None and known is None and "create" in plan.action_names():
                     self.journal.record(kind, resource.name, "created", id=(document or {}).get("Id"))
             return self._record(kind, resource.name, plan)
@@ -189,7 +191,8 @@ class Stack(StackBase):
         """Containers in depends_on waves; one whose dependency failed is not converged."""
         by_name = {r.name: r for r in containers}
         failed = set()
-        for wave in depends_on_waves({r.name: r.depends_on for r in containers}):
+        depends_on = {r.name: r.params.get("depends_on") or [] for r in containers}
+        for wave in depends_on_waves(depends_on):
             if self._rolling_back():  # all or nothing: no further wave once an item failed
                 for name in wave:
                     self.results["containers"][name] = {"changed": False, "actions": [], "msg": (
@@ -197,7 +200,7 @@ class Stack(StackBase):
                 continue
             ready = []
             for name in wave:
-                blockers = sorted(set(by_name[name].depends_on) & failed)
+                blockers = sorted(set(depends_on[name]) & failed)
                 if blockers:
                     failed.add(name)
                     self._record("containers", name, error=ItemError(
@@ -216,7 +219,7 @@ class Stack(StackBase):
             for reference in dict.fromkeys((image.name, image_reference(image.name))):
                 if inspect_image(self.client, reference) is None:  # one inspect per reference, not per pull mode
                     for pull in ("missing", "never"):
-                        self.cache[("image", reference, pull)] = (None, "predicted")
+                        self.images[(reference, pull)] = (None, "predicted")
 
     # --- the pre-flight -------------------------------------------------------------------------------
 
@@ -307,10 +310,9 @@ class Stack(StackBase):
             if not self.preflight(items, known):
                 return self.result()
             self._run_parallel("networks", items["networks"], known["networks"])
-            for network in items["networks"]:
-                # The containers may use the stack's networks: in check mode they are only planned.
-                self.cache[("network", network.name)] = network.desired["state"] == "present" and not (
-                    self.results["networks"][network.name].get("failed"))
+            # The containers may use the stack's networks: in check mode they are only planned.
+            self.networks_ready = {n.name: n.desired["state"] == "present" and not self.results["networks"][
+                n.name].get("failed") for n in items["networks"]}
             self._run_parallel("volumes", items["volumes"], known["volumes"])
             self._run_containers(items["containers"], known["containers"])
             if self._settle():
@@ -448,25 +450,6 @@ def lock_file_name(name):
 def holder_text(pid, user, since):
     """What the holder writes into its lock file, for the message of a run that waits in vain."""
     return "pid %d, user %s, since %s" % (pid, user, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)))
-
-
-def validate_entry(kind, spec, entry):
-    """One entry validated with the single-resource module's own argument spec."""
-    if not isinstance(entry, dict):
-        raise ItemError("%s entry %r is not a mapping" % (kind, entry))
-    # Unset options arrive as None when the stack module has validated the entry already (containers).
-    try:  # validate_params: AnsibleModule's validation and Berth's own checks, never a crash on odd input
-        return validate_params(spec, _without_none(entry))
-    except ValueError as err:
-        raise ItemError("%s entry %s: %s" % (kind, entry.get("name") or repr(entry), err)) from None
-
-
-def _without_none(value):
-    if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_none(v) for v in value]
-    return value
 
 
 def check_depends_on(containers):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.berth.engine.plugins.module_utils.common import run
+from ansible_collections.berth.engine.plugins.module_utils.common import run, validate_params
 from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 
@@ -57,10 +57,11 @@ class StackBase:
         """`labels` plus the one that marks an object as this stack's."""
         return dict(labels or {}, **{self.OWNER_LABEL: self.name})
 
-    def build(self, kind, cls, entry):
-        """The entry's Resource; what it refuses stops the run before anything changes."""
+    def build(self, kind, cls, entry, **inputs):
+        """The entry's Resource (with the kind's own constructor `inputs`); what it refuses stops the run
+        before anything changes."""
         try:
-            return cls(self.client, entry, self.check_mode, self.cache)
+            return cls(self.client, entry, self.check_mode, self.cache, **inputs)
         except ValueError as err:
             raise ItemError("%s %s: %s" % (kind[:-1], entry["name"], err)) from None
 
@@ -129,16 +130,47 @@ def read_host_text(path):
 
 # --- pure parts ----------------------------------------------------------------------------------
 
+def validate_entry(kind, spec, entry):
+    """One entry validated as its single-resource module validates its task: the same argument spec, the same
+    validate_params (AnsibleModule's validation plus Berth's value checks: ranges, NUL bytes, finite numbers)."""
+    if not isinstance(entry, dict):
+        raise ItemError("%s entry %r is not a mapping" % (kind, entry))
+    # Unset options arrive as None when the stack module has validated the entry already (its suboptions).
+    try:
+        return validate_params(spec, _without_none(entry))
+    except ValueError as err:
+        raise ItemError("%s entry %s: %s" % (kind, entry.get("name") or repr(entry), err)) from None
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
 def duplicate_names(names):
     names = list(names)
     return sorted({n for n in names if names.count(n) > 1})
 
 
 def item_result(plan=None, error=None):
+    """changed and actions; `reasons` (what differs) when the plan's recreate or update names them; failed
+    and msg on error."""
     entry = {"changed": bool(plan and plan.changed), "actions": plan.action_names() if plan else []}
+    reasons = plan_reasons(plan)
+    if reasons:
+        entry["reasons"] = reasons
     if error is not None:
         entry.update(failed=True, msg=str(error))
     return entry
+
+
+def plan_reasons(plan):
+    """The settings that make the plan recreate (or update) its object, in the plan's order, without repeats."""
+    reasons = [reason for action in (plan.actions if plan else []) for reason in action.get("reasons") or []]
+    return list(dict.fromkeys(reasons))
 
 
 def build_result(results, declared_counts, kinds):

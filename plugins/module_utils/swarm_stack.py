@@ -16,13 +16,12 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
 from ansible_collections.berth.engine.plugins.module_utils.compose_swarm import load_swarm_project
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.network_engine import inspect_network
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 from ansible_collections.berth.engine.plugins.module_utils.preflight import image_reference_problems
-from ansible_collections.berth.engine.plugins.module_utils.resource import converge
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
 from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
     ServiceResource,
     read_kernel,
@@ -41,6 +40,7 @@ from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
     StackBase,
     merge_compose,
     read_host_text,
+    validate_entry,
 )
 from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import (
     LOGICAL_LABEL,
@@ -48,12 +48,9 @@ from ansible_collections.berth.engine.plugins.module_utils.swarm_objects import 
     SecretResource,
     argument_spec,
 )
-from ansible_collections.berth.engine.plugins.module_utils.value_parsers import judged
 
 OWNER_LABEL = "io.berth.swarm_stack"
 KINDS = ("networks", "secrets", "configs", "services")
-CONNECTION_OPTIONS = ("docker_host", "tls", "ca_path", "client_cert", "client_key", "validate_certs", "timeout",
-                      "api_version")
 
 NETWORK_SPEC = dict(
     name=dict(type="str", required=True),
@@ -66,35 +63,23 @@ NETWORK_SPEC = dict(
 )
 
 
-@judged  # ArgumentSpecValidator raises OverflowError on .inf: the entry's fault
-def validate(kind, spec, entry):
-    """One entry checked with the single-resource module's own argument spec."""
-    result = ArgumentSpecValidator(spec).validate(entry)
-    if result.error_messages:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        raise ItemError("%s entry %s: %s" % (kind, name or repr(entry), "; ".join(result.error_messages)))
-    params = result.validated_parameters
-    for option in CONNECTION_OPTIONS:
-        params.pop(option, None)
-    return params
+# --- overlay networks: a resource on the one contract (resource.py) ----------------------------------------
 
-
-# --- overlay networks (pure plan + a little engine) ------------------------------------------------------
-
-
-def network_body(item, stack):
-    options = dict(as_text_map(item.get("driver_options"), "driver_options") or {})
-    if item["encrypted"]:
+def desired_overlay(params):
+    """A validated network entry (its labels with the owner label) as the desired network (pure)."""
+    options = dict(as_text_map(params.get("driver_options"), "driver_options") or {})
+    if params["encrypted"]:
         options["encrypted"] = ""
-    labels = dict(as_text_map(item.get("labels"), "labels") or {}, **{OWNER_LABEL: stack})
-    return {"Name": item["name"], "Driver": item["driver"], "Attachable": item["attachable"],
-            "Internal": item["internal"], "Options": options, "Labels": labels, "CheckDuplicate": True}
+    return {"name": params["name"], "encrypted": params["encrypted"],
+            "body": {"Name": params["name"], "Driver": params["driver"], "Attachable": params["attachable"],
+                     "Internal": params["internal"], "Options": options,
+                     "Labels": dict(as_text_map(params.get("labels"), "labels") or {}), "CheckDuplicate": True}}
 
 
-def plan_network(item, current, stack):
+def plan_network(desired, current):
     """Create when absent; an existing network that differs cannot change in place (services use it)."""
-    plan = Plan("network", item["name"])
-    body = network_body(item, stack)
+    plan = Plan("network", desired["name"])
+    body = desired["body"]
     if current is None:
         plan.add("create", body=body)
         plan.differ("state", "absent", "present")
@@ -105,12 +90,44 @@ def plan_network(item, current, stack):
     for key in ("Attachable", "Internal"):
         if bool(current.get(key)) != body[key]:
             differences.append("%s is %s, declared %s" % (key.lower(), bool(current.get(key)), body[key]))
-    if ("encrypted" in (current.get("Options") or {})) != item["encrypted"]:
-        differences.append("encrypted is %s, declared %s" % (not item["encrypted"], item["encrypted"]))
+    if ("encrypted" in (current.get("Options") or {})) != desired["encrypted"]:
+        differences.append("encrypted is %s, declared %s" % (not desired["encrypted"], desired["encrypted"]))
     if differences:
         raise ValueError("network %s differs: %s. A network cannot change in place; remove the services using it "
-                         "and the network, then run again" % (item["name"], "; ".join(differences)))
+                         "and the network, then run again" % (desired["name"], "; ".join(differences)))
     return plan
+
+
+class OverlayNetworkResource(Resource):
+    """One of the stack's overlay networks: created when absent, never changed in place."""
+
+    kind = "network"
+
+    def desire(self, params):
+        return desired_overlay(params)
+
+    def read(self, known=UNREAD):
+        return {"current": inspect_network(self.client, self.name) if known is UNREAD else known}
+
+    def plan(self, state):
+        return plan_network(self.desired, state["current"])
+
+    def apply(self, plan, state):
+        self.client.create("network", plan.actions[0]["body"])
+        return inspect_network(self.client, self.name)
+
+    def stand_in(self):
+        """What the services of a check-mode run read instead of the network this run would create."""
+        return {"Id": "(new network %s)" % self.name, "Name": self.name, "Scope": "swarm",
+                "Options": self.desired["body"]["Options"]}
+
+
+class StackService(ServiceResource):
+    """A service of the stack: apply writes it and returns the Rollout, which the stack waits for together
+    with the others' (one poll for all), so the wait costs the longest rollout, not their sum."""
+
+    def apply(self, plan, state):
+        return self.start(plan, state)
 
 
 def with_compose(params):
@@ -132,24 +149,22 @@ class SwarmStack(StackBase):
     def __init__(self, client, params, check_mode):
         params = with_compose(params)
         super().__init__(client, params, check_mode, parallel=params.get("parallel") or 4)
+        # In check mode: {kind: {name: stand-in}} for what this run would create before the services read it.
+        self.pending = {}
 
     # --- declared items ----------------------------------------------------------------------------
 
-    def _declared(self, kind, spec):
-        items = [validate(kind, spec, entry) for entry in self.params.get(kind) or []]
-        self.check_unique(kind, items)
-        for item in items:
-            if kind != "networks":
-                item["labels"] = self.owner_labels(item.get("labels"))
-        return items
-
     def resources(self):
         """Every declared item as its resource (which validates it), before anything is read or changed."""
-        built = {"networks": self._declared("networks", NETWORK_SPEC)}
-        for kind, spec, cls in (("secrets", argument_spec("secret"), SecretResource),
+        built = {}
+        for kind, spec, cls in (("networks", NETWORK_SPEC, OverlayNetworkResource),
+                                ("secrets", argument_spec("secret"), SecretResource),
                                 ("configs", argument_spec("config"), ConfigResource),
-                                ("services", SERVICE_SPEC, ServiceResource)):
-            built[kind] = [self.build(kind, cls, item) for item in self._declared(kind, spec)]
+                                ("services", SERVICE_SPEC, StackService)):
+            items = [validate_entry(kind, spec, entry) for entry in self.params.get(kind) or []]
+            self.check_unique(kind, items)
+            built[kind] = [self.build(kind, cls, dict(item, labels=self.owner_labels(item.get("labels"))))
+                           for item in items]
         return built
 
     # --- the pre-flight, before any change (preflight.py) ----------------------------------------------
@@ -168,7 +183,7 @@ class SwarmStack(StackBase):
     def check_kernel(self, built):
         if self.params.get("kernel_check") == "skip":
             return
-        networks = {n["name"]: {"Name": n["name"], "Options": {"encrypted": ""} if n["encrypted"] else {}}
+        networks = {n.name: {"Name": n.name, "Options": {"encrypted": ""} if n.desired["encrypted"] else {}}
                     for n in built["networks"]}
         needs = [("esp", "network %s is an encrypted overlay (IPsec ESP)" % n) for n, d in networks.items()
                  if d["Options"]]
@@ -198,45 +213,36 @@ class SwarmStack(StackBase):
 
     # --- running items -------------------------------------------------------------------------------
 
-    def _run_network(self, item):
-        try:
-            plan = plan_network(item, self.client.inspect("network", item["name"]), self.name)
-            if plan.actions and self.check_mode:
-                body = plan.actions[0]["body"]
-                self._pending("network", item["name"], {"Id": "(new network %s)" % item["name"], "Name": item["name"],
-                                                        "Scope": "swarm", "Options": body["Options"]})
-            elif plan.actions:
-                self.client.create("network", plan.actions[0]["body"])
-            return self._record("networks", item["name"], plan)
-        except (EngineError, ValueError) as err:
-            return self._record("networks", item["name"], error=err)
-
     def _run_resource(self, kind, resource):
-        """Converge a secret or config (a rotation waits for the services it updates)."""
+        """Converge a network, secret or config (a rotation waits for the services it updates)."""
         try:
             plan, _state, _doc = converge(resource)
             if self.check_mode and plan.has("create"):
-                version = next(a["version"] for a in plan.actions if a["action"] == "create")
-                self._pending(kind[:-1], resource.name, ("(new version %s)" % version, version))
+                self.pending.setdefault(kind[:-1], {})[resource.name] = self._stand_in(kind, resource, plan)
             return self._record(kind, resource.name, plan)
         except (EngineError, ValueError) as err:
             return self._record(kind, resource.name, error=err)
 
+    @staticmethod
+    def _stand_in(kind, resource, plan):
+        if kind == "networks":
+            return resource.stand_in()
+        version = next(a["version"] for a in plan.actions if a["action"] == "create")
+        return "(new version %s)" % version, version
+
     def _start_service(self, service, failed_inputs):
-        """Read, plan and write one service without waiting: (plan, Rollout to wait for), or None when done."""
+        """Converge one service without waiting: (plan, Rollout to wait for), or None when done."""
         blocked = self._blocked_by(service, failed_inputs)
         if blocked:
             self._record("services", service.name, error=ItemError(
                 "not converged: it uses %s, which failed" % ", ".join(blocked)))
             return None
         try:
-            state = service.read()
-            plan = service.plan(state)
-            rollout = None if self.check_mode or not plan.actions else service.start(plan, state)
+            plan, _state, rollout = converge(service, pending=self.pending)
         except (EngineError, ValueError) as err:
             self._record("services", service.name, error=err)
             return None
-        if rollout is None or not service.desired["wait"]:
+        if self.check_mode or not plan.actions or rollout is None or not service.desired["wait"]:
             self._record("services", service.name, plan)
             return None
         return plan, rollout
@@ -253,10 +259,6 @@ class SwarmStack(StackBase):
             outcome = outcomes[rollout.name]
             self._record("services", rollout.name, plan,
                          error=outcome if isinstance(outcome, EngineError) else None)
-
-    def _pending(self, kind, name, stand_in):
-        """In check mode, what services read instead of an object this run would create first."""
-        self.cache.setdefault("pending", {}).setdefault(kind, {})[name] = stand_in
 
     @staticmethod
     def _blocked_by(service, failed_inputs):
@@ -288,7 +290,7 @@ class SwarmStack(StackBase):
     def prune(self, built, action="prune"):
         """Remove this stack's services, then secrets, configs and networks not in `built` (all of them when
         it is empty, for state absent, as `docker stack rm`)."""
-        declared = {kind: {getattr(r, "name", None) or r["name"] for r in built[kind]} for kind in KINDS}
+        declared = {kind: {r.name for r in built[kind]} for kind in KINDS}
         removed_services = []
         for service in self._owned("service"):
             name = service["Spec"]["Name"]
@@ -322,8 +324,7 @@ class SwarmStack(StackBase):
             return self.result()
         self.check_kernel(built)
         with ThreadPoolExecutor(self.parallel) as pool:
-            list(pool.map(self._run_network, built["networks"]))
-            for kind in ("secrets", "configs"):
+            for kind in ("networks", "secrets", "configs"):
                 list(pool.map(lambda r, k=kind: self._run_resource(k, r), built[kind]))
             self._run_services(pool, built["services"], self._failed_inputs())
         if self.params.get("prune"):

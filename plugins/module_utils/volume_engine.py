@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError
-from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
+from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import (
     compare_volume,
     desired_volume,
@@ -69,9 +69,3 @@ class VolumeResource(Resource):
         except EngineError as err:
             raise EngineError("creating volume %s failed: %s" % (self.name, err.daemon_message or err),
                               err.status, err.daemon_message) from None
-
-
-def converge_volume(client, params, check_mode=False, actual=None, read=True):
-    """For callers not yet on resource.converge: returns (plan, volume inspect document or None)."""
-    plan, _unused, document = converge(VolumeResource(client, params, check_mode), UNREAD if read else actual)
-    return plan, document

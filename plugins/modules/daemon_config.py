@@ -141,15 +141,10 @@ validated:
   type: bool
 """
 
-import os  # noqa: E402
-import stat  # noqa: E402
-import tempfile  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-from ansible_collections.berth.engine.plugins.module_utils import daemon_config as pure  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.host_facts import Host  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.resource import Resource, converge  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.common import checked_module, run  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.daemon_config_resource import (  # noqa: E402
+    converge_daemon_json,
+)
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", default="/etc/docker/daemon.json"),
@@ -162,146 +157,11 @@ ARGUMENT_SPEC = dict(
     mode=dict(type="str", default="0644"),
     restart_marker=dict(type="path"),
 )
-DOCKERD_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
-
-
-class DaemonJson(Resource):
-    """daemon.json as a resource: the file on the host instead of an engine object."""
-
-    kind = "daemon.json"
-
-    def __init__(self, module):
-        self.module = module
-        super().__init__(None, module.params, check_mode=module.check_mode)
-
-    def desire(self, params):
-        try:
-            int(params["mode"], 8)
-        except ValueError:
-            raise ValueError("mode must be an octal string such as 0644, got %r" % params["mode"]) from None
-        return pure.desire(params)
-
-    def read(self, known=None):
-        state = self._read_file(self.name)
-        state["storage"] = self._read_storage()
-        return state
-
-    def _read_storage(self):
-        """The data root's filesystem, for the overlay2 drivers only (others do not care)."""
-        data_root, driver = pure.storage_target(self.desired["config"])
-        if driver not in pure.OVERLAY_DRIVERS:
-            return None
-        host = Host(run=self.module.run_command, which=self.module.get_bin_path)
-        return host.storage(data_root, host.mounts(), {"filesystems": (), "installed": ()})
-
-    @staticmethod
-    def _read_file(path):
-        try:
-            info = os.stat(path)
-        except FileNotFoundError:
-            return {"exists": False, "text": None, "mode": None, "uid": None}
-        except OSError as err:
-            raise ValueError("cannot read %s: %s" % (path, err.strerror)) from None
-        try:
-            with open(path, "rb") as handle:
-                text = handle.read().decode("utf-8", "replace")
-        except OSError as err:
-            raise ValueError("cannot read %s: %s" % (path, err.strerror)) from None
-        return {"exists": True, "text": text, "mode": stat.S_IMODE(info.st_mode), "uid": info.st_uid}
-
-    def plan(self, state):
-        return pure.plan(self.desired, state)
-
-    def apply(self, plan, state):
-        if not plan.has("write"):
-            self._set_attributes(self.name)
-            return {"backup_file": "", "validated": False}
-        directory = os.path.dirname(self.name) or "."
-        os.makedirs(directory, mode=0o755, exist_ok=True)
-        handle, candidate = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(self.name))
-        try:
-            with os.fdopen(handle, "w") as out:
-                out.write(self.desired["content"])
-                out.flush()
-                os.fsync(out.fileno())
-            self._set_attributes(candidate)
-            validated = self._validate(candidate)
-            backup = ""
-            if state["exists"] and self.module.params["backup"]:
-                backup = self.module.backup_local(self.name)
-            self._mark_restart_pending()
-            os.replace(candidate, self.name)
-        finally:
-            if os.path.exists(candidate):
-                os.unlink(candidate)
-        return {"backup_file": backup, "validated": validated}
-
-    def _mark_restart_pending(self):
-        marker = self.module.params["restart_marker"]
-        if marker:
-            os.makedirs(os.path.dirname(marker) or ".", mode=0o755, exist_ok=True)
-            with open(marker, "w") as out:
-                out.write("%s changed; daemon restart pending\n" % self.name)
-
-    def _set_attributes(self, path):
-        os.chmod(path, self.desired["mode"])
-        if os.geteuid() == 0:
-            os.chown(path, 0, 0)
-
-    def _validate(self, candidate):
-        """Run dockerd --validate on the candidate; a refusal fails before the live file is touched."""
-        dockerd = self._dockerd()
-        if not dockerd:
-            return False
-        rc, out, err = self.module.run_command([dockerd, "--validate", "--config-file", candidate])
-        if rc != 0:
-            said = " ".join((err or out or "exit status %d" % rc).replace(candidate, "the new file").split())
-            raise ValueError("dockerd --validate refused the new configuration, so %s was left unchanged. "
-                             "dockerd said: %s" % (self.name, said))
-        return True
-
-    def _dockerd(self):
-        wanted = self.module.params["validate_with"]
-        if wanted != "auto":
-            return wanted
-        path = self.module.get_bin_path("dockerd", opt_dirs=list(DOCKERD_DIRS))
-        if not path:
-            return ""
-        rc, out, err = self.module.run_command([path, "--help"])
-        return path if "--validate" in (out or "") + (err or "") else ""
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    path = module.params["path"]
-    failure = None
-    try:
-        resource = DaemonJson(module)
-        plan, state, done = converge(resource)
-    except ValueError as err:  # refused settings, or dockerd --validate said no
-        failure = str(err)
-    except OSError as err:
-        failure = "writing %s failed: %s; the previous file is unchanged" % (path, err)
-    if failure:
-        # Outside the except block, so ansible-core attaches no traceback to a handled error.
-        module.fail_json(msg=failure, path=path)
-    for warning in plan.warnings:
-        module.warn(warning)
-    write = [a for a in plan.actions if a["action"] == "write"]
-    result = dict(
-        changed=plan.changed,
-        path=path,
-        actions=plan.action_names(),
-        config=resource.desired["config"],
-        changed_keys=write[0]["keys"] if write else [],
-        restart_needed=pure.restart_needed(plan),
-        existed=state["exists"],
-        backup_file=(done or {}).get("backup_file", ""),
-        validated=(done or {}).get("validated", False),
-    )
-    if module._diff:
-        result["diff"] = pure.file_diff(plan, path)
-    module.exit_json(**result)
+    module = checked_module(ARGUMENT_SPEC, supports_check_mode=True)
+    run(module, lambda _no_engine: converge_daemon_json(module), connect=False)
 
 
 if __name__ == "__main__":

@@ -351,9 +351,8 @@ summary:
   sample: {"error": 0, "warning": 1, "info": 2, "error_ids": []}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.berth.engine.plugins.module_utils import prereqs as pr
+from ansible_collections.berth.engine.plugins.module_utils.common import checked_module
 from ansible_collections.berth.engine.plugins.module_utils.host_facts import Host, HostError, HostPrereqs
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge
 
@@ -374,7 +373,7 @@ LIVE_ACTIONS = ("load_module", "set_sysctl")
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = checked_module(ARGUMENT_SPEC, supports_check_mode=True)  # the value checks every module makes
     host = Host(run=module.run_command, which=module.get_bin_path)
     # fail_json outside the except blocks: inside one, ansible-core attaches the handled exception as a traceback.
     failure = None

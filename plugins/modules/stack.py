@@ -228,10 +228,13 @@ images:
   returned: always
   type: dict
 containers:
-  description: Per container, C(changed), C(actions) and, when it failed, C(failed) and C(msg).
+  description:
+    - Per container, C(changed), C(actions) and, when it failed, C(failed) and C(msg).
+    - When the container is (or in check mode would be) recreated, C(reasons) lists what made the plan recreate
+      it (the options that differ, C(image), or C(recreate=always)), without needing C(--diff).
   returned: always
   type: dict
-  sample: {shop-web: {changed: true, actions: [recreate]}}
+  sample: {shop-web: {changed: true, actions: [recreate], reasons: [image, env]}}
 networks:
   description: Per network, as for RV(containers).
   returned: always

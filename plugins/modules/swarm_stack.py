@@ -258,7 +258,7 @@ configs:
   returned: always
   type: dict
 services:
-  description: Per service, like RV(networks).
+  description: Per service, like RV(networks); an update also has C(reasons), the settings that differ.
   returned: always
   type: dict
 failures:

@@ -11,6 +11,7 @@ from tests.support.ansible import run_module
 
 CONTAINER = "berth.engine.container"
 ENGINE_INFO = "berth.engine.engine_info"
+SWARM_STACK = "berth.engine.swarm_stack"
 
 CASES = [
     # (id, module, args without name/image, the option the message must name)
@@ -27,6 +28,14 @@ CASES = [
     ("extra-hosts-int", CONTAINER, {"extra_hosts": 5}, "extra_hosts"),
     ("kernel-config-nul", "berth.engine.host_prereqs", {"kernel_config_path": "/boot/con\x00fig"},
      "kernel_config_path"),
+    # A swarm_stack entry is refused as its own module refuses it (issue 21): same ranges, NUL bytes, infinities.
+    ("swarm-stack-wait-timeout-negative", SWARM_STACK,
+     {"name": "s", "services": [{"name": "web", "image": "busybox", "wait_timeout": -5}]}, "wait_timeout"),
+    ("swarm-stack-wait-timeout-inf", SWARM_STACK,
+     {"name": "s", "services": [{"name": "web", "image": "busybox", "wait_timeout": "inf"}]}, "wait_timeout"),
+    ("swarm-stack-image-nul", SWARM_STACK, {"name": "s", "services": [{"name": "web", "image": "busy\x00box"}]},
+     "image"),
+    ("daemon-config-path-nul", "berth.engine.daemon_config", {"path": "/tmp/daemon\x00.json"}, "path"),
 ]
 
 

@@ -208,6 +208,9 @@ def test_daemon_config_refuses_unknown_keys_with_the_closest_one(tmp_path):
     passed = ok({"path": str(path), "config": {"some-future-option": [1]}, "allow_unknown_keys": True,
                  "validate_with": ""})
     assert json.loads(path.read_text()) == {"some-future-option": [1]} and passed["validated"] is False
+    # The value checks every module makes (common.checked_module): a NUL byte is named, not a crash.
+    msg = fails({"path": str(path) + "\x00.d", "config": {}})
+    assert "path must not contain a NUL byte" in msg and "Traceback" not in msg
 
 
 def test_daemon_config_leaves_the_file_alone_when_the_validator_refuses(tmp_path):

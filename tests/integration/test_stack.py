@@ -62,12 +62,15 @@ def test_converge_idempotent_check_diff(docker_client, app):
     assert predicted["containers"][names[1]]["actions"] == ["recreate"]
     assert predicted["containers"][names[0]]["actions"] == ["update"]
     assert predicted["containers"][names[2]]["actions"] == []
+    assert predicted["containers"][names[1]]["reasons"] == ["env"], "why it is recreated, without --diff"
+    assert "reasons" not in predicted["containers"][names[0]], "an update in place recreates nothing"
     assert {n: docker_client.containers.get(n).id for n in names} == ids, "check mode changed nothing"
     assert any(d["after"].get("env", {}).get("INDEX") == "changed" for d in predicted["diff"])
 
     applied = ok(app, diff=True)
     assert {n: i["actions"] for n, i in applied["containers"].items()} == {
         n: i["actions"] for n, i in predicted["containers"].items()}
+    assert applied["containers"][names[1]]["reasons"] == ["env"]
     assert docker_client.containers.get(names[0]).id == ids[names[0]]
     assert docker_client.containers.get(names[0]).attrs["HostConfig"]["Memory"] == 64 * 1024 * 1024
     assert docker_client.containers.get(names[1]).id != ids[names[1]]

@@ -62,7 +62,7 @@ class ScriptedResource(ContainerResource):
         super().__init__(None, dict(PARAMS))
         self.reads, self.races, self.applied = list(reads), races, []
 
-    def read(self, known=None):
+    def read(self, known=None, **given):
         return state_with(self.reads.pop(0))
 
     def apply(self, plan, state):

@@ -331,3 +331,69 @@ def test_gather_paths_alone_reads_nothing_else(merged_usr):
     assert result == {"changed": False, "restart_pending": False,
                       "paths": {str(merged_usr / "bin" / "dockerd"): str(merged_usr / "usr" / "bin" / "dockerd")}}
     assert "paths" in runtime_facts.ARGUMENT_SPEC["gather"]["default"]
+
+
+# --- the resource (daemon_config_resource.py), on files in tmp_path ----------------------------------
+
+
+class FakeHost:
+    """The AnsibleModule calls the resource makes: a dockerd that says `verdict`, and backups."""
+
+    def __init__(self, verdict=(0, "", "")):
+        self.verdict = verdict
+        self.commands = []
+
+    def run_command(self, argv):
+        self.commands.append(argv)
+        return self.verdict
+
+    def get_bin_path(self, name, opt_dirs=None):
+        return None
+
+    def backup_local(self, path):
+        backup = path + ".bak~"
+        with open(path, "rb") as source, open(backup, "wb") as copy:
+            copy.write(source.read())
+        return backup
+
+
+def resource_params(tmp_path, **extra):
+    return dict(params({"storage-driver": "vfs"}, path=str(tmp_path / "daemon.json"), validate_with="",
+                       backup=True, restart_marker=None), **extra)
+
+
+def test_the_resource_plans_in_check_mode_and_writes_on_apply(tmp_path):
+    from ansible_collections.berth.engine.plugins.module_utils.daemon_config_resource import DaemonJson
+    from ansible_collections.berth.engine.plugins.module_utils.resource import converge
+
+    checked, state, done = converge(DaemonJson(resource_params(tmp_path), check_mode=True, host=FakeHost()))
+    assert checked.action_names() == ["write"] and not state["exists"] and done is None
+    assert not (tmp_path / "daemon.json").exists(), "check mode wrote the file"
+    written, _state, done = converge(DaemonJson(resource_params(tmp_path), host=FakeHost()))
+    assert written.actions == checked.actions, "check mode predicted the run"
+    assert json.loads((tmp_path / "daemon.json").read_text())["storage-driver"] == "vfs"
+    assert done == {"backup_file": "", "validated": False}
+    again, _state, _done = converge(DaemonJson(resource_params(tmp_path), host=FakeHost()))
+    assert again.actions == []
+
+
+def test_a_refused_candidate_leaves_the_file_and_says_what_dockerd_said(tmp_path):
+    from ansible_collections.berth.engine.plugins.module_utils.daemon_config_resource import DaemonJson
+    from ansible_collections.berth.engine.plugins.module_utils.resource import converge
+
+    path = tmp_path / "daemon.json"
+    path.write_text("{}")
+    host = FakeHost(verdict=(1, "", "unknown option in the new file"))
+    with pytest.raises(ValueError, match="dockerd --validate refused.*dockerd said: unknown option in the new file"):
+        converge(DaemonJson(resource_params(tmp_path, validate_with="/usr/bin/dockerd"), host=host))
+    assert path.read_text() == "{}" and host.commands[0][:2] == ["/usr/bin/dockerd", "--validate"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["daemon.json"], "a candidate or backup was left"
+
+
+def test_the_module_checks_its_values_as_every_module_does():
+    from ansible_collections.berth.engine.plugins.module_utils.common import validate_params
+
+    with pytest.raises(ValueError, match="path must not contain a NUL byte"):
+        validate_params(module.ARGUMENT_SPEC, {"path": "/etc/docker/daemon.json\x00x"})
+    with pytest.raises(ValueError, match="mode must not contain a NUL byte"):
+        validate_params(module.ARGUMENT_SPEC, {"mode": "0644\x00"})

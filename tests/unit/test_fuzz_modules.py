@@ -31,6 +31,7 @@ from ansible_collections.berth.engine.plugins.module_utils.network_plan import (
     ARGUMENT_SPEC as NETWORK_SPEC,
 )
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import desired_network, network_body
+from ansible_collections.berth.engine.plugins.module_utils.service_plan import ARGUMENT_SPEC as SERVICE_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import (
     ARGUMENT_SPEC as VOLUME_SPEC,
 )
@@ -102,6 +103,19 @@ def stack_pipeline(params):
         raise ValueError(str(err)) from None
 
 
+def swarm_stack_pipeline(params):
+    swarm_stack = importlib.import_module("ansible_collections.berth.engine.plugins.module_utils.swarm_stack")
+    try:  # validates every entry with validate_params and its resource's spec, then each resource's desire()
+        swarm_stack.SwarmStack(None, params, True).resources()
+    except swarm_stack.ItemError as err:  # the module turns it into a failure with this message
+        raise ValueError(str(err)) from None
+
+
+def daemon_config_pipeline(params):
+    resource = importlib.import_module("ansible_collections.berth.engine.plugins.module_utils.daemon_config_resource")
+    resource.DaemonJson(params, check_mode=True)  # its desire(), before the file is read
+
+
 def engine_info_pipeline(params):
     normalise = _module("engine_info").normalise_filters
     for kind in ("containers", "images", "networks", "volumes"):
@@ -121,6 +135,8 @@ PIPELINES = {
     "volume": (volume_pipeline, {"name": "vol"}),
     "image": (image_pipeline, {"name": "berth-test/busybox"}),
     "stack": (stack_pipeline, {"name": "shop"}),
+    "swarm_stack": (swarm_stack_pipeline, {"name": "shop"}),
+    "daemon_config": (daemon_config_pipeline, {}),
     "engine_info": (engine_info_pipeline, {}),
     "host_prereqs": (host_prereqs_pipeline, {}),
 }
@@ -140,6 +156,11 @@ def strategies(name, spec):
                 item = params_targeting(item_spec, item_base, path, option)
                 yield "%s[].%s" % (kind, ".".join(path)), item.map(lambda entry, kind=kind: {
                     "name": "shop", kind: [entry]})
+    if name == "swarm_stack":
+        # The services entries have no suboptions in the module's spec: aim at the service module's options.
+        for path, option in targets(SERVICE_SPEC):
+            item = params_targeting(SERVICE_SPEC, {"name": "web", "image": "berth-test/busybox"}, path, option)
+            yield "services[].%s" % ".".join(path), item.map(lambda entry: {"name": "shop", "services": [entry]})
 
 
 def assert_clean(err, spec, strict=True):
@@ -159,7 +180,7 @@ def assert_clean(err, spec, strict=True):
 MODULES = sorted(f[:-3] for f in os.listdir(MODULES_DIR) if f.endswith(".py") and not f.startswith("_"))
 
 
-def test_the_seven_modules_have_pipelines():
+def test_the_nine_modules_have_pipelines():
     assert set(PIPELINES) <= set(MODULES)
 
 
@@ -187,7 +208,8 @@ def test_hostile_parameters_fail_cleanly_or_pass(name):
     """Every option in turn gets hostile values; modules without a pipeline here get their spec's checks."""
     spec = module_spec(name)
     pipeline = PIPELINES.get(name, (lambda params: None, {}))[0]
-    named = {**spec, **CONTAINER_SPEC, **NETWORK_SPEC, **VOLUME_SPEC} if name == "stack" else spec
+    named = {"stack": {**spec, **CONTAINER_SPEC, **NETWORK_SPEC, **VOLUME_SPEC},
+             "swarm_stack": dict(spec, service_entry={"options": SERVICE_SPEC})}.get(name, spec)
     for what, params in strategies(name, spec):
         @settings(max_examples=examples_for(name, what), deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))

@@ -189,26 +189,25 @@ def test_engine_is_local():
 
 class FakeContainer:
     def __init__(self, name, image="busybox:1", state="started", ports=None, entry=None, fail=None):
-        self.name, self.entry, self.fail = name, entry or {}, fail
+        self.name, self.fail = name, fail
         self.desired = {"name": name, "image": image, "state": state, "values": {"ports": parse_ports(ports)}}
-        self.params = {"pull": "missing"}
-        self.cache = {}
+        self.params = dict(entry or {}, pull="missing")
         self.resolved = 0
 
-    def cached(self, key, compute):
-        return self.cache.setdefault(key, compute())
+    def image_key(self):
+        return self.desired["image"], self.params["pull"]
 
-    def _resolve_image(self):
+    def obtain_image(self):
         self.resolved += 1
         if self.fail:
             raise preflight.EngineError("container %s: %s" % (self.name, self.fail))
-        return {"Id": "x"}, None
+        return {"Id": "x"}, "done"
 
 
 class FakeStack:
     def __init__(self, docker_host="unix:///var/run/docker.sock", check_mode=False):
         self.client = type("Client", (), {"docker_host": docker_host})()
-        self.check_mode, self.parallel, self.bind_sources_created = check_mode, 2, {}
+        self.check_mode, self.parallel, self.bind_sources_created, self.images = check_mode, 2, {}, {}
 
 
 def run(stack, containers, networks=(), known_networks=None, listing=None):
@@ -253,13 +252,14 @@ def test_driver_skips_host_checks_for_a_remote_engine(tmp_path):
     assert run(stack, [FakeContainer("web", entry=entry)]) == {}
 
 
-def test_driver_resolves_one_image_once_for_many_containers():
-    containers = [FakeContainer("w%d" % i) for i in range(3)]
-    shared = {}
-    for container in containers:
-        container.cache = shared
-    assert run(FakeStack(), containers) == {}
+def test_driver_resolves_one_image_once_for_many_containers_and_keeps_it_for_their_reads():
+    containers = [FakeContainer("w%d" % i) for i in range(3)] + [FakeContainer("other", image="other:2")]
+    stack = FakeStack()
+    stack.images[("other:2", "missing")] = (None, "predicted")  # check mode: one the stack's image items build
+    assert run(stack, containers) == {}
     assert sum(c.resolved for c in containers) == 1
+    assert stack.images == {("busybox:1", "missing"): ({"Id": "x"}, "done"),
+                            ("other:2", "missing"): (None, "predicted")}
 
 
 def test_driver_checks_only_networks_it_creates():

@@ -72,6 +72,19 @@ def test_prune_selection():
     assert prune_selection("volumes", [], owned, prune=False, prune_volumes=True) == []
 
 
+def test_an_item_result_says_why_its_plan_recreates():
+    plan = Plan("container", "web")
+    plan.add("stop")
+    plan.add("recreate", reasons=["image", "env"])
+    plan.add("recreate", reasons=["env", "ports"])
+    assert item_result(plan) == {"changed": True, "actions": ["stop", "recreate", "recreate"],
+                                 "reasons": ["image", "env", "ports"]}
+    updated = Plan("container", "db")
+    updated.add("update", options=["memory"])
+    assert "reasons" not in item_result(updated), "only a recreate has reasons"
+    assert "reasons" not in item_result(error=ItemError("failed"))
+
+
 def test_results_and_summary():
     plan = Plan("container", "web")
     plan.add("recreate")
@@ -191,7 +204,7 @@ def test_no_stack_failure_line_repeats_its_prefix():
     entry = validate_entry("containers", CONTAINER_ENTRY_SPEC, {"name": "nc-noimg-b-1", "image": "nc-noimg:1"})
     container = ContainerResource(_NoSuchImageEngine(), entry)
     with pytest.raises(EngineError) as raised:
-        container._resolve_image()  # the message the container module fails with names the container
+        container.pull_image(None)  # the message the container module fails with names the container
     assert str(raised.value).startswith("container nc-noimg-b-1: pulling image nc-noimg:1 failed")
     results = {"containers": {"nc-noimg-b-1": item_result(error=raised.value),
                               "web": item_result(error=ItemError("not converged: it depends on db, which failed"))},

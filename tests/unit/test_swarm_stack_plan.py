@@ -9,8 +9,9 @@ from ansible_collections.berth.engine.plugins.module_utils.swarm_stack import (
     NETWORK_SPEC,
     ItemError,
     SwarmStack,
+    desired_overlay,
     plan_network,
-    validate,
+    validate_entry,
 )
 from tests.unit.test_module_docs import compare as compare_docs
 
@@ -46,13 +47,41 @@ def test_documentation_matches_argument_spec():
 
 
 def test_network_plan():
-    item = validate("networks", NETWORK_SPEC, {"name": "shop"})
-    assert plan_network(item, OVERLAY, "shop").actions == []
-    created = plan_network(dict(item, encrypted=True, labels={"a": "b"}), None, "shop")
+    item = validate_entry("networks", NETWORK_SPEC, {"name": "shop"})
+    assert plan_network(desired_overlay(item), OVERLAY).actions == []
+    created = plan_network(desired_overlay(dict(item, encrypted=True, labels={"a": "b", "io.berth.swarm_stack": "s"})),
+                           None)
     body = created.actions[0]["body"]
-    assert body["Options"] == {"encrypted": ""} and body["Labels"] == {"a": "b", "io.berth.swarm_stack": "shop"}
+    assert body["Options"] == {"encrypted": ""} and body["Labels"] == {"a": "b", "io.berth.swarm_stack": "s"}
     with pytest.raises(ValueError, match="encrypted is False, declared True.*cannot change in place"):
-        plan_network(dict(item, encrypted=True), OVERLAY, "shop")
+        plan_network(desired_overlay(dict(item, encrypted=True)), OVERLAY)
+
+
+def test_networks_are_resources_labelled_as_the_stacks():
+    stack = SwarmStack(NoEngine(), {"name": "s", "networks": [{"name": "shop", "labels": {"a": "b"}}]}, False)
+    network = stack.resources()["networks"][0]
+    assert network.desired["body"]["Labels"] == {"a": "b", "io.berth.swarm_stack": "s"}
+    assert network.plan(network.read(None)).action_names() == ["create"]
+    assert network.plan(network.read(OVERLAY)).actions == []
+
+
+@pytest.mark.parametrize("kind, entry, message", [
+    ("services", {"name": "web", "image": "x", "wait_timeout": -5}, "wait_timeout must be a number from 0 to 86400"),
+    ("services", {"name": "web", "image": "x", "wait_timeout": float("inf")}, "wait_timeout must be a finite number"),
+    ("services", {"name": "web", "image": "x", "wait_timeout": ".inf"}, "wait_timeout.*cannot be converted"),
+    ("services", {"name": "web", "image": "x\x00y"}, "image must not contain a NUL byte"),
+    ("services", {"name": "web", "image": "x", "networks": [{"name": "a\x00b"}]},
+     "networks\\[0\\].name must not contain a NUL byte"),
+    ("secrets", {"name": "db", "content": "x", "wait_timeout": -5}, "wait_timeout must be a number from 0 to 86400"),
+    ("configs", {"name": "conf", "content": "x", "wait_timeout": float("inf")}, "wait_timeout must be a finite"),
+    ("networks", {"name": "shop", "driver": "overlay\x00"}, "driver must not contain a NUL byte"),
+    ("networks", {"name": "shop", "encrypted": "maybe"}, "encrypted"),
+])
+def test_entries_are_refused_as_their_own_modules_refuse_them(kind, entry, message):
+    """Each entry goes through validate_params, as the single-resource module's task does."""
+    stack = SwarmStack(NoEngine(), {"name": "s", kind: [entry]}, False)
+    with pytest.raises(ItemError, match="%s entry %s: .*%s" % (kind, entry["name"], message)):
+        stack.resources()
 
 
 def test_bad_entries_fail_before_anything():
