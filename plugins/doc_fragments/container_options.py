@@ -145,9 +145,9 @@ options:
         type: str
         required: true
       aliases:
-        description: DNS aliases on this network.
+        description: DNS aliases on this network (strings; a YAML boolean or decimal number is refused).
         type: list
-        elements: str
+        elements: raw
       ipv4_address:
         description: Static IPv4 address (the network needs a configured subnet).
         type: str
@@ -594,9 +594,9 @@ options:
             type: str
             required: true
           aliases:
-            description: DNS aliases on this network.
+            description: DNS aliases on this network (strings; a YAML boolean or decimal number is refused).
             type: list
-            elements: str
+            elements: raw
           ipv4_address:
             description: Static IPv4 address (the network needs a configured subnet).
             type: str

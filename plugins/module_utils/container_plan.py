@@ -23,6 +23,7 @@ from ansible_collections.berth.engine.plugins.module_utils.plan import (
     parse_duration,
     parse_int,
 )
+from ansible_collections.berth.engine.plugins.module_utils.strict_input import check_container_input
 
 STATES = ("present", "started", "stopped", "absent", "restarted", "healthy", "completed")
 RUNNING_STATES = ("started", "restarted", "healthy")
@@ -815,6 +816,7 @@ def desired_container(params, read_text=_read_local_text):
     """
     if not params.get("name"):
         raise ValueError("name is required")
+    params = check_container_input(params)
     params = dict(params, env=_desired_env(params, read_text))
     values = {}
     for option in OPTIONS:
@@ -1260,7 +1262,7 @@ ARGUMENT_SPEC = dict(
     tmpfs=dict(type="list", elements="str"),
     networks=dict(type="list", elements="dict", options=dict(
         name=dict(type="str", required=True),
-        aliases=dict(type="list", elements="str"),
+        aliases=dict(type="list", elements="raw"),
         ipv4_address=dict(type="str"),
         ipv6_address=dict(type="str"),
     )),
