@@ -343,10 +343,47 @@ def _mount(project, entry, service):
 
 
 def _swarm_mount(project, entry, service):
-    """A service's mount: the nodes' engines refuse a missing bind source, there is no host path to create."""
+    """A service's mount: the nodes' engines refuse a missing bind source, there is no host path to create.
+    bind.propagation, volume.nocopy and tmpfs.size/mode become the service's mount options."""
+    options = {}
+    if isinstance(entry, dict):
+        entry = dict(entry)
+        bind, volume, tmpfs = (dict(entry.pop(k, None) or {}) for k in ("bind", "volume", "tmpfs"))
+        if bind.get("propagation"):
+            options["propagation"] = bind.pop("propagation")
+        if volume.pop("nocopy", None):
+            options["no_copy"] = True
+        options.update({"tmpfs_" + k: tmpfs.pop(k) for k in ("size", "mode") if tmpfs.get(k) is not None})
+        leftover = sorted(["bind." + k for k in bind if k != "create_host_path"] + ["volume." + k for k in volume]
+                          + ["tmpfs." + k for k in tmpfs])
+        if leftover:
+            raise ComposeError("service %s: volumes entry for %s: %s is not supported for a swarm service"
+                               % (service, entry.get("target"), ", ".join(leftover)))
     mount = _mount(project, entry, service)
     mount.pop("create_host_path", None)
+    mount.pop("bind", None)
+    mount.update(options)
     return mount
+
+
+def _swarm_container_options(service, name):
+    """The Compose keys of a service's container options -> service options (issue 22)."""
+    options = {target: service[key] for key, target in _SWARM_SIMPLE.items() if key in service}
+    for key in ("dns", "dns_search"):
+        if key in service:
+            options[key] = [service[key]] if isinstance(service[key], str) else list(service[key])
+    if "sysctls" in service:
+        options["sysctls"] = _text_map(service["sysctls"], "sysctls", name)
+    if "extra_hosts" in service:
+        options["hosts"] = _text_map(service["extra_hosts"], "extra_hosts", name)
+    if "ulimits" in service:
+        options["ulimits"] = _ulimits(service["ulimits"], name)
+    logging = service.get("logging") or {}
+    if logging:
+        options["logging"] = {"driver": logging.get("driver") or "json-file"}
+        if logging.get("options") is not None:
+            options["logging"]["options"] = _text_map(logging["options"], "logging.options", name)
+    return options
 
 
 def _bind_options(bind, target, service):
@@ -930,15 +967,22 @@ def load_project(documents, name=None, directory=".", environ=None, profiles=Non
 
 # --- the same file for a swarm: swarm_stack entries -------------------------------------------------
 
+# compose key -> service option, copied as they are (issue 22: the container options of a service)
+_SWARM_SIMPLE = {
+    "user": "user", "working_dir": "working_dir", "hostname": "hostname", "init": "init", "tty": "tty",
+    "read_only": "read_only", "group_add": "groups", "cap_add": "cap_add", "cap_drop": "cap_drop",
+    "stop_signal": "stop_signal", "stop_grace_period": "stop_grace_period", "dns_opt": "dns_options",
+}
 SWARM_SERVICE_KEYS = frozenset([
     "command", "configs", "deploy", "depends_on", "entrypoint", "env_file", "environment", "extends",
     "healthcheck", "image", "labels", "networks", "ports", "profiles", "secrets", "volumes",
-])
+    "dns", "dns_search", "extra_hosts", "logging", "sysctls", "ulimits",
+]) | frozenset(_SWARM_SIMPLE)
 SWARM_DEPLOY_KEYS = frozenset(["endpoint_mode", "labels", "mode", "placement", "replicas", "resources",
                                "restart_policy", "rollback_config", "update_config"])
 # Keys that only mean something on one host: `docker stack deploy` ignores them silently, Berth says so.
 ONE_HOST_KEYS = frozenset(["build", "container_name", "network_mode", "scale", "restart", "pull_policy",
-                           "stop_grace_period", "privileged", "devices", "cap_add", "cap_drop", "sysctls"])
+                           "privileged", "devices"])
 
 
 def _swarm_check_keys(name, service):
@@ -991,6 +1035,8 @@ def _swarm_deploy(deploy, name):
         options["constraints"] = [str(c) for c in placement["constraints"]]
     if placement.get("preferences"):
         options["placement_preferences"] = [{"spread": p["spread"]} for p in placement["preferences"]]
+    if placement.get("max_replicas_per_node") is not None:
+        options["max_replicas_per_node"] = placement["max_replicas_per_node"]
     resources = deploy.get("resources") or {}
     for section in ("limits", "reservations"):
         values = {k: resources[section][k] for k in ("cpus", "memory") if k in (resources.get(section) or {})}
@@ -1010,6 +1056,7 @@ def _swarm_service(project, name, service):
         raise ComposeError("service %s: a swarm service needs image (build is for one host)" % name)
     entry = {"name": "%s_%s" % (project["name"], name), "image": service["image"]}
     entry.update(_swarm_deploy(service.get("deploy") or {}, name))
+    entry.update(_swarm_container_options(service, name))
     if "entrypoint" in service:
         entry["command"] = _words(service["entrypoint"], "entrypoint", name)
     if "command" in service:

@@ -256,3 +256,65 @@ def test_integers_and_strings_are_kept_as_text():
     result = desired(command=["sleep", 30], env={"WORKERS": 2, "EMPTY": None}, args="--port 80")
     assert result["command"] == ["sleep", "30"] and result["args"] == ["--port", "80"]
     assert result["env"] == {"WORKERS": "2", "EMPTY": ""}
+
+
+# --- Compose keys of a swarm service ------------------------------------------------------------------------
+
+COMPOSE = """
+services:
+  worker:
+    image: busybox
+    user: nobody
+    working_dir: /tmp
+    hostname: worker
+    init: true
+    tty: true
+    read_only: true
+    group_add: ["1234"]
+    extra_hosts: ["db.local:10.0.0.1"]
+    dns: 10.0.0.2
+    dns_search: example.com
+    dns_opt: [ndots:2]
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    stop_signal: SIGINT
+    stop_grace_period: 1m30s
+    sysctls: [net.core.somaxconn=1024]
+    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}
+    logging: {driver: json-file, options: {max-size: 1m}}
+    healthcheck: {test: [NONE]}
+    volumes:
+      - {type: tmpfs, target: /scratch, tmpfs: {size: 1048576, mode: 0700}}
+      - {type: volume, source: data, target: /data, volume: {nocopy: true}}
+      - {type: bind, source: /srv, target: /srv, bind: {propagation: rslave}}
+    deploy:
+      mode: replicated-job
+      replicas: 3
+      placement: {max_replicas_per_node: 1}
+volumes:
+  data: {}
+"""
+
+
+def test_compose_keys_of_a_swarm_service_map_to_the_service_options():
+    import yaml
+
+    from ansible_collections.berth.engine.plugins.module_utils.compose import load_swarm_project
+    from ansible_collections.berth.engine.plugins.module_utils.service_plan import ARGUMENT_SPEC
+    from ansible_collections.berth.engine.plugins.module_utils.swarm_stack import validate
+
+    entry = load_swarm_project([yaml.safe_load(COMPOSE)], name="p")["services"][0]
+    result = desired_service(validate("services", ARGUMENT_SPEC, entry))
+    assert result["mode"] == "replicated-job" and result["replicas"] == 3
+    assert result["container"] == {
+        "user": "nobody", "working_dir": "/tmp", "hostname": "worker", "init": True, "tty": True, "read_only": True,
+        "groups": ["1234"], "hosts": ["10.0.0.1 db.local"], "dns": ["10.0.0.2"], "dns_search": ["example.com"],
+        "dns_options": ["ndots:2"], "cap_add": ["CAP_NET_ADMIN"], "cap_drop": ["CAP_MKNOD"], "stop_signal": "SIGINT",
+        "stop_grace_period": 90 * 10 ** 9, "sysctls": {"net.core.somaxconn": "1024"},
+        "ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}, {"Name": "nproc", "Soft": 512, "Hard": 512}],
+        "logging": {"Name": "json-file", "Options": {"max-size": "1m"}}, "healthcheck": {"Test": ["NONE"]},
+        "max_replicas_per_node": 1}
+    assert result["mounts"] == [
+        {"Type": "volume", "Source": "p_data", "Target": "/data", "VolumeOptions": {"NoCopy": True}},
+        {"Type": "tmpfs", "Target": "/scratch", "TmpfsOptions": {"SizeBytes": 1048576, "Mode": 0o700}},
+        {"Type": "bind", "Source": "/srv", "Target": "/srv", "BindOptions": {"Propagation": "rslave"}}]
