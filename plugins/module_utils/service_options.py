@@ -104,12 +104,12 @@ _MOUNT_OPTIONS_BY_TYPE = {"bind": ("propagation",), "volume": ("no_copy", "label
                           "tmpfs": ("tmpfs_size", "tmpfs_mode")}
 
 
-def _octal(value, option):
+def parse_octal_mode(value, option):
     if isinstance(value, str):
         try:
             return int(value, 8)
         except ValueError:
-            raise ValueError("%s must be an octal mode such as '0700', got %r" % (option, value)) from None
+            raise ValueError("%s must be an octal mode such as '0440', got %r" % (option, value)) from None
     return parse_int(value, option, 0, 0o7777)
 
 
@@ -143,7 +143,7 @@ def _mount_options(mount, where):
         if mount.get("tmpfs_size") is not None:
             tmpfs["SizeBytes"] = parse_bytes(mount["tmpfs_size"], where + ".tmpfs_size")
         if mount.get("tmpfs_mode") is not None:
-            tmpfs["Mode"] = _octal(mount["tmpfs_mode"], where + ".tmpfs_mode")
+            tmpfs["Mode"] = parse_octal_mode(mount["tmpfs_mode"], where + ".tmpfs_mode")
         if tmpfs:
             options["TmpfsOptions"] = tmpfs
     return options

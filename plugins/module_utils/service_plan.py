@@ -29,6 +29,7 @@ from ansible_collections.berth.engine.plugins.module_utils.service_options impor
     env_with_files,
     parse_container_settings,
     parse_mounts,
+    parse_octal_mode,
 )
 from ansible_collections.berth.engine.plugins.module_utils.strict_input import text_list, words
 
@@ -116,12 +117,7 @@ def _references(value, option, default_target):
         if not entry.get("name"):
             raise ValueError("%s[%d].name is required" % (option, index))
         mode = entry.get("mode")
-        if isinstance(mode, str):
-            try:
-                mode = int(mode, 8)
-            except ValueError:
-                raise ValueError("%s[%d].mode must be an octal mode such as '0440', got %r"
-                                 % (option, index, mode)) from None
+        mode = None if mode is None else parse_octal_mode(mode, "%s[%d].mode" % (option, index))
         result.append({"name": entry["name"], "target": entry.get("target") or default_target(entry["name"]),
                        "uid": str(entry.get("uid") or "0"), "gid": str(entry.get("gid") or "0"),
                        "mode": DEFAULT_SECRET_MODE if mode is None else int(mode)})

@@ -10,7 +10,7 @@ text): a template such as "{{ port }}" renders to an integer in ansible-core 2.1
 
 from __future__ import annotations
 
-import shlex
+from ansible_collections.berth.engine.plugins.module_utils.plan import as_words
 
 
 def plain_text(value, option):
@@ -32,10 +32,7 @@ def words(value, option):
     if value is None:
         return None
     if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError as err:
-            raise ValueError("%s could not be split into words: %s" % (option, err)) from None
+        return as_words(value, option)
     if not isinstance(value, (list, tuple)):
         return [plain_text(value, option)]
     return [plain_text(item, "%s[%d]" % (option, index)) for index, item in enumerate(value)]
