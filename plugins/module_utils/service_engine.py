@@ -177,8 +177,8 @@ def recreate(client, current, spec):
                           "(%s): the service is gone; run the task again once the cause is fixed"
                           % (name, mode_kind(spec.get("Mode")), reason, again.daemon_message or again)) from None
     raise EngineError("recreating service %s in mode %s failed: %s. The service was created again as it was "
-                      "(mode %s), with a new ID" % (name, mode_kind(spec.get("Mode")), reason,
-                                                   mode_kind(current["Spec"].get("Mode"))))
+                      "(mode %s), with a new ID"
+                      % (name, mode_kind(spec.get("Mode")), reason, mode_kind(current["Spec"].get("Mode"))))
 
 
 class JobFailed(Exception):

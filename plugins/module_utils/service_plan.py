@@ -469,8 +469,8 @@ def plan_service(desired, state):
         # again from the same spec (published ports, secrets, networks and all) in the new mode.
         plan.add("recreate", id=current["ID"], spec=spec, previous=current_spec, reasons=reasons)
         return plan
-    rollout = mode_kind(spec.get("Mode")) in JOB_MODES or any(path[0] in ROLLOUT_ROOTS for _o, path, _b, _a in
-                                                             differences)
+    replaces_tasks = any(path[0] in ROLLOUT_ROOTS for _o, path, _b, _a in differences)
+    rollout = replaces_tasks or mode_kind(spec.get("Mode")) in JOB_MODES  # any update runs a job again
     plan.add("update", id=current["ID"], version=current["Version"]["Index"], spec=spec, rollout=rollout,
              reasons=reasons)
     return plan

@@ -96,11 +96,10 @@ def test_force_update_raises_the_counter_every_run():
 # --- jobs: the wait ----------------------------------------------------------------------------------------
 
 def job(mode=None, iteration=None, attempts=0):
-    document = {"ID": "j1", "Spec": {"Name": "migrate", "Mode": mode or {"ReplicatedJob": {"MaxConcurrent": 3,
-                                                                                       "TotalCompletions": 3}},
-                                     "TaskTemplate": {"RestartPolicy": {"Condition": "any", "MaxAttempts": attempts}}},
-                "JobStatus": {"JobIteration": {"Index": iteration} if iteration else {}}}
-    return document
+    mode = mode or {"ReplicatedJob": {"MaxConcurrent": 3, "TotalCompletions": 3}}
+    restart = {"Condition": "any", "MaxAttempts": attempts}
+    return {"ID": "j1", "Spec": {"Name": "migrate", "Mode": mode, "TaskTemplate": {"RestartPolicy": restart}},
+            "JobStatus": {"JobIteration": {"Index": iteration} if iteration else {}}}
 
 
 def job_task(slot, state, iteration=None, node="n1", err=None):
