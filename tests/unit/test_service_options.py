@@ -11,7 +11,12 @@ import pytest
 
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import desired_container
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
-from ansible_collections.berth.engine.plugins.module_utils.service_engine import JobFailed, Rollout, rollout_converged
+from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
+    JobFailed,
+    Rollout,
+    recreate,
+    rollout_converged,
+)
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
     desired_service,
     job_failure,
@@ -75,6 +80,44 @@ def test_a_mode_change_is_a_recreate_that_keeps_ports_and_secrets(old, new, mode
     assert spec["TaskTemplate"]["ContainerSpec"]["Secrets"] == SERVICE["Spec"]["TaskTemplate"]["ContainerSpec"][
         "Secrets"]
     assert plan.before == {"mode": old} and plan.after == {"mode": new}
+
+
+class RecreatingEngine:
+    """Answers the calls a recreate makes; `refuse` is how many creates the engine refuses."""
+
+    def __init__(self, refuse):
+        self.refuse = refuse
+        self.calls = []
+
+    def remove(self, kind, object_id):
+        self.calls.append(("remove", object_id))
+
+    def listing(self, kind, filters=None):
+        return []  # the removed service's tasks are gone
+
+    def create(self, kind, spec):
+        self.calls.append(("create", mode_kind_of(spec)))
+        if self.refuse:
+            self.refuse -= 1
+            raise EngineError("refused", 400, "port 18083 is already in use")
+        return {"ID": "new"}
+
+
+def mode_kind_of(spec):
+    return next(iter(spec["Mode"]))
+
+
+def test_a_recreate_whose_create_is_refused_creates_the_previous_service_again():
+    current = with_spec(Mode={"Replicated": {"Replicas": 3}})
+    spec = plan_service(desired(mode="global"), state(current=current)).actions[0]["spec"]
+    assert recreate(RecreatingEngine(0), current, spec) == "new"
+    engine = RecreatingEngine(1)
+    with pytest.raises(EngineError, match="in mode Global failed: port 18083 is already in use. The service was "
+                                          "created again as it was \\(mode Replicated\\)"):
+        recreate(engine, current, spec)
+    assert engine.calls == [("remove", current["ID"]), ("create", "Global"), ("create", "Replicated")]
+    with pytest.raises(EngineError, match="the service is gone"):
+        recreate(RecreatingEngine(2), current, spec)
 
 
 def test_mode_options_that_do_not_fit_are_refused():
