@@ -460,6 +460,30 @@ EXAMPLES = r"""
       failure_action: rollback
       monitor: 10s
 
+- name: A database migration as a job; the task ends when it completed, or fails naming the task and node
+  berth.engine.service:
+    name: migrate
+    image: registry.example.com/web:1.5
+    mode: replicated-job
+    replicas: 1
+    args: [manage, migrate]
+    env_files: [/etc/web/app.env]
+    restart_policy: {condition: on-failure, max_attempts: 2}
+
+- name: Container options, as the container module takes them
+  berth.engine.service:
+    name: worker
+    image: registry.example.com/worker:2
+    user: "1000:1000"
+    read_only: true
+    init: true
+    cap_drop: [ALL]
+    hosts: {db.internal: 10.0.0.5}
+    stop_grace_period: 30s
+    logging: {driver: json-file, options: {max-size: 10m, max-file: "3"}}
+    mounts:
+      - {type: tmpfs, target: /tmp, tmpfs_size: 64m}
+
 - name: Scale it; nothing else about the service changes
   berth.engine.service:
     name: web
@@ -477,7 +501,7 @@ service:
   returned: success
   type: dict
 tasks:
-  description: The tasks the engine wants running, with their state and error.
+  description: The tasks the engine wants running (for a job, the tasks of its last run), with their state and error.
   returned: success
   type: list
   elements: dict
