@@ -245,7 +245,8 @@ def test_container_options_apply_are_idempotent_and_diff_one_change(swarm, uniqu
     assert ok(options)["actions"] == ["create"]
 
     # Observed on the task's container: what the engine made of the spec.
-    container = swarm.client.containers.list(filters={"label": f"com.docker.swarm.service.name={unique_name}"})[0]
+    task = swarm.client.api.tasks(filters={"service": unique_name, "desired-state": "running"})[0]
+    container = swarm.client.containers.get(task["Status"]["ContainerStatus"]["ContainerID"])
     config, host = container.attrs["Config"], container.attrs["HostConfig"]
     assert (config["User"], config["WorkingDir"], config["Hostname"], config["Tty"], config["StopSignal"]) == (
         "nobody", "/tmp", "svc-host", True, "SIGINT")
@@ -262,7 +263,8 @@ def test_container_options_apply_are_idempotent_and_diff_one_change(swarm, uniqu
     assert mounts["/scratch"]["TmpfsOptions"] == {"SizeBytes": 1048576, "Mode": 0o700}
     assert mounts["/data"]["VolumeOptions"]["NoCopy"] and mounts["/host"]["BindOptions"]["Propagation"] == "rprivate"
     assert swarm.client.volumes.get(unique_name).attrs["Labels"] == {"a": "b"}
-    assert container.exec_run("cat /proc/sys/net/core/somaxconn").output.strip() == b"1024"
+    somaxconn = container.exec_run("cat /proc/sys/net/core/somaxconn")
+    assert somaxconn.output.strip() == b"1024", (somaxconn, container.attrs["State"])
 
     assert not ok(options)["changed"]
     preview = ok(dict(options, user="root", dns=["10.0.0.3"]), check=True, diff=True)
