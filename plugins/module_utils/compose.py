@@ -34,7 +34,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_options imp
 # The translations both targets share (compose_project), under the names this file has always used.
 _words, _text_map, _mount, _healthcheck = shared.words, shared.text_map, shared.mount, shared.healthcheck
 _environment, _env_file_values, _project_path = shared.environment, shared.env_file_values, shared.project_path
-_networks = shared.service_networks
+_networks, _ulimits = shared.service_networks, shared.ulimits
 
 # Service keys translated here (x-* extension keys are always allowed and ignored).
 SERVICE_KEYS = frozenset([
@@ -201,18 +201,6 @@ def _service_resources(service, name):
         options.pop("restart_retries", None)
     options.update(deploy)
     return options
-
-
-def _ulimits(value, service):
-    if value is None:
-        return None
-    result = []
-    for name, limit in sorted(value.items()):
-        if isinstance(limit, dict):
-            result.append("%s=%s:%s" % (name, limit.get("soft"), limit.get("hard", limit.get("soft"))))
-        else:
-            result.append("%s=%s" % (name, limit))
-    return result
 
 
 def _compose_section(service, section, name):

@@ -228,6 +228,19 @@ def healthcheck(value, service):
     return {k: value[k] for k in known - {"disable"} if k in value}
 
 
+def ulimits(value, service):
+    """ulimits as the container and service options' NAME=SOFT[:HARD] strings."""
+    if value is None:
+        return None
+    result = []
+    for name, limit in sorted(value.items()):
+        if isinstance(limit, dict):
+            result.append("%s=%s:%s" % (name, limit.get("soft"), limit.get("hard", limit.get("soft"))))
+        else:
+            result.append("%s=%s" % (name, limit))
+    return result
+
+
 def depends_on(service, name):
     """{dependency: condition} from the short or long form."""
     result = {}

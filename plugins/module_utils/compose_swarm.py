@@ -20,6 +20,7 @@ from ansible_collections.berth.engine.plugins.module_utils.compose_project impor
     project_path,
     service_networks,
     text_map,
+    ulimits,
     words,
 )
 from ansible_collections.berth.engine.plugins.module_utils.container_values import parse_ports
@@ -30,6 +31,21 @@ def _ports(value, key, name):
     return [port for entry in value for port in _swarm_ports(entry, name)]
 
 
+def _as_is(value, key, name):
+    return value
+
+
+def _text_list(value, key, name):
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _logging(value, key, name):
+    logging = {"driver": value.get("driver") or "json-file"}
+    if value.get("options") is not None:
+        logging["options"] = text_map(value["options"], "logging.options", name)
+    return logging
+
+
 # Compose service key -> (swarm_stack services option, translate(value, key, service name)): a key that
 # maps one to one goes here. Keys that need the project are translated in swarm_service.
 SWARM_KEYS = {
@@ -38,6 +54,15 @@ SWARM_KEYS = {
     "labels": ("container_labels", text_map),
     "healthcheck": ("healthcheck", lambda value, key, name: healthcheck(value, name)),
     "ports": ("ports", _ports),
+    # the container options of a service (issue 22)
+    "user": ("user", _as_is), "working_dir": ("working_dir", _as_is), "hostname": ("hostname", _as_is),
+    "init": ("init", _as_is), "tty": ("tty", _as_is), "read_only": ("read_only", _as_is),
+    "group_add": ("groups", _as_is), "cap_add": ("cap_add", _as_is), "cap_drop": ("cap_drop", _as_is),
+    "stop_signal": ("stop_signal", _as_is), "stop_grace_period": ("stop_grace_period", _as_is),
+    "dns_opt": ("dns_options", _as_is), "dns": ("dns", _text_list), "dns_search": ("dns_search", _text_list),
+    "sysctls": ("sysctls", text_map), "extra_hosts": ("hosts", text_map),
+    "ulimits": ("ulimits", lambda value, key, name: ulimits(value, name)),
+    "logging": ("logging", _logging),
 }
 SWARM_SERVICE_KEYS = frozenset(SWARM_KEYS) | frozenset([
     "configs", "deploy", "depends_on", "env_file", "environment", "extends", "image", "networks", "profiles",
@@ -47,7 +72,7 @@ SWARM_DEPLOY_KEYS = frozenset(["endpoint_mode", "labels", "mode", "placement", "
                                "restart_policy", "rollback_config", "update_config"])
 # Keys that only mean something on one host: `docker stack deploy` ignores them silently, Berth says so.
 ONE_HOST_KEYS = frozenset(["build", "container_name", "network_mode", "scale", "restart", "pull_policy",
-                           "stop_grace_period", "privileged", "devices", "cap_add", "cap_drop", "sysctls"])
+                           "privileged", "devices"])
 
 
 def _check_keys(name, service):
@@ -106,6 +131,8 @@ def _deploy(deploy, name):
         options["constraints"] = [str(c) for c in placement["constraints"]]
     if placement.get("preferences"):
         options["placement_preferences"] = [{"spread": p["spread"]} for p in placement["preferences"]]
+    if placement.get("max_replicas_per_node") is not None:
+        options["max_replicas_per_node"] = placement["max_replicas_per_node"]
     resources = deploy.get("resources") or {}
     for section in ("limits", "reservations"):
         values = {k: resources[section][k] for k in ("cpus", "memory") if k in (resources.get(section) or {})}
@@ -119,10 +146,33 @@ def _deploy(deploy, name):
     return options
 
 
+def _mount_options(entry, service):
+    """bind.propagation, volume.nocopy and tmpfs.size/mode of a long-syntax entry -> the service's mount
+    options (issue 22), the entry without those blocks; anything else in them is refused."""
+    if not isinstance(entry, dict):
+        return entry, {}
+    entry, options = dict(entry), {}
+    bind, volume, tmpfs = (dict(entry.pop(k, None) or {}) for k in ("bind", "volume", "tmpfs"))
+    if bind.get("propagation"):
+        options["propagation"] = bind.pop("propagation")
+    if volume.pop("nocopy", None):
+        options["no_copy"] = True
+    options.update({"tmpfs_" + k: tmpfs.pop(k) for k in ("size", "mode") if tmpfs.get(k) is not None})
+    leftover = sorted(["bind." + k for k in bind if k != "create_host_path"] + ["volume." + k for k in volume]
+                      + ["tmpfs." + k for k in tmpfs])
+    if leftover:
+        raise ComposeError("service %s: volumes entry for %s: %s is not supported for a swarm service"
+                           % (service, entry.get("target"), ", ".join(leftover)))
+    return entry, options
+
+
 def _mount(project, entry, service):
     """A service's mount: the nodes' engines refuse a missing bind source, there is no host path to create."""
+    entry, options = _mount_options(entry, service)
     result = mount(project, entry, service)
     result.pop("create_host_path", None)
+    result.pop("bind", None)
+    result.update(options)
     return result
 
 

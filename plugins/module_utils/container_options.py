@@ -297,8 +297,8 @@ TABLE = [
            sub=[
                Param("name", "str", required=True,
                      doc="Network name."),
-               Param("aliases", "list", elements="str",
-                     doc="DNS aliases on this network."),
+               Param("aliases", "list", elements="raw",
+                     doc="DNS aliases on this network (strings; a YAML boolean or decimal number is refused)."),
                Param("ipv4_address", "str",
                      doc="Static IPv4 address (the network needs a configured subnet)."),
                Param("ipv6_address", "str",

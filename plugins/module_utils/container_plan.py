@@ -38,6 +38,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_values impo
     read_local_text,
 )
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
+from ansible_collections.berth.engine.plugins.module_utils.strict_input import check_container_input
 
 RUNNING_STATES = ("started", "restarted", "healthy")
 COMPARISON_MODES = ("strict", "ignore", "allow_more_present")
@@ -163,6 +164,7 @@ def desired_container(params, read_text=read_local_text):
     """
     if not params.get("name"):
         raise ValueError("name is required")
+    params = check_container_input(params)
     params = dict(params, env=_desired_env(params, read_text))
     values = {}
     for option in OPTIONS:

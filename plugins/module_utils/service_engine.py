@@ -17,7 +17,12 @@ from ansible_collections.berth.engine.plugins.module_utils.engine import EngineE
 from ansible_collections.berth.engine.plugins.module_utils.images import content_digests, origin_unknown
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
+    JOB_MODES,
     desired_service,
+    job_failure,
+    job_outcome,
+    job_run,
+    mode_kind,
     plan_service,
     task_errors,
     tasks_converged,
@@ -149,6 +154,8 @@ class ServiceResource(Resource):
             self.client.remove("service", action["id"])
             return None
         timeout = self.desired["wait_timeout"]
+        if action["action"] == "recreate":
+            return Rollout(self.name, recreate(self.client, state["current"], action["spec"]), False, None, timeout)
         if action["action"] == "update":
             current = state["current"]
             write_update(self.client, current, action["spec"])
@@ -159,6 +166,38 @@ class ServiceResource(Resource):
             raise EngineError("creating service %s failed: %s" % (self.name, err.daemon_message or err),
                               err.status, err.daemon_message) from None
         return Rollout(self.name, service_id, False, None, timeout)
+
+
+def recreate(client, current, spec):
+    """Remove the service and create it from `spec` (a mode change); the new service's ID.
+
+    The plan validated the spec; should the engine still refuse it, the previous spec is created again,
+    so the service is not left missing.
+    """
+    name = current["Spec"]["Name"]
+    client.remove("service", current["ID"])
+    wait_removed(client, [current["ID"]])  # its tasks hold the published host ports and network endpoints
+    try:
+        return client.create("service", spec)["ID"]
+    except EngineError as err:
+        reason = err.daemon_message or str(err)
+    try:
+        client.create("service", current["Spec"])
+    except EngineError as again:
+        raise EngineError("recreating service %s in mode %s failed (%s), and creating it again as it was failed too "
+                          "(%s): the service is gone; run the task again once the cause is fixed"
+                          % (name, mode_kind(spec.get("Mode")), reason, again.daemon_message or again)) from None
+    raise EngineError("recreating service %s in mode %s failed: %s. The service was created again as it was "
+                      "(mode %s), with a new ID"
+                      % (name, mode_kind(spec.get("Mode")), reason, mode_kind(current["Spec"].get("Mode"))))
+
+
+class JobFailed(Exception):
+    """A job's run failed (raised by the pure wait step; wait_all names the nodes)."""
+
+    def __init__(self, failed):
+        super().__init__("job failed")
+        self.failed = failed
 
 
 class Rollout:
@@ -225,8 +264,13 @@ def wait_all(client, rollouts):
             except EngineError as err:
                 outcomes[waiting.pop(service_id).name] = err
                 continue
+            except JobFailed as failed:
+                nodes = {n["ID"]: (n.get("Description") or {}).get("Hostname") or n["ID"]
+                         for n in client.listing("node")}
+                outcomes[waiting.pop(service_id).name] = EngineError(job_failure(rollout.name, failed.failed, nodes))
+                continue
             if converged:
-                service["Tasks"] = mine
+                service["Tasks"] = job_run(service, mine) if _is_job(service) else mine
                 outcomes[waiting.pop(service_id).name] = service
         if waiting:
             time.sleep(POLL_SECONDS)
@@ -251,6 +295,8 @@ def rollout_converged(rollout, service, tasks, elapsed):
     once `elapsed` passes the rollout's timeout.
     """
     name = rollout.name
+    if _is_job(service):
+        return _job_converged(rollout, service, tasks, elapsed)
     status = service.get("UpdateStatus") or {}
     fresh = status if status and status.get("StartedAt") != rollout.previous_status.get("StartedAt") else {}
     state = fresh.get("State")
@@ -282,6 +328,24 @@ def rollout_converged(rollout, service, tasks, elapsed):
     return False
 
 
+def _is_job(service):
+    return mode_kind((service.get("Spec") or {}).get("Mode")) in JOB_MODES
+
+
+def _job_converged(rollout, service, tasks, elapsed):
+    """Pure: True once the job's current run completed; JobFailed once a task failed for good."""
+    if tasks is not None:
+        outcome, found = job_outcome(service, tasks)
+        if outcome == "complete":
+            return True
+        if outcome == "failed":
+            raise JobFailed(found)
+    if elapsed > rollout.timeout:
+        raise EngineError("job %s did not complete within %ss (wait_timeout). Task errors: %s"
+                          % (rollout.name, rollout.timeout, task_errors(job_run(service, tasks or []))))
+    return False
+
+
 def wait_removed(client, service_ids, timeout=60):
     """Until the removed services' tasks are gone (their containers hold network endpoints).
 
@@ -298,4 +362,4 @@ def task_summary(tasks):
     """What the module returns about tasks: one line per task of the current spec."""
     return [{"id": t.get("ID"), "slot": t.get("Slot"), "node": t.get("NodeID"), "state": (t.get("Status") or {}).get(
         "State"), "desired_state": t.get("DesiredState"), "error": (t.get("Status") or {}).get("Err")} for t in tasks
-        if t.get("DesiredState") == "running"]
+        if t.get("DesiredState") in ("running", "complete")]

@@ -20,11 +20,24 @@ from ansible_collections.berth.engine.plugins.module_utils.plan import (
     parse_bytes,
     parse_duration,
 )
+from ansible_collections.berth.engine.plugins.module_utils.service_options import (
+    CONTAINER_ARGUMENT_SPEC,
+    CONTAINER_SETTINGS,
+    MOUNT_SPEC,
+    canonical_mounts,
+    canonical_setting,
+    env_with_files,
+    parse_container_settings,
+    parse_mounts,
+    parse_octal_mode,
+)
+from ansible_collections.berth.engine.plugins.module_utils.strict_input import text_list, words
 
 # Settings whose change replaces the tasks (a rolling update); the others (replicas, service labels,
 # update/rollback config) apply without touching running tasks.
 ROLLOUT_ROOTS = ("TaskTemplate", "EndpointSpec")
 DEFAULT_SECRET_MODE = 0o444
+FORCE_UPDATE = ("TaskTemplate", "ForceUpdate")
 
 
 def _update_config(value, option, rollback=False):
@@ -60,28 +73,6 @@ def _resources(value, option):
     return result
 
 
-def _healthcheck(value):
-    if value is None:
-        return None
-    if value.get("disable"):
-        return {"Test": ["NONE"]}
-    test = value.get("test")
-    if not test:
-        raise ValueError("healthcheck.test is required (or healthcheck.disable: true)")
-    if isinstance(test, str):
-        test = ["CMD-SHELL", test]
-    if not isinstance(test, list):
-        raise ValueError("healthcheck.test must be a shell command or a list such as [CMD, curl, -f, "
-                         "http://localhost/], got %r" % (test,))
-    result = {"Test": [str(t) for t in test]}
-    for key, field in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
-        if value.get(key) is not None:
-            result[field] = parse_duration(value[key], "healthcheck." + key)
-    if value.get("retries") is not None:
-        result["Retries"] = int(value["retries"])
-    return result
-
-
 def _restart_policy(value):
     if value is None:
         return None
@@ -94,25 +85,6 @@ def _restart_policy(value):
     if value.get("max_attempts") is not None:
         result["MaxAttempts"] = int(value["max_attempts"])
     return result
-
-
-def _mounts(value):
-    if value is None:
-        return None
-    result = []
-    for index, mount in enumerate(value):
-        if not mount.get("target"):
-            raise ValueError("mounts[%d].target is required" % index)
-        kind = mount.get("type") or "volume"
-        entry = {"Type": kind, "Target": mount["target"]}
-        if mount.get("source"):
-            entry["Source"] = mount["source"]
-        elif kind == "bind":
-            raise ValueError("mounts[%d] is a bind mount and needs a source path" % index)
-        if mount.get("read_only"):
-            entry["ReadOnly"] = True
-        result.append(entry)
-    return sorted(result, key=lambda m: m["Target"])
 
 
 def _ports(value):
@@ -145,12 +117,7 @@ def _references(value, option, default_target):
         if not entry.get("name"):
             raise ValueError("%s[%d].name is required" % (option, index))
         mode = entry.get("mode")
-        if isinstance(mode, str):
-            try:
-                mode = int(mode, 8)
-            except ValueError:
-                raise ValueError("%s[%d].mode must be an octal mode such as '0440', got %r"
-                                 % (option, index, mode)) from None
+        mode = None if mode is None else parse_octal_mode(mode, "%s[%d].mode" % (option, index))
         result.append({"name": entry["name"], "target": entry.get("target") or default_target(entry["name"]),
                        "uid": str(entry.get("uid") or "0"), "gid": str(entry.get("gid") or "0"),
                        "mode": DEFAULT_SECRET_MODE if mode is None else int(mode)})
@@ -161,34 +128,55 @@ def _networks(value):
     if value is None:
         return None
     result = []
-    for entry in value:
+    for index, entry in enumerate(value):
         if isinstance(entry, str):
             entry = {"name": entry}
-        result.append({"name": entry["name"], "aliases": sorted(entry.get("aliases") or [])})
+        result.append({"name": entry["name"],
+                       "aliases": sorted(text_list(entry.get("aliases") or [], "networks[%d].aliases" % index)),
+                       "options": as_text_map(entry.get("options"), "networks[%d].options" % index) or {}})
     return result
 
 
-def desired_service(params):
-    """Validate the module parameters into {'name', 'state', settings given, wait options}."""
+MODES = {"replicated": "Replicated", "global": "Global", "replicated-job": "ReplicatedJob", "global-job": "GlobalJob"}
+JOB_MODES = ("ReplicatedJob", "GlobalJob")
+
+
+def _check_mode(params):
+    mode = params.get("mode")
+    if params.get("replicas") is not None and mode in ("global", "global-job"):
+        raise ValueError("replicas is for mode: replicated or replicated-job; a %s service runs one task per node"
+                         % mode)
+    if params.get("replicas") is not None and int(params["replicas"]) < 0:
+        raise ValueError("replicas must not be negative, got %r" % params["replicas"])
+    if params.get("max_concurrent") is not None:
+        if mode not in (None, "replicated-job"):
+            raise ValueError("max_concurrent is for mode: replicated-job (tasks of the job run at once), not %s" % mode)
+        if int(params["max_concurrent"]) < 1:
+            raise ValueError("max_concurrent must be at least 1, got %r" % params["max_concurrent"])
+
+
+def desired_service(params, read_text=None):
+    """Validate the module parameters into {'name', 'state', settings given, wait options}.
+
+    read_text(path) reads env_files on the managed host (unit tests pass their own).
+    """
     name = params.get("name")
     if not name:
         raise ValueError("name is required")
-    if params.get("replicas") is not None and params.get("mode") == "global":
-        raise ValueError("replicas is for mode: replicated; a global service runs one task per node")
-    if params.get("replicas") is not None and int(params["replicas"]) < 0:
-        raise ValueError("replicas must not be negative, got %r" % params["replicas"])
+    _check_mode(params)
     desired = {
         "name": name,
         "state": params.get("state") or "present",
         "image": params.get("image"),
         "mode": params.get("mode"),
         "replicas": params.get("replicas"),
-        "command": params.get("command"),
-        "args": params.get("args"),
-        "env": as_text_map(params.get("env"), "env"),
+        "max_concurrent": params.get("max_concurrent"),
+        "command": words(params.get("command"), "command"),
+        "args": words(params.get("args"), "args"),
+        "env": env_with_files(params, read_text or _read_local_text),
         "labels": as_text_map(params.get("labels"), "labels"),
         "container_labels": as_text_map(params.get("container_labels"), "container_labels"),
-        "mounts": _mounts(params.get("mounts")),
+        "mounts": parse_mounts(params.get("mounts")),
         "networks": _networks(params.get("networks")),
         "secrets": _references(params.get("secrets"), "secrets", lambda n: n),
         "configs": _references(params.get("configs"), "configs", lambda n: "/" + n),
@@ -196,18 +184,24 @@ def desired_service(params):
         "reservations": _resources(params.get("reservations"), "reservations"),
         "constraints": sorted(params["constraints"]) if params.get("constraints") is not None else None,
         "placement_preferences": _preferences(params.get("placement_preferences")),
-        "healthcheck": _healthcheck(params.get("healthcheck")),
+        "container": parse_container_settings(params),
         "restart_policy": _restart_policy(params.get("restart_policy")),
         "endpoint_mode": params.get("endpoint_mode"),
         "ports": _ports(params.get("ports")),
         "update_config": _update_config(params.get("update_config"), "update_config"),
         "rollback_config": _update_config(params.get("rollback_config"), "rollback_config", rollback=True),
+        "force_update": bool(params.get("force_update")),
         "wait": params.get("wait", True) is not False,
         "wait_timeout": int(params.get("wait_timeout") or 300),
         "kernel_check": params.get("kernel_check") or "auto",
         "resolve_image": params.get("resolve_image", True) is not False,
     }
     return desired
+
+
+def _read_local_text(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 
 
 def _preferences(value):
@@ -258,7 +252,8 @@ def settings(desired, state, current_spec):
     put("labels", ("Labels",), desired["labels"], "keys")
     put("container_labels", cs + ("Labels",), desired["container_labels"], "keys")
     put("mounts", cs + ("Mounts",), desired["mounts"])
-    put("healthcheck", cs + ("Healthcheck",), desired["healthcheck"])
+    for option, path, _parse in CONTAINER_SETTINGS:
+        put(option, path, desired["container"].get(option))
     if desired["secrets"] is not None:
         put("secrets", cs + ("Secrets",), _reference_entries(desired["secrets"], state["secrets"], "secret"))
     if desired["configs"] is not None:
@@ -269,6 +264,8 @@ def settings(desired, state, current_spec):
             entry = {"Target": state["networks"][net["name"]]["Id"]}
             if net["aliases"]:
                 entry["Aliases"] = net["aliases"]
+            if net["options"]:
+                entry["DriverOpts"] = net["options"]
             networks.append(entry)
         put("networks", ("TaskTemplate", "Networks"), sorted(networks, key=lambda n: n["Target"]))
     put("limits", ("TaskTemplate", "Resources", "Limits"), desired["limits"], "keys")
@@ -283,20 +280,39 @@ def settings(desired, state, current_spec):
     return found
 
 
+def mode_kind(mode):
+    """'Replicated', 'Global', 'ReplicatedJob' or 'GlobalJob': the key of a spec's Mode."""
+    return next(iter(mode or {}), None)
+
+
 def _mode(desired, current_spec):
-    mode, replicas = desired["mode"], desired["replicas"]
+    """The Mode the task asks for, from the current one for what it leaves out; None: leave it."""
+    mode, replicas, concurrent = desired["mode"], desired["replicas"], desired["max_concurrent"]
     current_mode = (current_spec or {}).get("Mode") or {}
-    if mode is None and replicas is None:
-        return None if current_spec else {"Replicated": {"Replicas": 1}}
-    if mode == "global":
-        return {"Global": {}}
-    if mode is None and "Global" in current_mode:
-        raise ValueError("service %s runs in global mode; replicas needs mode: replicated (which changes the service "
-                         "to a fixed number of tasks)" % desired["name"])
-    if replicas is None:
-        replicas = ((current_mode.get("Replicated") or {}).get("Replicas"))
-        replicas = 1 if replicas is None else replicas
-    return {"Replicated": {"Replicas": int(replicas)}}
+    current_kind = mode_kind(current_mode)
+    if mode is None:
+        if replicas is None and concurrent is None:
+            return None if current_spec else {"Replicated": {"Replicas": 1}}
+        kind = current_kind or "Replicated"
+        if kind in ("Global", "GlobalJob"):
+            raise ValueError("service %s runs in %s mode; replicas needs mode: replicated or replicated-job (which "
+                             "changes the service to a fixed number of tasks)"
+                             % (desired["name"], "global" if kind == "Global" else "global-job"))
+    else:
+        kind = MODES[mode]
+    if kind in ("Global", "GlobalJob"):
+        return {kind: {}}
+    current = (current_mode.get(kind) or {}) if kind == current_kind else {}
+    if kind == "Replicated":
+        if concurrent is not None:
+            raise ValueError("max_concurrent is for mode: replicated-job, service %s is replicated" % desired["name"])
+        replicas = current.get("Replicas", 1) if replicas is None else replicas
+        return {"Replicated": {"Replicas": int(replicas)}}
+    total = current.get("TotalCompletions", 1) if replicas is None else int(replicas)
+    # As `docker service create --mode replicated-job`: all tasks at once unless max_concurrent says otherwise.
+    if concurrent is None:
+        concurrent = current.get("MaxConcurrent", total) if replicas is None else total
+    return {"ReplicatedJob": {"MaxConcurrent": int(concurrent), "TotalCompletions": total}}
 
 
 def get_path(document, path):
@@ -324,17 +340,17 @@ def _canonical(option, value, wanted):
     if option in ("env", "constraints"):
         return sorted(value)
     if option == "networks":
-        return sorted(({k: (sorted(v) if k == "Aliases" else v) for k, v in n.items() if k in ("Target", "Aliases")}
+        return sorted(({k: (sorted(v) if k == "Aliases" else v) for k, v in n.items()
+                        if k in ("Target", "Aliases", "DriverOpts") and v}
                        for n in value), key=lambda n: n["Target"])
     if option == "mounts":
-        return sorted(({k: v for k, v in m.items() if k in ("Type", "Source", "Target", "ReadOnly") and v is not False}
-                       for m in value), key=lambda m: m.get("Target", ""))
+        return canonical_mounts(value)
     if option == "ports":
         return sorted(({k: v for k, v in p.items() if k != "Name"} for p in value), key=_port_key)
     if option in ("secrets", "configs"):
         name_key = "SecretName" if option == "secrets" else "ConfigName"
         return sorted(value, key=lambda e: ((e.get("File") or {}).get("Name"), e.get(name_key)))
-    return value
+    return canonical_setting(option, value)
 
 
 def compare(found, current_spec):
@@ -439,13 +455,24 @@ def plan_service(desired, state):
             plan.after[option] = value
         return plan
     differences = compare(found, current_spec)
+    if desired["force_update"]:
+        forced = int(get_path(current_spec, FORCE_UPDATE) or 0) + 1
+        set_path(spec, FORCE_UPDATE, forced)
+        differences.append(("force_update", FORCE_UPDATE, forced - 1, forced))
     if not differences:
         return plan
     for option, _path, before, after in differences:
         plan.differ(option, before, after)
-    rollout = any(path[0] in ROLLOUT_ROOTS for _o, path, _b, _a in differences)
+    reasons = [d[0] for d in differences]
+    if mode_kind(spec.get("Mode")) != mode_kind(current_spec.get("Mode")):
+        # The engine refuses to change a service's mode in place: the service is removed and created
+        # again from the same spec (published ports, secrets, networks and all) in the new mode.
+        plan.add("recreate", id=current["ID"], spec=spec, previous=current_spec, reasons=reasons)
+        return plan
+    replaces_tasks = any(path[0] in ROLLOUT_ROOTS for _o, path, _b, _a in differences)
+    rollout = replaces_tasks or mode_kind(spec.get("Mode")) in JOB_MODES  # any update runs a job again
     plan.add("update", id=current["ID"], version=current["Version"]["Index"], spec=spec, rollout=rollout,
-             reasons=[d[0] for d in differences])
+             reasons=reasons)
     return plan
 
 
@@ -483,6 +510,54 @@ def task_errors(tasks, limit=5):
     return "; ".join(failures[:limit]) or "none reported"
 
 
+def _iteration(job_iteration):
+    return int((job_iteration or {}).get("Index") or 0)
+
+
+def job_run(service, tasks):
+    """The tasks of the job's current run (an update runs a job again, as a new iteration)."""
+    iteration = _iteration((service.get("JobStatus") or {}).get("JobIteration"))
+    return [t for t in tasks if _iteration(t.get("JobIteration")) == iteration]
+
+
+def job_outcome(service, tasks):
+    """('complete'|'failed'|'running', tasks): how the job's current run stands.
+
+    A run fails once one of its tasks (one slot, or one node of a global job) failed more often than
+    restart_policy.max_attempts allows: the engine would start it again and again.
+    """
+    spec = service.get("Spec") or {}
+    mine = job_run(service, tasks)
+    failed = [t for t in mine if (t.get("Status") or {}).get("State") in ("failed", "rejected")]
+    attempts = int(((spec.get("TaskTemplate") or {}).get("RestartPolicy") or {}).get("MaxAttempts") or 0)
+    mode = spec.get("Mode") or {}
+    place = (lambda t: t.get("Slot") or 0) if "ReplicatedJob" in mode else (lambda t: t.get("NodeID"))
+    per_place = {}
+    for task in failed:
+        per_place[place(task)] = per_place.get(place(task), 0) + 1
+    if per_place and max(per_place.values()) > attempts:
+        return "failed", failed
+    done = [t for t in mine if (t.get("Status") or {}).get("State") == "complete"]
+    if "ReplicatedJob" in mode:
+        complete = len(done) >= int((mode["ReplicatedJob"] or {}).get("TotalCompletions") or 1)
+    else:
+        complete = bool(mine) and {t.get("NodeID") for t in done} == {t.get("NodeID") for t in mine}
+    return ("complete" if complete else "running"), done
+
+
+def job_failure(name, failed, nodes):
+    """'job X failed: task X.1 on node n1: task: non-zero exit (3)'; nodes maps node IDs to hostnames."""
+    lines = []
+    for task in sorted(failed, key=lambda t: _timestamp(t.get("UpdatedAt")), reverse=True)[:5]:
+        status = task.get("Status") or {}
+        node = task.get("NodeID") or "?"
+        # Named as `docker service ps` names it: service.slot, or service.node for a global task (and slot 0).
+        lines.append("task %s.%s (%s) on node %s: %s" % (
+            name, task.get("Slot") or node, task.get("ID", "?")[:12], nodes.get(node, node),
+            status.get("Err") or status.get("Message") or "?"))
+    return "job %s failed: %s" % (name, "; ".join(lines))
+
+
 _UPDATE_OPTIONS = dict(
     parallelism=dict(type="int"),
     delay=dict(type="raw"),
@@ -504,22 +579,20 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),
     image=dict(type="str"),
     resolve_image=dict(type="bool", default=True),
-    mode=dict(type="str", choices=["replicated", "global"]),
+    mode=dict(type="str", choices=["replicated", "global", "replicated-job", "global-job"]),
     replicas=dict(type="int"),
-    command=dict(type="list", elements="str"),
-    args=dict(type="list", elements="str"),
+    max_concurrent=dict(type="int"),
+    # raw, so a YAML boolean reaches the module and is refused rather than written as "True"
+    command=dict(type="raw"),
+    args=dict(type="raw"),
     env=dict(type="dict"),
     labels=dict(type="dict"),
     container_labels=dict(type="dict"),
-    mounts=dict(type="list", elements="dict", options=dict(
-        type=dict(type="str", default="volume", choices=["volume", "bind", "tmpfs"]),
-        source=dict(type="str"),
-        target=dict(type="str", required=True),
-        read_only=dict(type="bool", default=False),
-    )),
+    mounts=dict(type="list", elements="dict", options=MOUNT_SPEC),
     networks=dict(type="list", elements="dict", options=dict(
         name=dict(type="str", required=True),
-        aliases=dict(type="list", elements="str"),
+        aliases=dict(type="list", elements="raw"),
+        options=dict(type="dict"),
     )),
     # References by name and target, never values: no_log=False says so to validate-modules.
     secrets=dict(type="list", elements="dict", options=_REFERENCE_OPTIONS, no_log=False),
@@ -555,4 +628,5 @@ ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=300),
     kernel_check=dict(type="str", default="auto", choices=["auto", "skip"]),
+    **CONTAINER_ARGUMENT_SPEC
 )

@@ -47,23 +47,42 @@ options:
     type: bool
     default: true
   mode:
-    description: C(replicated) runs O(replicas) tasks; C(global) one task on every eligible node. A new service is replicated.
+    description:
+      - C(replicated) runs O(replicas) tasks; C(global) one task on every eligible node. A new service is replicated.
+      - C(replicated-job) runs O(replicas) tasks to completion (O(max_concurrent) at a time); C(global-job) one task to
+        completion on every eligible node. With O(wait), the task ends when the job's tasks have completed, and fails
+        naming the failed task and its node once a task failed more often than O(restart_policy.max_attempts) allows
+        (the engine would start it again and again). Any update of a job runs it again.
+      - A change of mode is a recreate (the engine refuses it in place), which check mode and diff report as such. The
+        new service is created from the old one's spec, so published ports, secrets, configs, networks and every
+        setting you leave out are kept. Should the create fail, the previous service is created again.
     type: str
-    choices: [replicated, global]
+    choices: [replicated, global, replicated-job, global-job]
   replicas:
-    description: Number of tasks of a replicated service. A new service gets 1.
+    description: Number of tasks of a replicated service, or of completions of a replicated job. A new service gets 1.
+    type: int
+  max_concurrent:
+    description: Tasks of a C(replicated-job) that run at once. Default O(replicas), as C(docker service create).
     type: int
   command:
-    description: Overrides the image's entrypoint (C(ContainerSpec.Command)).
-    type: list
-    elements: str
+    description:
+      - Overrides the image's entrypoint (C(ContainerSpec.Command)), as a list of words or a string split as a shell would.
+      - A YAML boolean or a decimal number (C(true), C(1.10)) is refused; quote it.
+    type: raw
   args:
-    description: Arguments to the command, overriding the image's CMD.
-    type: list
-    elements: str
+    description: Arguments to the command, overriding the image's CMD; like O(command).
+    type: raw
   env:
-    description: Environment variables; compared as a whole (a variable you remove is a difference).
+    description:
+      - Environment variables; compared as a whole (a variable you remove is a difference).
+      - A YAML boolean or a decimal number as a value (C(A=true), C(V=1.10)) is refused; quote it. Integers are kept.
     type: dict
+  env_files:
+    description:
+      - Files of C(KEY=VALUE) lines on the managed host, read in order; O(env) wins over them.
+      - Their variables are written into the service (as C(docker service create --env-file) does).
+    type: list
+    elements: path
   labels:
     description: Labels of the service; only the keys given are compared.
     type: dict
@@ -91,6 +110,34 @@ options:
         description: Mount read-only.
         type: bool
         default: false
+      propagation:
+        description: Bind propagation of a C(bind) mount.
+        type: str
+        choices: [private, rprivate, shared, rshared, slave, rslave]
+      no_copy:
+        description: Do not copy the image's content at the target into a new C(volume).
+        type: bool
+        default: false
+      labels:
+        description: Labels of a C(volume) the engine creates for the task.
+        type: dict
+      driver_config:
+        description: Volume driver (and its options) of a C(volume) the engine creates for the task.
+        type: dict
+        suboptions:
+          name:
+            description: Driver name, e.g. C(local).
+            type: str
+            required: true
+          options:
+            description: Driver options, such as C(type), C(o) and C(device) of the C(local) driver.
+            type: dict
+      tmpfs_size:
+        description: Size of a C(tmpfs) mount, e.g. C(64m).
+        type: raw
+      tmpfs_mode:
+        description: File mode of a C(tmpfs) mount, an octal string such as C('1777') or a number.
+        type: raw
   networks:
     description: Swarm-scoped (overlay) networks to attach, by name, with aliases. Compared as a whole.
     type: list
@@ -101,9 +148,12 @@ options:
         type: str
         required: true
       aliases:
-        description: DNS aliases of the service on this network.
+        description: DNS aliases of the service on this network (strings; a YAML boolean or decimal number is refused).
         type: list
-        elements: str
+        elements: raw
+      options:
+        description: Driver options of the task's attachment to this network.
+        type: dict
   secrets:
     description:
       - Secrets by logical name (as managed by M(berth.engine.secret)); the newest version is used, so rotating the
@@ -166,11 +216,13 @@ options:
         type: str
         required: true
   healthcheck:
-    description: Health check of the tasks, overriding the image's.
+    description:
+      - Health check of the tasks, overriding the image's; parsed as M(berth.engine.container) parses its own.
+      - A O(healthcheck.test) of C([NONE]), or O(healthcheck.disable=true), removes the image's health check.
     type: dict
     suboptions:
       test:
-        description: Command as a list (C([CMD, wget, -q, ...])) or a shell string.
+        description: Command as a list (C([CMD, wget, -q, ...])), a shell string, or C([NONE]).
         type: raw
       interval:
         description: Time between checks, e.g. C(5s).
@@ -233,6 +285,86 @@ options:
         type: str
         default: ingress
         choices: [ingress, host]
+  user:
+    description: User (name or UID, optionally C(:group)) the task's process runs as.
+    type: str
+  working_dir:
+    description: Working directory of the task's process.
+    type: str
+  hostname:
+    description: Host name of the task containers (the engine's templates such as C(web-{{.Task.Slot}}) work).
+    type: str
+  init:
+    description: Run an init process in the task containers that reaps zombies and forwards signals.
+    type: bool
+  tty:
+    description: Allocate a pseudo-TTY.
+    type: bool
+  read_only:
+    description: Mount the task containers' root file system read-only.
+    type: bool
+  groups:
+    description: Additional groups (names or GIDs) of the task's process.
+    type: list
+    elements: str
+  hosts:
+    description:
+      - Extra C(/etc/hosts) entries, as M(berth.engine.container) takes C(extra_hosts)) - a mapping of host name to
+        address, or a list of C(host:address) - written as the engine's C(address host) lines.
+    type: raw
+  dns:
+    description: DNS servers of the task containers.
+    type: list
+    elements: str
+  dns_search:
+    description: DNS search domains.
+    type: list
+    elements: str
+  dns_options:
+    description: Resolver options, e.g. C(ndots:2).
+    type: list
+    elements: str
+  cap_add:
+    description: Capabilities to add (C(NET_ADMIN) or C(CAP_NET_ADMIN)).
+    type: list
+    elements: str
+  cap_drop:
+    description: Capabilities to drop.
+    type: list
+    elements: str
+  stop_signal:
+    description: Signal that stops the task's process, e.g. C(SIGINT).
+    type: str
+  stop_grace_period:
+    description: Time the engine waits after the stop signal before it kills the task, e.g. C(10s).
+    type: raw
+  sysctls:
+    description: Namespaced kernel parameters of the task containers.
+    type: dict
+  ulimits:
+    description: Resource limits as C(name=soft[:hard]), e.g. C(nofile=1024:2048).
+    type: list
+    elements: str
+  logging:
+    description: Log driver of the tasks; compared as a whole.
+    type: dict
+    suboptions:
+      driver:
+        description: Driver name, e.g. C(json-file), C(local) or C(none).
+        type: str
+        required: true
+      options:
+        description: Driver options, such as C(max-size) of C(json-file).
+        type: dict
+  max_replicas_per_node:
+    description: At most this many tasks of the service on one node (0 is no limit).
+    type: int
+  force_update:
+    description:
+      - Replace the tasks even when nothing else changed (the engine's C(ForceUpdate) counter goes up), so the task
+        always reports a change. For a job, runs it again.
+    type: bool
+    default: false
   update_config:
     description: How updates roll out; only the keys given are compared.
     type: dict
@@ -329,6 +461,30 @@ EXAMPLES = r"""
       failure_action: rollback
       monitor: 10s
 
+- name: A database migration as a job; the task ends when it completed, or fails naming the task and node
+  berth.engine.service:
+    name: migrate
+    image: registry.example.com/web:1.5
+    mode: replicated-job
+    replicas: 1
+    args: [manage, migrate]
+    env_files: [/etc/web/app.env]
+    restart_policy: {condition: on-failure, max_attempts: 2}
+
+- name: Container options, as the container module takes them
+  berth.engine.service:
+    name: worker
+    image: registry.example.com/worker:2
+    user: "1000:1000"
+    read_only: true
+    init: true
+    cap_drop: [ALL]
+    hosts: {db.internal: 10.0.0.5}
+    stop_grace_period: 30s
+    logging: {driver: json-file, options: {max-size: 10m, max-file: "3"}}
+    mounts:
+      - {type: tmpfs, target: /tmp, tmpfs_size: 64m}
+
 - name: Scale it; nothing else about the service changes
   berth.engine.service:
     name: web
@@ -346,7 +502,7 @@ service:
   returned: success
   type: dict
 tasks:
-  description: The tasks the engine wants running, with their state and error.
+  description: The tasks the engine wants running (for a job, the tasks of its last run), with their state and error.
   returned: success
   type: list
   elements: dict

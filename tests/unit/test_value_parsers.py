@@ -105,7 +105,7 @@ def test_stop_grace_period_reads_as_every_other_duration(value, seconds):
     check = {"test": "true", "interval": value}
     container = desired_container({"name": "web", "image": "app", "state": "started", "healthcheck": check})
     service = desired_service({"name": "s", "image": "i", "healthcheck": check})
-    assert container["values"]["healthcheck"]["Interval"] == service["healthcheck"]["Interval"] \
+    assert container["values"]["healthcheck"]["Interval"] == service["container"]["healthcheck"]["Interval"] \
         == parse_duration(value, "interval")
 
 
