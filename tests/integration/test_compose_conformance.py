@@ -205,7 +205,8 @@ def from_berth(entry, services_of):
         "cpus": entry.get("cpus"), "cpu_shares": entry.get("cpu_shares"), "pids_limit": entry.get("pids_limit"),
         "device_requests": [device_request(d) for d in entry.get("device_requests") or []],
         "extra_hosts": sorted(entry.get("extra_hosts") or []),
-        "stop_timeout": seconds(entry.get("stop_timeout")),
+        # Compose's stop_grace_period is the container option of that name (Berth's stop_timeout elsewhere).
+        "stop_timeout": seconds(entry.get("stop_grace_period", entry.get("stop_timeout"))),
         "log": (entry.get("log_driver"), entry.get("log_options") or {}),
         **{k: entry.get(k) for k in ("user", "working_dir", "init", "hostname", "read_only", "stop_signal")},
     }
