@@ -61,7 +61,10 @@ def main():
     vars_path = OUT / "stack-vs-ping-vars.json"
     vars_path.write_text(json.dumps(fleet_scenario(args.n)))
     stack = ["bench/playbooks/stack.yml", "-e", "@%s" % vars_path]
-    variants = {"ping": (["bench/playbooks/floor.yml"], None), "stack": (stack, None)}
+    # stack-empty: the same task with no containers (the network only): the module's fixed cost (payload, imports,
+    # connection) apart from what the 50 entries cost (templating, validation, reads, the result).
+    empty = stack + ["-e", '{"bench_containers": []}']
+    variants = {"ping": (["bench/playbooks/floor.yml"], None), "stack": (stack, None), "stack-empty": (empty, None)}
     if args.other:
         variants["stack-other"] = (stack, args.other)
     runs = {v: [] for v in variants}
