@@ -300,6 +300,10 @@ class SwarmStack(StackBase):
         uses += ["config " + r["name"] for r in desired["configs"] or []]
         return [u for u in uses if u in failed_inputs]
 
+    def _inputs_changed(self):
+        return any(item.get("changed") for kind in ("networks", "secrets", "configs")
+                   for item in self.results[kind].values())
+
     def _failed_inputs(self):
         return {"%s %s" % (kind[:-1], name) for kind in ("networks", "secrets", "configs")
                 for name, item in self.results[kind].items() if item.get("failed")}
@@ -359,6 +363,8 @@ class SwarmStack(StackBase):
         with ThreadPoolExecutor(self.parallel) as pool:
             for kind in ("networks", "secrets", "configs"):
                 list(pool.map(lambda r, k=kind: self._run_resource(k, r), built[kind]))
+            if not self.check_mode and self._inputs_changed():
+                self.read_services(built)  # a secret or config rotation has updated services: their new version
             self.prefetch(pool, built["services"])
             self._run_services(pool, built["services"], self._failed_inputs())
         if self.params.get("prune"):
