@@ -12,12 +12,14 @@ every service runs its task, so the no-change run meets a settled cluster (swarm
 itself, docker_swarm_service does not: berth's converge time includes the convergence, community's not).
 
   .venv/bin/python bench/swarm/bench_swarm.py --repeat 3   -> bench/out/swarm.json, logs in bench/out/logs/
+  .venv/bin/python bench/swarm/bench_swarm.py --nochange 5 [--other /tmp/old]   -> bench/out/swarm-nochange.json
 """
 from __future__ import annotations
 
 import argparse
 import json
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench import BENCH_VENV, OUT, medians, timed  # noqa: E402
+from bench.bench import BENCH_VENV, OUT, ansible_env, medians, timed  # noqa: E402
 from tests.support.private_daemon import private_daemons  # noqa: E402
 
 IMAGE = "berth-test/busybox:latest"
@@ -39,9 +41,9 @@ EXPECTED_CHANGED = {"berth": 1, "community": SERVICES}  # first converge: the on
 SETTLE_TIMEOUT = 300
 
 
-def services_spec(count):
+def services_spec(count, tag=""):
     return [{
-        "name": "%s%02d" % (PREFIX, i),
+        "name": "%s%s%02d" % (PREFIX, tag, i),
         "image": IMAGE,
         # PID 1 traps TERM so a removal does not wait out the stop grace period.
         "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 86400 & wait"],
@@ -51,9 +53,9 @@ def services_spec(count):
     } for i in range(count)]
 
 
-def timed_playbook(cmd, log_path, timeout=900):
+def timed_playbook(cmd, log_path, timeout=900, env=None):
     """timed(cmd), and how many changes its log reports; a run without a clean PLAY RECAP fails."""
-    run = timed(cmd, log_path, timeout)
+    run = timed(cmd, log_path, timeout, env)
     text = Path(log_path).read_text(errors="replace")
     m = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", text)
     if not m:
@@ -140,6 +142,46 @@ def bench(daemons, repeat):
     return results
 
 
+def bench_nochange(daemons, rounds, other=None):
+    """Both variants converged once (their own 20 services each, side by side on the cluster), then `rounds`
+    alternating no-change runs of: berth, berth with the collection under `other` (a collections path) when
+    given, the community loop, and the one-task ping play (bench/playbooks/floor.yml), the floor."""
+    OUT.joinpath("logs").mkdir(parents=True, exist_ok=True)
+    host = daemons[0].docker_host
+    runs = {"berth": (VARIANTS["berth"], None, ""), "community": (VARIANTS["community"], None, "c"),
+            "ping": ([VARIANTS["berth"][0], "bench/playbooks/floor.yml"], None, "")}
+    if other:
+        runs["berth-other"] = (VARIANTS["berth"], other, "")
+    env = {}
+    for variant, (cmd, collections, tag) in runs.items():
+        path = OUT / ("swarm-vars-%s.json" % tag)
+        path.write_text(json.dumps({"bench_docker_host": host, "bench_services": services_spec(SERVICES, tag)}))
+        env[variant] = dict(ansible_env(), **({"ANSIBLE_COLLECTIONS_PATH": collections} if collections else {}))
+        runs[variant] = cmd + ["-e", "@%s" % path]
+    clear(daemons)
+    for variant in ("berth", "community"):
+        timed_playbook(runs[variant], OUT / "logs" / ("swarm-%s-converge.log" % variant), env=env[variant])
+    settle(daemons[0].client, 2 * SERVICES)
+    results = {v: [] for v in runs}
+    for rnd in range(rounds):
+        order = list(runs) if rnd % 2 == 0 else list(reversed(runs))
+        for variant in order:
+            log = OUT / "logs" / ("swarm-nochange-%s-r%d.log" % (variant, rnd))
+            run = timed_playbook(runs[variant], log, env=env[variant])
+            if run["changed"] != 0:
+                raise SystemExit("(%s) no-change run reported changed=%d, see %s" % (variant, run["changed"], log))
+            results[variant].append(run)
+        print("  round %d: %s" % (rnd, "  ".join("%s %.2f s (cpu %.2f)" % (v, results[v][-1]["secs"],
+                                                                      results[v][-1]["cpu_secs"]) for v in runs)),
+              flush=True)
+    clear(daemons)
+    med = {v: {k: statistics.median(r[k] for r in results[v]) for k in ("secs", "cpu_secs")} for v in runs}
+    for v in runs:
+        med[v]["community_over_this_x"] = round(med["community"]["secs"] / med[v]["secs"], 2)
+        med[v]["over_ping_x"] = round(med[v]["secs"] / med["ping"]["secs"], 2)
+    return {"runs": results, "medians": med}
+
+
 def summary(results):
     med = medians(results, ("secs", "until_running_secs", "cpu_secs"))
     b, c = med["berth"], med["community"]
@@ -155,12 +197,21 @@ def summary(results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--nochange", type=int, metavar="ROUNDS",
+                        help="only the no-change comparison: converge once, then ROUNDS alternating rounds")
+    parser.add_argument("--other", help="with --nochange: a collections path with another berth.engine to compare")
     args = parser.parse_args()
     if not (BENCH_VENV / "bin" / "ansible-playbook").exists():
         raise SystemExit("no bench venv at %s: run bench/run.sh once (it makes it)" % BENCH_VENV)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     with private_daemons(3, "bsw") as daemons:
         make_cluster(daemons)
+        if args.nochange:
+            report = dict(bench_nochange(daemons, args.nochange, args.other), started=started,
+                          ended=time.strftime("%Y-%m-%d %H:%M:%S"))
+            (OUT / "swarm-nochange.json").write_text(json.dumps(report, indent=1))
+            print(json.dumps(report["medians"], indent=1))
+            return
         results = bench(daemons, args.repeat)
     report = {"started": started, "ended": time.strftime("%Y-%m-%d %H:%M:%S"), "services": SERVICES,
               "nodes": 3, "runs": results, "medians": summary(results)}

@@ -26,7 +26,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.berth.engine.plugins.module_utils.compose import load_project
 from ansible_collections.berth.engine.plugins.module_utils.container_engine import (
     ContainerResource,
     converge_container,
@@ -327,6 +326,9 @@ def with_compose(params, read_text=None):
     """The stack's parameters with the Compose project's entries added to the declared ones."""
 
     def load(documents, directory):
+        # Imported only for Compose input (see merge_compose).
+        from ansible_collections.berth.engine.plugins.module_utils.compose import load_project
+
         return load_project(documents, name=params.get("name"), directory=directory,
                             environ=params.get("compose_env") or {}, profiles=params.get("profiles"),
                             read_text=read_text or read_host_text,

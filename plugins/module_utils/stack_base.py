@@ -16,7 +16,6 @@ import json
 import os
 
 from ansible_collections.berth.engine.plugins.module_utils.common import run, validate_params
-from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 
 MASK = "********"
@@ -106,6 +105,9 @@ def merge_compose(params, kinds, module_name, load):
             raise ItemError("%s: name is required (or give a Compose file, whose project name it takes)"
                             % module_name)
         return params
+    # Imported only when a Compose document is given: the parser is most of the module's own import time.
+    from ansible_collections.berth.engine.plugins.module_utils.compose import ComposeError
+
     documents = params["compose"] if isinstance(params["compose"], list) else [params["compose"]]
     try:
         project = load(documents, params.get("project_directory") or os.getcwd())
@@ -209,6 +211,13 @@ def scrub(value, secrets):
     return value
 
 
+def compact_args(params, kinds):
+    """The module's arguments as the result's invocation shows them, without the unset (None) options of each
+    declared entry: Ansible would otherwise echo every suboption of every entry (about 2 KB per container),
+    which the controller parses and copies for nothing. Secret values are still masked by exit_json."""
+    return {k: _without_none(v) if k in kinds else v for k, v in params.items()}
+
+
 def describe_failures(module_name, name, failures):
     return "%s %s: %d item(s) failed: %s" % (module_name, name, len(failures), json.dumps(failures)[1:-1])
 
@@ -228,6 +237,7 @@ def run_stack(module, stack_class):
             module.warn(warning)
         if module._diff:
             result["diff"] = stack.diffs
+        result["invocation"] = {"module_args": compact_args(module.params, stack_class.KINDS)}
         if result["failures"]:
             msg = describe_failures(stack_class.MODULE, stack.name, result["failures"])
             if result.get("rolled_back"):

@@ -13,10 +13,10 @@ anything changes.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.berth.engine.plugins.module_utils.compose_swarm import load_swarm_project
 from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.network_engine import inspect_network
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
@@ -25,6 +25,7 @@ from ansible_collections.berth.engine.plugins.module_utils.resource import UNREA
 from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
     ServiceResource,
     read_kernel,
+    resolve_image,
     wait_all,
     wait_removed,
 )
@@ -134,6 +135,9 @@ def with_compose(params):
     """The parameters with the Compose project's services, networks, secrets and configs added."""
 
     def load(documents, directory):
+        # Imported only for Compose input (see merge_compose).
+        from ansible_collections.berth.engine.plugins.module_utils.compose_swarm import load_swarm_project
+
         return load_swarm_project(documents, name=params.get("name"), directory=directory,
                                   environ=params.get("compose_env") or {}, profiles=params.get("profiles"),
                                   read_text=read_host_text)
@@ -151,6 +155,7 @@ class SwarmStack(StackBase):
         super().__init__(client, params, check_mode, parallel=params.get("parallel") or 4)
         # In check mode: {kind: {name: stand-in}} for what this run would create before the services read it.
         self.pending = {}
+        self.known_services = {}  # name -> document, from the one listing of services (read_services)
 
     # --- declared items ----------------------------------------------------------------------------
 
@@ -180,6 +185,33 @@ class SwarmStack(StackBase):
 
     # --- the kernel check, before any change ---------------------------------------------------------
 
+    def read_services(self, built):
+        """{name: service document} of the declared services that exist, from one listing (not an inspect
+        each); a name the listing does not hold is read by inspect (the engine also matches IDs)."""
+        declared = {s.name for s in built["services"]}
+        listed = {s["Spec"].get("Name"): s for s in self.client.listing("service") if s["Spec"].get("Name") in declared}
+        self.known_services = listed
+        return listed
+
+    def prefetch(self, pool, services):
+        """What the services' reads share, read once before they run in parallel (else each worker thread that
+        misses the shared cache at the same moment reads it too): the nodes' kernel features and each image's
+        digest. A failure is left for the service's own read, which reports it by name."""
+        live = [s for s in services if s.desired["state"] != "absent"]
+        if any(s.desired["kernel_check"] != "skip" for s in live):
+            with contextlib.suppress(EngineError):
+                read_kernel(self.client, self.cache)
+        images = sorted({s.desired["image"] for s in live if s.desired["image"] and s.desired["resolve_image"]})
+
+        def resolve(image):
+            with contextlib.suppress(EngineError):
+                self.cache[("image", image)] = resolve_image(self.client, image)
+
+        list(pool.map(resolve, images))
+
+    def _known_service(self, name):
+        return self.known_services.get(name, UNREAD)
+
     def check_kernel(self, built):
         if self.params.get("kernel_check") == "skip":
             return
@@ -190,7 +222,7 @@ class SwarmStack(StackBase):
         for service in built["services"]:
             if service.desired["kernel_check"] == "skip" or service.desired["state"] == "absent":
                 continue
-            current = self.client.inspect("service", service.name)
+            current = self.known_services.get(service.name) or self.client.inspect("service", service.name)
             needs.extend(self._service_needs(service, current, networks))
         if needs:
             refusal = kernel_refusal("swarm_stack %s" % self.name, needs, read_kernel(self.client, self.cache))
@@ -238,7 +270,7 @@ class SwarmStack(StackBase):
                 "not converged: it uses %s, which failed" % ", ".join(blocked)))
             return None
         try:
-            plan, _state, rollout = converge(service, pending=self.pending)
+            plan, _state, rollout = converge(service, self._known_service(service.name), pending=self.pending)
         except (EngineError, ValueError) as err:
             self._record("services", service.name, error=err)
             return None
@@ -267,6 +299,10 @@ class SwarmStack(StackBase):
         uses += ["secret " + r["name"] for r in desired["secrets"] or []]
         uses += ["config " + r["name"] for r in desired["configs"] or []]
         return [u for u in uses if u in failed_inputs]
+
+    def _inputs_changed(self):
+        return any(item.get("changed") for kind in ("networks", "secrets", "configs")
+                   for item in self.results[kind].values())
 
     def _failed_inputs(self):
         return {"%s %s" % (kind[:-1], name) for kind in ("networks", "secrets", "configs")
@@ -322,10 +358,14 @@ class SwarmStack(StackBase):
         built = self.resources()
         if not self.preflight(built):
             return self.result()
+        self.read_services(built)
         self.check_kernel(built)
         with ThreadPoolExecutor(self.parallel) as pool:
             for kind in ("networks", "secrets", "configs"):
                 list(pool.map(lambda r, k=kind: self._run_resource(k, r), built[kind]))
+            if not self.check_mode and self._inputs_changed():
+                self.read_services(built)  # a secret or config rotation has updated services: their new version
+            self.prefetch(pool, built["services"])
             self._run_services(pool, built["services"], self._failed_inputs())
         if self.params.get("prune"):
             self.prune(built)

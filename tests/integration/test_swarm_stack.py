@@ -21,10 +21,11 @@ def owned(swarm, name):
     return {
         "services": sorted(s.name for s in swarm.client.services.list(filters=label)),
         "networks": sorted(n.name for n in swarm.client.networks.list(filters=label)),
-        "secrets": sorted(s.attrs["Spec"]["Labels"]["io.berth.logical_name"]
-                          for s in swarm.client.secrets.list(filters=label)),
-        "configs": sorted(c.attrs["Spec"]["Labels"]["io.berth.logical_name"]
-                          for c in swarm.client.configs.list(filters=label)),
+        # By logical name: a rotation leaves the previous version of a secret beside the new one.
+        "secrets": sorted({s.attrs["Spec"]["Labels"]["io.berth.logical_name"]
+                           for s in swarm.client.secrets.list(filters=label)}),
+        "configs": sorted({c.attrs["Spec"]["Labels"]["io.berth.logical_name"]
+                           for c in swarm.client.configs.list(filters=label)}),
     }
 
 
@@ -66,6 +67,15 @@ def test_three_services_network_secret_config_rerun_and_prune(swarm, make_name):
 
     again = ok(declared)
     assert not again["changed"], again["summary"]
+
+    # A new secret content rotates it: the rotation updates the api service before the stack reads its services,
+    # so the stack must read them after it (a read from before would write over a stale version).
+    declared = dict(declared, secrets=[{"name": secret, "content": "pw-2"}])
+    rotated = ok(declared)
+    assert rotated["failures"] == [] and rotated["secrets"][secret]["changed"], rotated
+    api_container = swarm.client.containers.list(filters={"label": f"com.docker.swarm.service.name={api}"})[0]
+    assert api_container.exec_run(["cat", f"/run/secrets/{secret}"])[1] == b"pw-2"
+    assert not ok(declared)["changed"]
 
     # Drop the worker and the config: prune removes what the stack owns and no longer declares.
     services[0] = dict(services[0], configs=[])

@@ -172,6 +172,9 @@ class Recorder:
         return {"ID": service_id}
 
     def listing(self, kind, filters=None):
+        if kind == "service" and not filters:  # the stack's one read of the existing services, before any write
+            self.calls.append("read services")
+            return []
         self.calls.append(kind)
         if kind == "node":
             return []
@@ -200,6 +203,8 @@ def test_the_stack_writes_every_service_before_waiting_for_them(monkeypatch):
     # Every create comes before the first poll, and one poll covers all ten.
     assert client.calls.index("service") > max(client.calls.index(w) for w in writes)
     assert client.calls.count("service") == 1 and client.calls.count("task") == 1
+    # The services were read once, by one listing, before anything was written.
+    assert client.calls[0] == "read services" and client.calls.count("read services") == 1
 
 
 def test_a_refused_write_fails_that_service_by_name_and_the_others_converge(monkeypatch):
@@ -215,7 +220,7 @@ class ManagerGone(Recorder):
     """Takes the writes, then stops answering the polls."""
 
     def listing(self, kind, filters=None):
-        if kind == "service":
+        if kind == "service" and filters:  # the polls by ID, after the writes
             raise EngineError("the engine at unix:///var/run/docker.sock did not answer: connection refused")
         return super().listing(kind, filters)
 
