@@ -30,14 +30,14 @@ def main(names):
     for name in names:
         path = module_loader.find_plugin_with_context(name).plugin_resolved_path
         cpu = []
-        for _ in range(3):
+        for _round in range(3):
             C.DEFAULT_LOCAL_TMP = tempfile.mkdtemp(prefix="berth-payload-")
             start = time.process_time()
             built = modify_module(module_name=name, module_path=path, module_args={"name": "x"}, templar=templar,
                                   task_vars={"ansible_python_interpreter": sys.executable})
             cpu.append(time.process_time() - start)
-        print("%-28s payload build CPU %s s, %d bytes" % (name, " ".join("%.3f" % c for c in cpu),
-                                                        len(built.b_module_data)))
+        rounds = " ".join("%.3f" % c for c in cpu)
+        print("%-28s payload build CPU %s s, %d bytes" % (name, rounds, len(built.b_module_data)))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def stack_params(spec, extra):
 def measure(make_stack, repeat):
     """(wall, cpu, calls of one run, pstats) of `repeat` no-change converges."""
     walls, cpus = [], []
-    for _ in range(repeat):
+    for _round in range(repeat):
         CALLS.clear()
         w, c = time.perf_counter(), time.process_time()
         result = make_stack().converge()
@@ -75,7 +75,10 @@ def swarm(n, repeat):
         node = daemons[0]
         node.client.swarm.init(advertise_addr=node.address, listen_addr="%s:2377" % node.address)
         node.load_image(IMAGE, docker.from_env())
-        client = lambda: EngineClient(docker_host=node.docker_host)  # noqa: E731
+
+        def client():
+            return EngineClient(docker_host=node.docker_host)
+
         params = stack_params(SWARM_SPEC, {"name": "berth-bench", "services": services_spec(n)})
         SwarmStack(client(), params, False).converge()
         report("swarm_stack, %d services" % n, *measure(lambda: SwarmStack(client(), params, False), repeat))
@@ -89,9 +92,9 @@ def stack(n, repeat):
     from bench.bench import free_port_base, scenario
 
     spec = scenario(n, free_port_base(n), "converge")
+    containers = [dict(c, name=c["name"].replace("bench-", "prof-")) for c in spec["bench_containers"]]
     params = stack_params(STACK_SPEC, {"name": "berth-prof", "networks": [{"name": spec["bench_network"]}],
-                                  "containers": [dict(c, name=c["name"].replace("bench-", "prof-"))
-                                                 for c in spec["bench_containers"]]})
+                                       "containers": containers})
     try:
         Stack(EngineClient(), params, False).converge()
         report("stack, %d containers" % n, *measure(lambda: Stack(EngineClient(), params, False), repeat))

@@ -171,9 +171,8 @@ def bench_nochange(daemons, rounds, other=None):
             if run["changed"] != 0:
                 raise SystemExit("(%s) no-change run reported changed=%d, see %s" % (variant, run["changed"], log))
             results[variant].append(run)
-        print("  round %d: %s" % (rnd, "  ".join("%s %.2f s (cpu %.2f)" % (v, results[v][-1]["secs"],
-                                                                      results[v][-1]["cpu_secs"]) for v in runs)),
-              flush=True)
+        line = "  ".join("%s %.2f s (cpu %.2f)" % (v, results[v][-1]["secs"], results[v][-1]["cpu_secs"]) for v in runs)
+        print("  round %d: %s" % (rnd, line), flush=True)
     clear(daemons)
     med = {v: {k: statistics.median(r[k] for r in results[v]) for k in ("secs", "cpu_secs")} for v in runs}
     for v in runs:
