@@ -48,4 +48,5 @@ def test_one_env_file_one_environment_for_the_container_module_and_compose(docke
     assert stack_ok(task)["changed"]
     assert docker_client.containers.get(f"{project}-app-1").attrs["Config"]["StopTimeout"] == 1
     msg = stack_fails(dict(task, compose={"services": {"app": dict(service, stop_grace_period="soon")}}))
-    assert "compose: service app: stop_grace_period must be a duration such as 30s" in msg
+    # The container option table's stop_grace_period row judges it, naming the service's container.
+    assert "-app-1: stop_grace_period must be a duration such as 30s" in msg
