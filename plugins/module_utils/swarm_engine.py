@@ -22,13 +22,27 @@ TASK_DONE = frozenset(["complete", "shutdown", "failed", "rejected", "orphaned",
 POLL = 0.5
 
 
+# What a manager's engine answers when the raft has no leader (too few managers online).
+_NO_LEADER = ("does not have a leader", "too few managers are online")
+# Join failures that mean "this manager did not answer": another one may.
+_UNANSWERED = ("connection refused", "no route to host", "i/o timeout", "network is unreachable",
+               "context deadline exceeded", "timeout was reached", "connection reset", "code = unavailable")
+
+
 def read_local_swarm(client):
-    """{'info': the Swarm part of GET /info, 'swarm': GET /swarm on a manager (else None)}."""
+    """{'info': the Swarm part of GET /info, 'swarm': GET /swarm on a manager (else None),
+    'quorum_lost': the engine's words when this manager's raft has no leader (else None)}."""
     info_swarm = (client.get(endpoint("info")) or {}).get("Swarm") or {}
     swarm = None
+    quorum_lost = None
     if info_swarm.get("ControlAvailable") and info_swarm.get("LocalNodeState") == "active":
-        swarm = client.get(endpoint("swarm"))
-    return {"info": info_swarm, "swarm": swarm, "current": info_swarm}
+        try:
+            swarm = client.get(endpoint("swarm"))
+        except EngineError as err:
+            if not any(words in str(err.daemon_message or err).lower() for words in _NO_LEADER):
+                raise
+            quorum_lost = err.daemon_message or str(err)
+    return {"info": info_swarm, "swarm": swarm, "current": info_swarm, "quorum_lost": quorum_lost}
 
 
 class SwarmResource(Resource):
@@ -50,13 +64,37 @@ class SwarmResource(Resource):
             self._run(action)
         return read_local_swarm(self.client)["info"]
 
+    def _join(self, body):
+        """Join through each manager in turn: the engine tries only the first address it is given, and a
+        manager that is down (or the stale address of this very host, rebuilt) must not block the join."""
+        failures = []
+        for address in body["RemoteAddrs"]:
+            try:
+                self.client.post(endpoint("swarm", "join"), body=dict(body, RemoteAddrs=[address]),
+                                 timeout=max(self.client.timeout, 90))
+                return
+            except EngineError as err:
+                said = str(err.daemon_message or err)
+                failures.append("%s: %s" % (address, said))
+                if not any(words in said.lower() for words in _UNANSWERED):
+                    raise
+                self._cancel_pending_join()
+        raise EngineError("no manager answered (%s)" % "; ".join(failures), daemon_message="; ".join(failures))
+
+    def _cancel_pending_join(self):
+        """A join that timed out goes on in the background (state pending): stop it before the next try."""
+        if read_local_swarm(self.client)["info"].get("LocalNodeState") == "pending":
+            self.client.post(endpoint("swarm", "leave"), {"force": True})
+
     def _run(self, action):
         kind = action["action"]
         try:
             if kind == "init":
                 self.client.post(endpoint("swarm", "init"), body=action["body"])
             elif kind == "join":
-                self.client.post(endpoint("swarm", "join"), body=action["body"], timeout=max(self.client.timeout, 90))
+                self._join(action["body"])
+            elif kind == "force_new_cluster":
+                self.client.post(endpoint("swarm", "init"), body=action["body"])
             elif kind == "leave":
                 self.client.post(endpoint("swarm", "leave"), {"force": action["force"]})
             elif kind == "unlock":
@@ -70,11 +108,13 @@ class SwarmResource(Resource):
 
 
 _DOING = {"init": "swarm init", "join": "joining the swarm", "leave": "leaving the swarm",
+          "force_new_cluster": "re-forming the swarm (force_new_cluster)",
           "unlock": "unlocking the swarm", "update": "updating the swarm settings"}
 _HINT = {
     "init": "Check advertise_addr/listen_addr (an address of this host) and that the host is in no swarm.",
     "join": "Check the join token (read it on a manager), remote_addrs and that TCP 2377 of the manager is "
             "reachable from this host.",
+    "force_new_cluster": "Check advertise_addr/listen_addr: an address of this host.",
     "leave": "A manager needs force: true; demote it first to keep the quorum.",
     "unlock": "Check unlock_key: it is the key `docker swarm unlock-key` printed on a manager.",
     "update": "Another change may have raced this one; run the task again.",

@@ -67,6 +67,7 @@ def desired_swarm(params):
         "cluster_id": params.get("cluster_id"),
         "force": bool(params.get("force")),
         "unlock_key": params.get("unlock_key"),
+        "force_new_cluster": bool(params.get("force_new_cluster")),
     }
 
 
@@ -108,7 +109,11 @@ def init_body(desired):
 
 
 def join_body(desired):
-    body = {"ListenAddr": desired["listen_addr"], "RemoteAddrs": desired["remote_addrs"],
+    # In the order given, once each: the engine tries them one at a time (swarm_engine joins in turn).
+    addresses = {}
+    for address in desired["remote_addrs"]:
+        addresses.setdefault(with_port(address), address)
+    body = {"ListenAddr": desired["listen_addr"], "RemoteAddrs": list(addresses.values()),
             "JoinToken": desired["join_token"]}
     if desired["advertise_addr"]:
         body["AdvertiseAddr"] = desired["advertise_addr"]
@@ -172,6 +177,8 @@ def plan_swarm(desired, state):
             plan.add("leave", force=desired["force"])
             plan.differ("state", local, "inactive")
         return plan
+    if state.get("quorum_lost") and wanted in ("present", "join"):
+        return _plan_quorum_lost(plan, desired, info_swarm, state["quorum_lost"])
     if local == "locked":
         if not desired["unlock_key"]:
             raise ValueError("this manager's swarm is locked (autolock) after a daemon restart: give unlock_key "
@@ -195,6 +202,42 @@ def plan_swarm(desired, state):
     return plan
 
 
+def quorum_lost_message(info_swarm, engine_said):
+    """What a manager whose raft has no leader tells the operator: what it means and what to do."""
+    managers = sorted(m.get("Addr") for m in info_swarm.get("RemoteManagers") or [])
+    return ("the swarm has lost its quorum: this manager (node %s at %s) cannot reach a majority of the swarm's "
+            "%s managers (%s), so the cluster can change nothing (the engine says: %s). Nothing was changed. Bring "
+            "the managers that are down back (start their Docker engines, restore the network between them): the "
+            "swarm heals by itself once a majority answers, with its services, secrets and node IDs. Do not make "
+            "hosts leave or join again. Only if a majority of the managers is lost for good, re-form the cluster "
+            "from this manager with force_new_cluster: true (state=present): it keeps the services, secrets and "
+            "configs but makes this the only manager; the lost managers must then leave and join again"
+            % (info_swarm.get("NodeID") or "?", info_swarm.get("NodeAddr") or "?",
+               info_swarm.get("Managers") or len(managers), ", ".join(managers) or "unknown", engine_said))
+
+
+def _plan_quorum_lost(plan, desired, info_swarm, engine_said):
+    if desired["state"] != "present" or not desired["force_new_cluster"]:
+        raise ValueError(quorum_lost_message(info_swarm, engine_said))
+    body = {"ListenAddr": desired["listen_addr"], "ForceNewCluster": True,
+            "AdvertiseAddr": desired["advertise_addr"] or info_swarm.get("NodeAddr")}
+    if desired["data_path_addr"]:
+        body["DataPathAddr"] = desired["data_path_addr"]
+    plan.add("force_new_cluster", body=body)
+    plan.differ("managers", info_swarm.get("Managers"), 1)
+    return plan
+
+
+def quorum_lost_layout_message(answering, silent_managers):
+    return ("the swarm has lost its quorum: manager(s) %s answer but cannot reach a majority of the managers; "
+            "declared managers that did not answer this run: %s. Nothing was changed, and no host should leave or "
+            "join. Bring the managers that are down back (start their Docker engines, restore the network): the "
+            "swarm heals by itself once a majority answers, then run again. Only if they are lost for good, "
+            "re-form the cluster from one manager with berth.engine.swarm force_new_cluster: true (see "
+            "docs/clusters.md, When managers fail)"
+            % (", ".join(answering), ", ".join(sorted(silent_managers)) or "none (check the managers' network)"))
+
+
 def _plan_spec(plan, desired, swarm, info_swarm):
     if not desired["spec"]:
         return plan
@@ -210,7 +253,7 @@ def _plan_spec(plan, desired, swarm, info_swarm):
     return plan
 
 
-def swarm_facts(info_swarm, swarm, nodes=None):
+def swarm_facts(info_swarm, swarm, nodes=None, quorum_lost=False):
     """What the module returns about the local node and its cluster (never a token)."""
     local = info_swarm.get("LocalNodeState") or "inactive"
     facts = {
@@ -221,6 +264,7 @@ def swarm_facts(info_swarm, swarm, nodes=None):
         "role": None if local not in IN_SWARM else ("manager" if info_swarm.get("ControlAvailable") else "worker"),
         "cluster_id": (swarm or {}).get("ID") or ((info_swarm.get("Cluster") or {}).get("ID")) or None,
         "managers": sorted(m.get("Addr") for m in info_swarm.get("RemoteManagers") or []),
+        "quorum_lost": bool(quorum_lost),
     }
     if nodes is not None:
         facts["nodes"] = [node_summary(n) for n in nodes]
@@ -323,7 +367,8 @@ def plan_node(desired, node):
     if new_spec != spec:
         plan.add("update", id=node["ID"], spec=new_spec, version=(node.get("Version") or {}).get("Index"),
                  options=sorted(plan.after))
-    if desired["availability"] == "drain":
+    # A down node reports nothing more: its tasks were rescheduled already and never say they stopped.
+    if desired["availability"] == "drain" and (node.get("Status") or {}).get("State") != "down":
         plan.add("wait_drained", id=node["ID"])
     return plan
 
@@ -397,6 +442,7 @@ ARGUMENT_SPEC_SWARM = dict(
     cluster_id=dict(type="str"),
     force=dict(type="bool", default=False),
     unlock_key=dict(type="str", no_log=True),
+    force_new_cluster=dict(type="bool", default=False),
     snapshot_interval=dict(type="int"),
     dispatcher_heartbeat=dict(type="str"),
     node_cert_expiry=dict(type="str"),
@@ -421,15 +467,20 @@ ARGUMENT_SPEC_NODE = dict(
 # --- the swarm role's view of the declared hosts ----------------------------------------------
 
 
-def swarm_layout(hosts):
+def swarm_layout(hosts, silent_managers=()):
     """Where the swarm role starts from: which host inits, or which manager everyone joins through.
 
     hosts: {inventory host: {'declared': 'manager' | 'worker' | None, 'swarm': the swarm module's facts}}
-    in inventory order. Returns {'init': host or None, 'entry': host or None, 'error': message or None}.
+    in inventory order; silent_managers: declared managers that did not answer this run.
+    Returns {'init': host or None, 'entry': host or None, 'error': message or None}.
     A second cluster is never made: when any declared host is in a swarm, nobody inits.
     """
     declared = [h for h, v in hosts.items() if v.get("declared") in NODE_ROLES]
     layout = {"init": None, "entry": None, "error": None}
+    lost = [h for h in declared if (hosts[h].get("swarm") or {}).get("quorum_lost")]
+    if lost:
+        layout["error"] = quorum_lost_layout_message(lost, silent_managers)
+        return layout
     clusters = {}
     for host in declared:
         facts = hosts[host].get("swarm") or {}

@@ -18,6 +18,9 @@ description:
     changed). Role changes of a member are done with M(berth.engine.swarm_node) on a manager.
   - V(absent) leaves the swarm; a manager only with O(force=true).
   - V(inspect) changes nothing and returns the facts.
+  - A manager whose swarm lost its quorum fails V(present) and V(join) saying so, which managers it knows and
+    what to do (nothing is changed); V(inspect) reports RV(swarm.quorum_lost).
+  - A join tries the managers of O(remote_addrs) in turn, in the order given, until one answers.
   - A manager locked by autolock after a daemon restart is unlocked with O(unlock_key) (states V(present), V(join)).
   - Check mode reports exactly the actions a real run would take; diff mode shows what differs.
 extends_documentation_fragment:
@@ -57,6 +60,15 @@ options:
   unlock_key:
     description: Key to unlock a manager locked by autolock. Never logged.
     type: str
+  force_new_cluster:
+    description:
+      - With O(state=present) on a manager whose swarm has lost its quorum (a majority of its managers is down),
+        re-form the cluster from this manager alone. It keeps the cluster ID, services, secrets, configs and
+        networks, but this becomes the only manager; the lost managers must leave and join again. Use it only when
+        those managers are lost for good; while they can come back, bring them back instead.
+      - Ignored while the quorum holds, so it never changes a healthy cluster.
+    type: bool
+    default: false
   snapshot_interval:
     description: Raft log entries between snapshots (cluster setting).
     type: int
@@ -148,6 +160,9 @@ swarm:
       description: Addresses of the managers the node knows.
       type: list
       elements: str
+    quorum_lost:
+      description: Whether this manager's swarm has no leader because too few managers are online.
+      type: bool
     nodes:
       description: With O(list_nodes) on a manager, one summary per node (id, hostname, role, availability, labels,
         state, addr, reachability, leader).
@@ -158,7 +173,8 @@ tokens:
   returned: when asked for, on a manager
   type: dict
 actions:
-  description: What was done (in check mode, would be done), like C(init), C(join), C(update), C(unlock), C(leave).
+  description: What was done (in check mode, would be done), like C(init), C(join), C(update), C(unlock), C(leave),
+    C(force_new_cluster).
   returned: always
   type: list
   elements: str
@@ -190,7 +206,8 @@ def main():
         nodes = None
         if module.params["list_nodes"] and state["swarm"] is not None:
             nodes = client.get(endpoint("nodes")) or []
-        result = plan_result(module, plan, "swarm", swarm_facts(state["info"], state["swarm"], nodes))
+        facts = swarm_facts(state["info"], state["swarm"], nodes, quorum_lost=state.get("quorum_lost"))
+        result = plan_result(module, plan, "swarm", facts)
         if module.params["return_tokens"] and state["swarm"] is not None:
             autolock = ((state["swarm"].get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers")
             # The action plugin (plugins/action/swarm.py) hides this result from every output.

@@ -325,3 +325,70 @@ def test_a_declared_host_outside_the_play_is_never_retired():
     plan = swarm_membership(stale, ["mh0", "mh1", "mh2"], ["m0", "m1", "m2"], ["mh0", "mh1", "mh2"], [],
                             remove_undeclared=True)
     assert plan["remove"] == ["old2"] and plan["refusal"] is None
+
+
+# --- when managers fail ----------------------------------------------------------------------
+
+NO_LEADER = ("rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers "
+             "are online. Make sure more than half of the managers are online.")
+LOST_INFO = dict(MANAGER_INFO, Managers=3, RemoteManagers=[
+    {"NodeID": "x2kjy1am0m108ju0p89fp25o4", "Addr": "10.232.0.11:2377"},
+    {"NodeID": "m2", "Addr": "10.232.0.12:2377"}, {"NodeID": "m3", "Addr": "10.232.0.13:2377"}])
+
+
+def test_quorum_lost_says_so_and_what_to_do_and_force_new_cluster_is_explicit():
+    state = {"info": LOST_INFO, "swarm": None, "quorum_lost": NO_LEADER}
+    for desired in (swarm(), swarm(state="join", remote_addrs=["10.232.0.12"], join_token=WORKER_TOKEN),
+                    swarm(state="join", force_new_cluster=True, remote_addrs=["a"], join_token="x")):
+        with pytest.raises(ValueError) as err:
+            plan_swarm(desired, state)
+        message = str(err.value)
+        assert "lost its quorum" in message and "10.232.0.12:2377, 10.232.0.13:2377" in message
+        assert "Bring the managers that are down back" in message and "force_new_cluster: true" in message
+        assert "does not have a leader" in message and "Do not make hosts leave" in message
+    assert plan_swarm(swarm(state="inspect"), state).actions == []
+    plan = plan_swarm(swarm(force_new_cluster=True), state)
+    assert plan.actions == [{"action": "force_new_cluster", "body": {
+        "ListenAddr": "0.0.0.0:2377", "ForceNewCluster": True, "AdvertiseAddr": "10.232.0.11"}}]
+    assert plan.before == {"managers": 3} and plan.after == {"managers": 1}
+    # Not lost: force_new_cluster does nothing.
+    assert plan_swarm(swarm(force_new_cluster=True), {"info": MANAGER_INFO, "swarm": SWARM}).actions == []
+    assert swarm_facts(LOST_INFO, None, quorum_lost=NO_LEADER)["quorum_lost"] is True
+
+
+def test_layout_with_quorum_lost_names_the_silent_managers_and_changes_nothing():
+    lost = dict(facts("active", True, CLUSTER), quorum_lost=True)
+    layout = swarm_layout(view(h1=("manager", lost), w1=("worker", facts("active", False, None, ["a:2377"]))),
+                          ["h2", "h3"])
+    assert layout["init"] is None and layout["entry"] is None
+    assert "lost its quorum" in layout["error"] and "manager(s) h1 answer" in layout["error"]
+    assert "did not answer this run: h2, h3" in layout["error"] and "leave" in layout["error"]
+    through_filter = swarm_layout_of(["h1", "w1"], [lost, facts()], ["h1", "h2", "h3"], ["w1"])
+    assert "h2, h3" in through_filter["error"]
+
+
+def test_join_body_keeps_the_order_given_once_each():
+    desired = swarm(state="join", remote_addrs=["10.0.0.2", "10.0.0.1:2377", "10.0.0.2:2377", "10.0.0.3"],
+                    join_token=WORKER_TOKEN)
+    body = plan_swarm(desired, {"info": INACTIVE, "swarm": None}).actions[0]["body"]
+    assert body["RemoteAddrs"] == ["10.0.0.2", "10.0.0.1:2377", "10.0.0.3"]
+
+
+def test_a_rebuilt_hosts_down_entry_is_removed_without_remove_undeclared():
+    stale = cluster(3, 1) + [node_summary(node("old2", "mh2", role="manager", state="down",
+                                               reachability="unreachable"))]
+    plan = swarm_membership(stale, ["mh0", "mh1", "mh2", "wh0"], ["m0", "m1", "m2", "w0"], ["mh0", "mh1", "mh2"],
+                            ["wh0"])
+    assert plan == {"promote": [], "demote": ["old2"], "remove": ["old2"], "refusal": None}
+    # A down node of a host that is not (yet) back in the swarm is kept.
+    plan = swarm_membership(stale, ["mh0", "mh1", "mh2", "wh0"], ["m0", "m1", None, "w0"], ["mh0", "mh1", "mh2"],
+                            ["wh0"])
+    assert plan["remove"] == [] and plan["demote"] == []
+
+
+def test_draining_a_down_node_does_not_wait_for_its_tasks():
+    down = node("old2", "mh2", state="down")
+    plan = plan_node(desired_node({"node": "old2", "availability": "drain"}), down)
+    assert plan.action_names() == ["update"]
+    assert plan_node(desired_node({"node": "n", "availability": "drain"}), node("n", "h")).action_names() == [
+        "update", "wait_drained"]
