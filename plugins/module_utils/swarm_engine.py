@@ -86,6 +86,19 @@ class SwarmResource(Resource):
         if read_local_swarm(self.client)["info"].get("LocalNodeState") == "pending":
             self.client.post(endpoint("swarm", "leave"), {"force": True})
 
+    def _rotate(self, what):
+        """One rotation on the swarm as it is now (a spec update just before changed its version)."""
+        swarm = self.client.get(endpoint("swarm"))
+        spec = swarm.get("Spec") or {}
+        params = {"version": (swarm.get("Version") or {}).get("Index")}
+        if what == "ca":
+            ca_config = dict(spec.get("CAConfig") or {})
+            ca_config["ForceRotate"] = int(ca_config.get("ForceRotate") or 0) + 1
+            spec = dict(spec, CAConfig=ca_config)
+        else:
+            params["rotateWorkerToken" if what == "worker_token" else "rotateManagerToken"] = "true"
+        self.client.post(endpoint("swarm", "update"), params, body=spec)
+
     def _run(self, action):
         kind = action["action"]
         try:
@@ -101,6 +114,8 @@ class SwarmResource(Resource):
                 self.client.post(endpoint("swarm", "unlock"), body={"UnlockKey": self.desired["unlock_key"]})
             elif kind == "update":
                 self.client.post(endpoint("swarm", "update"), {"version": action["version"]}, body=action["spec"])
+            elif kind.startswith("rotate_"):
+                self._rotate(kind[len("rotate_"):])
         except EngineError as err:
             raise EngineError("%s failed on %s: %s. %s" % (_DOING[kind], self.client.docker_host,
                                                            err.daemon_message or err, _HINT[kind]),
@@ -109,11 +124,16 @@ class SwarmResource(Resource):
 
 _DOING = {"init": "swarm init", "join": "joining the swarm", "leave": "leaving the swarm",
           "force_new_cluster": "re-forming the swarm (force_new_cluster)",
+          "rotate_worker_token": "rotating the worker join token", "rotate_manager_token":
+          "rotating the manager join token", "rotate_ca": "rotating the swarm's CA (ca_force_rotate)",
           "unlock": "unlocking the swarm", "update": "updating the swarm settings"}
 _HINT = {
     "init": "Check advertise_addr/listen_addr (an address of this host) and that the host is in no swarm.",
     "join": "Check the join token (read it on a manager), remote_addrs and that TCP 2377 of the manager is "
             "reachable from this host.",
+    "rotate_worker_token": "Run it on a manager of a swarm that has its quorum.",
+    "rotate_manager_token": "Run it on a manager of a swarm that has its quorum.",
+    "rotate_ca": "Run it on a manager of a swarm that has its quorum.",
     "force_new_cluster": "Check advertise_addr/listen_addr: an address of this host.",
     "leave": "A manager needs force: true; demote it first to keep the quorum.",
     "unlock": "Check unlock_key: it is the key `docker swarm unlock-key` printed on a manager.",

@@ -392,3 +392,72 @@ def test_draining_a_down_node_does_not_wait_for_its_tasks():
     assert plan.action_names() == ["update"]
     assert plan_node(desired_node({"node": "n", "availability": "drain"}), node("n", "h")).action_names() == [
         "update", "wait_drained"]
+
+
+# --- cluster settings --------------------------------------------------------------------------
+
+SWARM_WITH_POOL = dict(SWARM, DefaultAddrPool=["10.0.0.0/8"], SubnetSize=24, TLSInfo={"TrustRoot": "ROOT\n"})
+
+
+def test_init_takes_the_address_pool_raft_settings_and_labels():
+    desired = swarm(default_addr_pool=["10.240.0.0/16"], subnet_size=26, election_tick=20, keep_old_snapshots=1,
+                    labels={"team": "ops", "tier": 1})
+    body = plan_swarm(desired, {"info": INACTIVE, "swarm": None}).actions[0]["body"]
+    assert body["DefaultAddrPool"] == ["10.240.0.0/16"] and body["SubnetSize"] == 26
+    assert body["Spec"] == {"Raft": {"ElectionTick": 20, "KeepOldSnapshots": 1}, "Labels": {"team": "ops", "tier": "1"}}
+    plan = plan_swarm(desired, {"info": INACTIVE, "swarm": None})
+    assert plan.after["default_addr_pool"] == ["10.240.0.0/16"] and plan.after["labels"] == {"team": "ops", "tier": "1"}
+
+
+def test_the_address_pool_is_refused_after_init_with_the_reason():
+    state = {"info": MANAGER_INFO, "swarm": SWARM_WITH_POOL}
+    assert plan_swarm(swarm(default_addr_pool=["10.0.0.0/8"], subnet_size=24), state).actions == []
+    with pytest.raises(ValueError, match=r"subnet_size is 24 in this swarm, not 26: .*only when the swarm is created"):
+        plan_swarm(swarm(subnet_size=26), state)
+    with pytest.raises(ValueError, match="cannot set default_addr_pool"):
+        swarm(state="join", remote_addrs=["a"], join_token="t", default_addr_pool=["10.1.0.0/16"])
+
+
+def test_raft_settings_and_labels_update_in_place_labels_whole():
+    state = {"info": MANAGER_INFO, "swarm": SWARM}
+    assert plan_swarm(swarm(election_tick=10, heartbeat_tick=1, labels={}), state).actions == []
+    plan = plan_swarm(swarm(log_entries_for_slow_followers=900, labels={"a": "b"}), state)
+    assert plan.action_names() == ["update"]
+    spec = plan.actions[0]["spec"]
+    assert spec["Raft"]["LogEntriesForSlowFollowers"] == 900 and spec["Labels"] == {"a": "b"}
+    assert plan.before == {"log_entries_for_slow_followers": 500, "labels": {}}
+
+
+def test_rotations_are_explicit_actions_never_carrying_a_token():
+    state = {"info": MANAGER_INFO, "swarm": SWARM}
+    plan = plan_swarm(swarm(rotate_worker_token=True, rotate_manager_token=True, ca_force_rotate=True,
+                            task_history_limit=9), state)
+    assert plan.action_names() == ["update", "rotate_worker_token", "rotate_manager_token", "rotate_ca"]
+    assert plan.after == {"task_history_limit": 9, "worker_token": "rotated", "manager_token": "rotated",
+                          "ca": "rotated"}
+    assert WORKER_TOKEN not in repr(plan.actions) + repr(plan.diff())
+    assert plan_swarm(swarm(rotate_worker_token=True), {"info": INACTIVE, "swarm": None}).action_names() == ["init"]
+    with pytest.raises(ValueError, match="can only be changed on a manager"):
+        plan_swarm(swarm(rotate_worker_token=True), {"info": WORKER_INFO, "swarm": None})
+
+
+def test_an_external_signing_ca_rotates_only_when_it_is_not_the_root_yet():
+    state = {"info": MANAGER_INFO, "swarm": SWARM_WITH_POOL}
+    assert plan_swarm(swarm(signing_ca_cert="ROOT", signing_ca_key="KEY"), state).actions == []
+    plan = plan_swarm(swarm(signing_ca_cert="OTHER\n", signing_ca_key="KEY"), state)
+    assert plan.actions[0]["spec"]["CAConfig"]["SigningCACert"] == "OTHER"
+    assert "KEY" not in repr(plan.diff())
+    with pytest.raises(ValueError, match="go together"):
+        swarm(signing_ca_cert="OTHER")
+
+
+def test_labels_to_remove_drops_only_those_keys():
+    labelled = node("n1", "h1", labels={"zone": "a", "tier": "web", "keep": "1"})
+    plan = plan_node(desired_node({"node": "n1", "labels_to_remove": ["zone", "absent"]}), labelled)
+    assert plan.actions[0]["spec"]["Labels"] == {"tier": "web", "keep": "1"}
+    assert plan.before == {"labels": {"zone": "a"}} and plan.after == {"labels": {}}
+    plan = plan_node(desired_node({"node": "n1", "labels": {"tier": "db"}, "labels_to_remove": ["zone"]}), labelled)
+    assert plan.actions[0]["spec"]["Labels"] == {"tier": "db", "keep": "1"}
+    assert plan_node(desired_node({"node": "n1", "labels_to_remove": ["absent"]}), labelled).actions == []
+    with pytest.raises(ValueError, match="both set"):
+        desired_node({"node": "n1", "labels": {"zone": "b"}, "labels_to_remove": ["zone"]})
