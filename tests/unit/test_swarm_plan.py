@@ -461,3 +461,32 @@ def test_labels_to_remove_drops_only_those_keys():
     assert plan_node(desired_node({"node": "n1", "labels_to_remove": ["absent"]}), labelled).actions == []
     with pytest.raises(ValueError, match="both set"):
         desired_node({"node": "n1", "labels": {"zone": "b"}, "labels_to_remove": ["zone"]})
+
+
+# --- the info modules' reader ---------------------------------------------------------------------
+
+def test_info_summaries_and_filters():
+    from ansible_collections.berth.engine.plugins.module_utils.swarm_info import (
+        cluster_summary,
+        engine_filters,
+        service_summary,
+        task_summary,
+    )
+    assert engine_filters({"label": ["a=b", "c"], "role": "manager", "x": True}, "f") == {
+        "label": ["a=b", "c"], "role": ["manager"], "x": ["true"]}
+    with pytest.raises(ValueError, match="nodes_filters must be a mapping"):
+        engine_filters(["role=manager"], "nodes_filters")
+    assert "JoinTokens" not in cluster_summary(SWARM) and cluster_summary(SWARM)["ID"] == CLUSTER
+    service = {"ID": "s1", "Spec": {"Name": "web", "Mode": {"Replicated": {"Replicas": 3}},
+                                    "TaskTemplate": {"ContainerSpec": {"Image": "nginx:1@sha256:abc"}}},
+               "ServiceStatus": {"RunningTasks": 2, "DesiredTasks": 3}}
+    assert service_summary(service) == {"id": "s1", "name": "web", "image": "nginx:1@sha256:abc",
+                                        "mode": "replicated", "replicas": 3, "running_tasks": 2, "desired_tasks": 3}
+    assert service_summary({"Spec": {"Mode": {"ReplicatedJob": {}}}})["mode"] == "replicated-job"
+    task = {"ID": "t1", "ServiceID": "s1", "Slot": 2, "NodeID": "n1", "DesiredState": "shutdown",
+            "Status": {"State": "failed", "Message": "started", "Err": "task: non-zero exit (3)",
+                       "Timestamp": "2026-12-05T10:00:00Z", "ContainerStatus": {"ContainerID": "c1", "ExitCode": 3}}}
+    summary = task_summary(task, {"s1": "web"}, {"n1": "node1"})
+    assert summary["service"] == "web" and summary["node"] == "node1" and summary["error"] == "task: non-zero exit (3)"
+    assert summary["exit_code"] == 3 and summary["state"] == "failed" and summary["slot"] == 2
+    assert task_summary({"ID": "t2", "Status": {}})["error"] is None
