@@ -141,11 +141,12 @@ _HINT = {
 }
 
 
-def secrets_of(client, swarm, with_unlock_key):
-    """Join tokens (and the unlock key) of a manager's swarm: returned only when asked, never logged."""
+def secrets_of(client, swarm):
+    """Join tokens (and, with autolock, the unlock key) of a manager's swarm: returned only when asked, and the
+    result is then hidden by the action plugin (plugins/action/swarm.py)."""
     tokens = dict((swarm or {}).get("JoinTokens") or {})
     found = {"worker": tokens.get("Worker"), "manager": tokens.get("Manager")}
-    if with_unlock_key:
+    if (((swarm or {}).get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers"):
         found["unlock_key"] = (client.get(endpoint("swarm", "unlockkey")) or {}).get("UnlockKey") or None
     return found
 

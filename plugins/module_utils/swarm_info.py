@@ -126,6 +126,18 @@ class SwarmReader:
     def service(self, ref):
         return self.client.get(endpoint("services", ref), {"insertDefaults": "false"}, missing_ok=True)
 
+    def one(self, kind, ref, with_tasks):
+        """What node_info and service_info return: exists, the document (kind: node or service), its summary
+        and, when asked, the tasks on the node or of the service."""
+        self.require_manager()
+        document = self.node(ref) if kind == "node" else self.service(ref)
+        result = {"changed": False, "exists": document is not None, kind: document or {}, "summary": {}}
+        if document is not None:
+            result["summary"] = node_summary(document) if kind == "node" else service_summary(document)
+            if with_tasks:
+                result["tasks"] = self.tasks({kind: [document["ID"]]})
+        return result
+
     def node_summaries(self, filters=None):
         return [node_summary(n) for n in self.nodes(filters)]
 

@@ -67,7 +67,6 @@ tasks:
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.swarm_info import SwarmReader  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import node_summary  # noqa: E402
 
 ARGUMENT_SPEC = dict(
     node=dict(type="str", required=True, aliases=["name"]),
@@ -79,14 +78,7 @@ def main():
     module = engine_module(ARGUMENT_SPEC)
 
     def read(client):
-        reader = SwarmReader(client)
-        reader.require_manager()
-        node = reader.node(module.params["node"])
-        result = dict(changed=False, exists=node is not None, node=node or {},
-                      summary=node_summary(node) if node else {})
-        if node is not None and module.params["tasks"]:
-            result["tasks"] = reader.tasks({"node": [node["ID"]]})
-        return result
+        return SwarmReader(client).one("node", module.params["node"], module.params["tasks"])
 
     run(module, read)
 

@@ -68,10 +68,7 @@ tasks:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.swarm_info import (  # noqa: E402
-    SwarmReader,
-    service_summary,
-)
+from ansible_collections.berth.engine.plugins.module_utils.swarm_info import SwarmReader  # noqa: E402
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -83,13 +80,8 @@ def main():
     module = engine_module(ARGUMENT_SPEC)
 
     def read(client):
-        reader = SwarmReader(client)
-        reader.require_manager()
-        service = reader.service(module.params["name"])
-        result = dict(changed=False, exists=service is not None, service=service or {},
-                      summary=service_summary(service) if service else {})
-        if service is not None and module.params["tasks"]:
-            result["tasks"] = reader.tasks({"service": [service["ID"]]})
+        result = SwarmReader(client).one("service", module.params["name"], module.params["tasks"])
+        if "tasks" in result:
             # GET /services/<id> has no task counts: count them from the tasks read.
             result["summary"]["running_tasks"] = sum(1 for t in result["tasks"] if t["state"] == "running"
                                                      and t["desired_state"] == "running")

@@ -272,9 +272,7 @@ def main():
         result = plan_result(module, plan, "swarm", facts)
         result["rotated"] = [name[len("rotate_"):] for name in plan.action_names() if name.startswith("rotate_")]
         if module.params["return_tokens"] and state["swarm"] is not None:
-            autolock = ((state["swarm"].get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers")
-            # The action plugin (plugins/action/swarm.py) hides this result from every output.
-            result["tokens"] = secrets_of(client, state["swarm"], bool(autolock))
+            result["tokens"] = secrets_of(client, state["swarm"])
         return result
 
     run(module, body)

@@ -13,7 +13,7 @@ description:
   - Returns this engine's swarm membership and, on a manager, the cluster's settings (without join tokens) and on
     request its nodes, services and tasks, each as a short summary; filters are the engine's own.
   - Join tokens only with O(return_tokens); the whole result is then hidden from every output, as with C(no_log).
-  - A manager whose swarm lost its quorum reports RV(swarm.quorum_lost) and no cluster; nodes, services or tasks
+  - A manager whose swarm lost its quorum reports C(quorum_lost) in RV(swarm) and no cluster; nodes, services or tasks
     asked for then fail saying what to do.
   - Changes nothing, so it runs the same in check mode.
 extends_documentation_fragment:
@@ -138,9 +138,7 @@ def main():
         if params["tasks"]:
             result["tasks"] = reader.tasks(filters["tasks"])
         if params["return_tokens"] and state["swarm"] is not None:
-            autolock = ((state["swarm"].get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers")
-            # The action plugin (plugins/action/swarm_info.py) hides this result from every output.
-            result["tokens"] = secrets_of(client, state["swarm"], bool(autolock))
+            result["tokens"] = secrets_of(client, state["swarm"])
         return result
 
     run(module, read)

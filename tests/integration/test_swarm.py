@@ -164,14 +164,14 @@ def test_joining_a_host_of_another_swarm_fails_naming_both_ids(pair):
     assert second.client.swarm.attrs["ID"] == second_id and len(first.client.nodes.list()) == 1
 
 
-def wait_for(predicate, timeout=60, what="condition"):
+def wait_for(predicate, timeout=60, what="condition", describe=lambda: ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.5)
-    raise AssertionError("timed out waiting for " + what)
+    raise AssertionError("timed out waiting for %s %s" % (what, describe()))
 
 
 def running_on(client, service, node_id):

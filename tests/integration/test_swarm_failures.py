@@ -2,11 +2,10 @@
 explained (and re-formed only when asked), against three private daemons observed with the Docker SDK."""
 from __future__ import annotations
 
-import time
-
 import docker
 import pytest
 
+from tests.integration.test_swarm import wait_for
 from tests.support.ansible import module_helpers
 from tests.support.private_daemon import private_daemons
 
@@ -18,16 +17,6 @@ _unused, node_ok, _node_fails = module_helpers("berth.engine.swarm_node")
 def trio():
     with private_daemons(3, "swfail") as daemons:
         yield daemons
-
-
-def wait_for(predicate, timeout=90, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def three_managers(daemons):
@@ -74,7 +63,7 @@ def test_a_rebuilt_manager_rejoins_and_a_lost_quorum_is_explained(trio):
     # Two of three managers down: the quorum is lost. Nothing is changed, the message says what to do.
     second.halt()
     third.halt()
-    wait_for(lambda: leader_lost(first.client), what="the leader to be lost")
+    wait_for(lambda: leader_lost(first.client), timeout=90, what="the leader to be lost")
     seen = ok(dict(docker_host=first.docker_host, state="inspect"))["swarm"]
     assert seen["quorum_lost"] is True and seen["role"] == "manager"
     for args in (dict(state="present", task_history_limit=3), dict(state="join", remote_addrs=[second.address],

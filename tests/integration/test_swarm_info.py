@@ -2,11 +2,9 @@
 the Docker SDK sees: nodes, services, tasks with their errors and nodes, filters, tokens only when asked."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.integration.test_swarm import run_plain_vvv
+from tests.integration.test_swarm import run_plain_vvv, wait_for
 from tests.support.ansible import module_helpers
 from tests.support.private_daemon import private_daemons
 
@@ -21,16 +19,6 @@ def manager(docker_client, test_images):
         for image in (test_images.busybox, test_images.failing):
             daemon.load_image(image, docker_client)
         yield daemon
-
-
-def wait_for(predicate, timeout=90, what="condition", describe=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError("timed out waiting for %s %s" % (what, describe()))
 
 
 TOKENS_PLAYBOOK = """
@@ -63,7 +51,7 @@ def test_info_modules_read_the_cluster_as_the_engine_sees_it(manager, test_image
     failing = manager.client.services.create(test_images.failing, name="berth-t-failing",
                                              restart_policy={"Condition": "none"})
     wait_for(lambda: len([t for t in sleeper.tasks() if t["Status"]["State"] == "running"]) == 2,
-             what="sleepers", describe=lambda: [t["Status"] for t in sleeper.tasks()])
+             what="sleepers", timeout=90, describe=lambda: [t["Status"] for t in sleeper.tasks()])
     wait_for(lambda: [t for t in failing.tasks() if t["Status"]["State"] == "failed"], what="the failing task")
 
     seen = info_ok(dict(host, nodes=True, services=True, services_filters={"label": "tier=back"}, tasks=True,
