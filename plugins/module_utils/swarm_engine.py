@@ -29,20 +29,28 @@ _UNANSWERED = ("connection refused", "no route to host", "i/o timeout", "network
                "context deadline exceeded", "timeout was reached", "connection reset", "code = unavailable")
 
 
-def read_local_swarm(client):
+def read_local_swarm(client, settle=10.0):
     """{'info': the Swarm part of GET /info, 'swarm': GET /swarm on a manager (else None),
-    'quorum_lost': the engine's words when this manager's raft has no leader (else None)}."""
-    info_swarm = (client.get(endpoint("info")) or {}).get("Swarm") or {}
-    swarm = None
-    quorum_lost = None
-    if info_swarm.get("ControlAvailable") and info_swarm.get("LocalNodeState") == "active":
+    'quorum_lost': the engine's words when this manager's raft has no leader (else None)}.
+
+    A manager just demoted still says ControlAvailable while its control socket is gone (503): read
+    again until it settles, for up to `settle` seconds.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        info_swarm = (client.get(endpoint("info")) or {}).get("Swarm") or {}
+        if not (info_swarm.get("ControlAvailable") and info_swarm.get("LocalNodeState") == "active"):
+            return {"info": info_swarm, "swarm": None, "current": info_swarm, "quorum_lost": None}
         try:
             swarm = client.get(endpoint("swarm"))
+            return {"info": info_swarm, "swarm": swarm, "current": info_swarm, "quorum_lost": None}
         except EngineError as err:
-            if not any(words in str(err.daemon_message or err).lower() for words in _NO_LEADER):
+            said = str(err.daemon_message or err)
+            if any(words in said.lower() for words in _NO_LEADER):
+                return {"info": info_swarm, "swarm": None, "current": info_swarm, "quorum_lost": said}
+            if err.status != 503 or "control.sock" not in said or time.monotonic() > deadline:
                 raise
-            quorum_lost = err.daemon_message or str(err)
-    return {"info": info_swarm, "swarm": swarm, "current": info_swarm, "quorum_lost": quorum_lost}
+        time.sleep(POLL)
 
 
 class SwarmResource(Resource):
