@@ -17,10 +17,11 @@ from ansible.plugins.action import ActionBase
 class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False
+    MODULE = "berth.engine.swarm"
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        result.update(self._execute_module(module_name="berth.engine.swarm", module_args=self._task.args,
+        result.update(self._execute_module(module_name=self.MODULE, module_args=self._task.args,
                                            task_vars=task_vars))
         if "tokens" in result:
             result["_ansible_no_log"] = True

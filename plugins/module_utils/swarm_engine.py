@@ -22,13 +22,35 @@ TASK_DONE = frozenset(["complete", "shutdown", "failed", "rejected", "orphaned",
 POLL = 0.5
 
 
-def read_local_swarm(client):
-    """{'info': the Swarm part of GET /info, 'swarm': GET /swarm on a manager (else None)}."""
-    info_swarm = (client.get(endpoint("info")) or {}).get("Swarm") or {}
-    swarm = None
-    if info_swarm.get("ControlAvailable") and info_swarm.get("LocalNodeState") == "active":
-        swarm = client.get(endpoint("swarm"))
-    return {"info": info_swarm, "swarm": swarm, "current": info_swarm}
+# What a manager's engine answers when the raft has no leader (too few managers online).
+_NO_LEADER = ("does not have a leader", "too few managers are online")
+# Join failures that mean "this manager did not answer": another one may.
+_UNANSWERED = ("connection refused", "no route to host", "i/o timeout", "network is unreachable",
+               "context deadline exceeded", "timeout was reached", "connection reset", "code = unavailable")
+
+
+def read_local_swarm(client, settle=10.0):
+    """{'info': the Swarm part of GET /info, 'swarm': GET /swarm on a manager (else None),
+    'quorum_lost': the engine's words when this manager's raft has no leader (else None)}.
+
+    A manager just demoted still says ControlAvailable while its control socket is gone (503): read
+    again until it settles, for up to `settle` seconds.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        info_swarm = (client.get(endpoint("info")) or {}).get("Swarm") or {}
+        if not (info_swarm.get("ControlAvailable") and info_swarm.get("LocalNodeState") == "active"):
+            return {"info": info_swarm, "swarm": None, "current": info_swarm, "quorum_lost": None}
+        try:
+            swarm = client.get(endpoint("swarm"))
+            return {"info": info_swarm, "swarm": swarm, "current": info_swarm, "quorum_lost": None}
+        except EngineError as err:
+            said = str(err.daemon_message or err)
+            if any(words in said.lower() for words in _NO_LEADER):
+                return {"info": info_swarm, "swarm": None, "current": info_swarm, "quorum_lost": said}
+            if err.status != 503 or "control.sock" not in said or time.monotonic() > deadline:
+                raise
+        time.sleep(POLL)
 
 
 class SwarmResource(Resource):
@@ -50,19 +72,58 @@ class SwarmResource(Resource):
             self._run(action)
         return read_local_swarm(self.client)["info"]
 
+    def _join(self, body):
+        """Join through each manager in turn: the engine tries only the first address it is given, and a
+        manager that is down (or the stale address of this very host, rebuilt) must not block the join."""
+        failures = []
+        for address in body["RemoteAddrs"]:
+            try:
+                self.client.post(endpoint("swarm", "join"), body=dict(body, RemoteAddrs=[address]),
+                                 timeout=max(self.client.timeout, 90))
+                return
+            except EngineError as err:
+                said = str(err.daemon_message or err)
+                failures.append("%s: %s" % (address, said))
+                if not any(words in said.lower() for words in _UNANSWERED):
+                    raise
+                self._cancel_pending_join()
+        raise EngineError("no manager answered (%s)" % "; ".join(failures), daemon_message="; ".join(failures))
+
+    def _cancel_pending_join(self):
+        """A join that timed out goes on in the background (state pending): stop it before the next try."""
+        if read_local_swarm(self.client)["info"].get("LocalNodeState") == "pending":
+            self.client.post(endpoint("swarm", "leave"), {"force": True})
+
+    def _rotate(self, what):
+        """One rotation on the swarm as it is now (a spec update just before changed its version)."""
+        swarm = self.client.get(endpoint("swarm"))
+        spec = swarm.get("Spec") or {}
+        params = {"version": (swarm.get("Version") or {}).get("Index")}
+        if what == "ca":
+            ca_config = dict(spec.get("CAConfig") or {})
+            ca_config["ForceRotate"] = int(ca_config.get("ForceRotate") or 0) + 1
+            spec = dict(spec, CAConfig=ca_config)
+        else:
+            params["rotateWorkerToken" if what == "worker_token" else "rotateManagerToken"] = "true"
+        self.client.post(endpoint("swarm", "update"), params, body=spec)
+
     def _run(self, action):
         kind = action["action"]
         try:
             if kind == "init":
                 self.client.post(endpoint("swarm", "init"), body=action["body"])
             elif kind == "join":
-                self.client.post(endpoint("swarm", "join"), body=action["body"], timeout=max(self.client.timeout, 90))
+                self._join(action["body"])
+            elif kind == "force_new_cluster":
+                self.client.post(endpoint("swarm", "init"), body=action["body"])
             elif kind == "leave":
                 self.client.post(endpoint("swarm", "leave"), {"force": action["force"]})
             elif kind == "unlock":
                 self.client.post(endpoint("swarm", "unlock"), body={"UnlockKey": self.desired["unlock_key"]})
             elif kind == "update":
                 self.client.post(endpoint("swarm", "update"), {"version": action["version"]}, body=action["spec"])
+            elif kind.startswith("rotate_"):
+                self._rotate(kind[len("rotate_"):])
         except EngineError as err:
             raise EngineError("%s failed on %s: %s. %s" % (_DOING[kind], self.client.docker_host,
                                                            err.daemon_message or err, _HINT[kind]),
@@ -70,22 +131,30 @@ class SwarmResource(Resource):
 
 
 _DOING = {"init": "swarm init", "join": "joining the swarm", "leave": "leaving the swarm",
+          "force_new_cluster": "re-forming the swarm (force_new_cluster)",
+          "rotate_worker_token": "rotating the worker join token", "rotate_manager_token":
+          "rotating the manager join token", "rotate_ca": "rotating the swarm's CA (ca_force_rotate)",
           "unlock": "unlocking the swarm", "update": "updating the swarm settings"}
 _HINT = {
     "init": "Check advertise_addr/listen_addr (an address of this host) and that the host is in no swarm.",
     "join": "Check the join token (read it on a manager), remote_addrs and that TCP 2377 of the manager is "
             "reachable from this host.",
+    "rotate_worker_token": "Run it on a manager of a swarm that has its quorum.",
+    "rotate_manager_token": "Run it on a manager of a swarm that has its quorum.",
+    "rotate_ca": "Run it on a manager of a swarm that has its quorum.",
+    "force_new_cluster": "Check advertise_addr/listen_addr: an address of this host.",
     "leave": "A manager needs force: true; demote it first to keep the quorum.",
     "unlock": "Check unlock_key: it is the key `docker swarm unlock-key` printed on a manager.",
     "update": "Another change may have raced this one; run the task again.",
 }
 
 
-def secrets_of(client, swarm, with_unlock_key):
-    """Join tokens (and the unlock key) of a manager's swarm: returned only when asked, never logged."""
+def secrets_of(client, swarm):
+    """Join tokens (and, with autolock, the unlock key) of a manager's swarm: returned only when asked, and the
+    result is then hidden by the action plugin (plugins/action/swarm.py)."""
     tokens = dict((swarm or {}).get("JoinTokens") or {})
     found = {"worker": tokens.get("Worker"), "manager": tokens.get("Manager")}
-    if with_unlock_key:
+    if (((swarm or {}).get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers"):
         found["unlock_key"] = (client.get(endpoint("swarm", "unlockkey")) or {}).get("UnlockKey") or None
     return found
 

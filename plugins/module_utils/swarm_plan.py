@@ -18,14 +18,26 @@ IN_SWARM = ("active", "pending", "error", "locked")
 # option -> (section of the swarm Spec, key in it, converter)
 SPEC_OPTIONS = (
     ("snapshot_interval", "Raft", "SnapshotInterval", int),
+    ("keep_old_snapshots", "Raft", "KeepOldSnapshots", int),
+    ("log_entries_for_slow_followers", "Raft", "LogEntriesForSlowFollowers", int),
+    ("election_tick", "Raft", "ElectionTick", int),
+    ("heartbeat_tick", "Raft", "HeartbeatTick", int),
     ("dispatcher_heartbeat", "Dispatcher", "HeartbeatPeriod", "duration"),
     ("node_cert_expiry", "CAConfig", "NodeCertExpiry", "duration"),
     ("task_history_limit", "Orchestration", "TaskHistoryRetentionLimit", int),
     ("autolock", "EncryptionConfig", "AutoLockManagers", bool),
+    ("labels", None, "Labels", "labels"),
 )
+# Settings the engine takes only when the swarm is created: option -> key of GET /swarm and of the init body.
+INIT_ONLY = (("default_addr_pool", "DefaultAddrPool"), ("subnet_size", "SubnetSize"))
+# Explicit actions: option -> what the diff and RV(rotated) call it.
+ROTATIONS = (("rotate_worker_token", "worker_token"), ("rotate_manager_token", "manager_token"),
+             ("ca_force_rotate", "ca"))
 
 
 def _convert(option, value, converter):
+    if converter == "labels":
+        return as_text_map(value, option)
     if converter == "duration":
         return parse_duration(value, option)
     if converter is bool:
@@ -49,12 +61,21 @@ def desired_swarm(params):
         if params.get(option) is not None:
             spec[(section, key)] = _convert(option, params[option], converter)
     remote_addrs = [str(a) for a in params.get("remote_addrs") or []]
+    init_only = {option: params[option] for option, _key in INIT_ONLY if params.get(option) not in (None, [])}
+    if "default_addr_pool" in init_only:
+        init_only["default_addr_pool"] = [str(p) for p in init_only["default_addr_pool"]]
+    rotate = [name for option, name in ROTATIONS if params.get(option)]
+    if bool(params.get("signing_ca_cert")) != bool(params.get("signing_ca_key")):
+        raise ValueError("signing_ca_cert and signing_ca_key go together: the engine signs node certificates "
+                         "with that key")
+    if state == "join" and (spec or init_only or rotate or params.get("signing_ca_cert")):
+        raise ValueError("state=join cannot set %s: the cluster's settings belong to its managers; set them with "
+                         "state=present on a manager"
+                         % ", ".join([_option_of(k) for k in spec] + list(init_only) + rotate
+                                     + (["signing_ca_cert"] if params.get("signing_ca_cert") else [])))
     if state == "join" and (not remote_addrs or not params.get("join_token")):
         raise ValueError("state=join needs remote_addrs (a manager's address) and join_token "
                          "(read it on a manager with return_tokens: true)")
-    if state == "join" and spec:
-        raise ValueError("state=join cannot set %s: the cluster's settings belong to its managers; set them with "
-                         "state=present on a manager" % ", ".join(_option_of(k) for k in spec))
     return {
         "name": "local node",
         "state": state,
@@ -67,6 +88,11 @@ def desired_swarm(params):
         "cluster_id": params.get("cluster_id"),
         "force": bool(params.get("force")),
         "unlock_key": params.get("unlock_key"),
+        "force_new_cluster": bool(params.get("force_new_cluster")),
+        "init_only": init_only,
+        "rotate": rotate,
+        "signing_ca": ((params["signing_ca_cert"].strip(), params["signing_ca_key"])
+                       if params.get("signing_ca_cert") else None),
     }
 
 
@@ -81,7 +107,9 @@ def spec_differences(desired_spec, current_spec):
     """[(option, engine value, declared value)] for each spec option given that differs."""
     differences = []
     for (section, key), wanted in desired_spec.items():
-        have = (current_spec.get(section) or {}).get(key)
+        have = (current_spec.get(section) or {}).get(key) if section else current_spec.get(key)
+        if key == "Labels":
+            have = have or {}
         if isinstance(wanted, bool):
             have = bool(have)
         if have != wanted:
@@ -93,13 +121,22 @@ def updated_spec(current_spec, desired_spec):
     """The whole spec POST /swarm/update wants: the current one with the declared keys set."""
     spec = {section: dict(value) if isinstance(value, dict) else value for section, value in current_spec.items()}
     for (section, key), wanted in desired_spec.items():
-        spec.setdefault(section, {})[key] = wanted
+        if section is None:
+            spec[key] = wanted
+        else:
+            spec.setdefault(section, {})[key] = wanted
     return spec
 
 
 def init_body(desired):
     spec = updated_spec({}, desired["spec"])
+    if desired["signing_ca"]:
+        spec.setdefault("CAConfig", {}).update(SigningCACert=desired["signing_ca"][0],
+                                               SigningCAKey=desired["signing_ca"][1])
     body = {"ListenAddr": desired["listen_addr"], "ForceNewCluster": False, "Spec": spec}
+    for option, key in INIT_ONLY:
+        if option in desired["init_only"]:
+            body[key] = desired["init_only"][option]
     if desired["advertise_addr"]:
         body["AdvertiseAddr"] = desired["advertise_addr"]
     if desired["data_path_addr"]:
@@ -108,7 +145,11 @@ def init_body(desired):
 
 
 def join_body(desired):
-    body = {"ListenAddr": desired["listen_addr"], "RemoteAddrs": desired["remote_addrs"],
+    # In the order given, once each: the engine tries them one at a time (swarm_engine joins in turn).
+    addresses = {}
+    for address in desired["remote_addrs"]:
+        addresses.setdefault(with_port(address), address)
+    body = {"ListenAddr": desired["listen_addr"], "RemoteAddrs": list(addresses.values()),
             "JoinToken": desired["join_token"]}
     if desired["advertise_addr"]:
         body["AdvertiseAddr"] = desired["advertise_addr"]
@@ -172,6 +213,8 @@ def plan_swarm(desired, state):
             plan.add("leave", force=desired["force"])
             plan.differ("state", local, "inactive")
         return plan
+    if state.get("quorum_lost") and wanted in ("present", "join"):
+        return _plan_quorum_lost(plan, desired, info_swarm, state["quorum_lost"])
     if local == "locked":
         if not desired["unlock_key"]:
             raise ValueError("this manager's swarm is locked (autolock) after a daemon restart: give unlock_key "
@@ -192,25 +235,87 @@ def plan_swarm(desired, state):
     plan.differ("state", local, "active")
     for (section, key), value in desired["spec"].items():
         plan.after[_option_of((section, key))] = value
+    plan.after.update(desired["init_only"] if wanted == "present" else {})
     return plan
+
+
+def quorum_lost_message(info_swarm, engine_said):
+    """What a manager whose raft has no leader tells the operator: what it means and what to do."""
+    managers = sorted(m.get("Addr") for m in info_swarm.get("RemoteManagers") or [])
+    return ("the swarm has lost its quorum: this manager (node %s at %s) cannot reach a majority of the swarm's "
+            "%s managers (%s), so the cluster can change nothing (the engine says: %s). Nothing was changed. Bring "
+            "the managers that are down back (start their Docker engines, restore the network between them): the "
+            "swarm heals by itself once a majority answers, with its services, secrets and node IDs. Do not make "
+            "hosts leave or join again. Only if a majority of the managers is lost for good, re-form the cluster "
+            "from this manager with force_new_cluster: true (state=present): it keeps the services, secrets and "
+            "configs but makes this the only manager; the lost managers must then leave and join again"
+            % (info_swarm.get("NodeID") or "?", info_swarm.get("NodeAddr") or "?",
+               info_swarm.get("Managers") or len(managers), ", ".join(managers) or "unknown", engine_said))
+
+
+def _plan_quorum_lost(plan, desired, info_swarm, engine_said):
+    if desired["state"] != "present" or not desired["force_new_cluster"]:
+        raise ValueError(quorum_lost_message(info_swarm, engine_said))
+    body = {"ListenAddr": desired["listen_addr"], "ForceNewCluster": True,
+            "AdvertiseAddr": desired["advertise_addr"] or info_swarm.get("NodeAddr")}
+    if desired["data_path_addr"]:
+        body["DataPathAddr"] = desired["data_path_addr"]
+    plan.add("force_new_cluster", body=body)
+    plan.differ("managers", info_swarm.get("Managers"), 1)
+    return plan
+
+
+def quorum_lost_layout_message(answering, silent_managers):
+    return ("the swarm has lost its quorum: manager(s) %s answer but cannot reach a majority of the managers; "
+            "declared managers that did not answer this run: %s. Nothing was changed, and no host should leave or "
+            "join. Bring the managers that are down back (start their Docker engines, restore the network): the "
+            "swarm heals by itself once a majority answers, then run again. Only if they are lost for good, "
+            "re-form the cluster from one manager with berth.engine.swarm force_new_cluster: true (see "
+            "docs/clusters.md, When managers fail)"
+            % (", ".join(answering), ", ".join(sorted(silent_managers)) or "none (check the managers' network)"))
 
 
 def _plan_spec(plan, desired, swarm, info_swarm):
-    if not desired["spec"]:
+    asked = [_option_of(k) for k in desired["spec"]] + list(desired["init_only"]) + desired["rotate"]
+    if desired["signing_ca"]:
+        asked.append("signing_ca_cert")
+    if not asked:
         return plan
     if swarm is None:
         raise ValueError("node %s is a swarm worker: the cluster settings (%s) can only be changed on a manager"
-                         % (info_swarm.get("NodeID"), ", ".join(_option_of(k) for k in desired["spec"])))
-    differences = spec_differences(desired["spec"], swarm.get("Spec") or {})
+                         % (info_swarm.get("NodeID"), ", ".join(asked)))
+    _refuse_init_only_changes(desired, swarm)
+    current = swarm.get("Spec") or {}
+    differences = spec_differences(desired["spec"], current)
+    new_spec = updated_spec(current, desired["spec"])
+    ca_cert = desired["signing_ca"] and desired["signing_ca"][0]
+    if ca_cert and ca_cert != ((swarm.get("TLSInfo") or {}).get("TrustRoot") or "").strip():
+        # A new signing CA: the engine rotates every node's certificate to it.
+        new_spec["CAConfig"] = dict(new_spec.get("CAConfig") or {}, SigningCACert=ca_cert,
+                                    SigningCAKey=desired["signing_ca"][1])
+        differences.append(("signing_ca_cert", "the current root CA", "the given CA"))
     if differences:
         for option, before, after in differences:
             plan.differ(option, before, after)
-        plan.add("update", spec=updated_spec(swarm.get("Spec") or {}, desired["spec"]),
-                 version=(swarm.get("Version") or {}).get("Index"), options=[d[0] for d in differences])
+        plan.add("update", spec=new_spec, version=(swarm.get("Version") or {}).get("Index"),
+                 options=[d[0] for d in differences])
+    for what in desired["rotate"]:
+        # An explicit action: it happens on every run that asks for it, and reports so (never the token).
+        plan.differ(what, "current", "rotated")
+        plan.add("rotate_" + what)
     return plan
 
 
-def swarm_facts(info_swarm, swarm, nodes=None):
+def _refuse_init_only_changes(desired, swarm):
+    for option, key in INIT_ONLY:
+        wanted = desired["init_only"].get(option)
+        if wanted is not None and wanted != swarm.get(key):
+            raise ValueError("%s is %s in this swarm, not %s: the engine takes it only when the swarm is created "
+                             "(init), and networks already use it; nothing was changed. Keep the current value, or "
+                             "re-create the cluster to change it" % (option, swarm.get(key), wanted))
+
+
+def swarm_facts(info_swarm, swarm, nodes=None, quorum_lost=False):
     """What the module returns about the local node and its cluster (never a token)."""
     local = info_swarm.get("LocalNodeState") or "inactive"
     facts = {
@@ -221,6 +326,7 @@ def swarm_facts(info_swarm, swarm, nodes=None):
         "role": None if local not in IN_SWARM else ("manager" if info_swarm.get("ControlAvailable") else "worker"),
         "cluster_id": (swarm or {}).get("ID") or ((info_swarm.get("Cluster") or {}).get("ID")) or None,
         "managers": sorted(m.get("Addr") for m in info_swarm.get("RemoteManagers") or []),
+        "quorum_lost": bool(quorum_lost),
     }
     if nodes is not None:
         facts["nodes"] = [node_summary(n) for n in nodes]
@@ -244,6 +350,10 @@ def desired_node(params):
     for option, choices in (("role", NODE_ROLES), ("availability", AVAILABILITIES)):
         if params.get(option) is not None and params[option] not in choices:
             raise ValueError("%s must be one of %s, got %r" % (option, ", ".join(choices), params[option]))
+    both = sorted(set(params.get("labels") or {}) & {str(k) for k in params.get("labels_to_remove") or []})
+    if both:
+        raise ValueError("labels %s are both set (labels) and removed (labels_to_remove); keep them in one"
+                         % ", ".join(both))
     return {
         "name": name,
         "state": params.get("state") or "present",
@@ -251,6 +361,7 @@ def desired_node(params):
         "availability": params.get("availability"),
         "labels": as_text_map(params.get("labels"), "labels"),
         "labels_state": labels_state,
+        "labels_to_remove": [str(k) for k in params.get("labels_to_remove") or []],
         "force": bool(params.get("force")),
     }
 
@@ -286,6 +397,27 @@ def find_node(nodes, ref):
     return named[0] if named else None
 
 
+def _plan_node_labels(plan, desired, labels, new_spec):
+    """labels (merged, or the whole set with labels_state=replace), then labels_to_remove dropped."""
+    if desired["labels"] is None and not desired["labels_to_remove"]:
+        return
+    wanted, before, after = dict(labels), {}, {}
+    if desired["labels"] is not None:
+        if desired["labels_state"] == "replace":
+            wanted, before = dict(desired["labels"]), dict(labels)
+        else:
+            wanted.update(desired["labels"])
+            before = {k: labels[k] for k in desired["labels"] if k in labels}
+        after = dict(desired["labels"])
+    for key in desired["labels_to_remove"]:
+        if key in wanted:
+            del wanted[key]
+            before[key] = labels[key]
+    if wanted != labels:
+        plan.differ("labels", before, after)
+        new_spec["Labels"] = wanted
+
+
 def plan_node(desired, node):
     """Actions for one node (its document from GET /nodes, or None)."""
     plan = Plan("swarm node", desired["name"])
@@ -309,21 +441,12 @@ def plan_node(desired, node):
         if desired[option] is not None and spec.get(key) != desired[option]:
             plan.differ(option, spec.get(key), desired[option])
             new_spec[key] = desired[option]
-    if desired["labels"] is not None:
-        labels = spec.get("Labels") or {}
-        if desired["labels_state"] == "replace":
-            wanted = dict(desired["labels"])
-            before = dict(labels)
-        else:
-            wanted = dict(labels, **desired["labels"])
-            before = {k: labels[k] for k in desired["labels"] if k in labels}
-        if wanted != labels:
-            plan.differ("labels", before, desired["labels"])
-            new_spec["Labels"] = wanted
+    _plan_node_labels(plan, desired, spec.get("Labels") or {}, new_spec)
     if new_spec != spec:
         plan.add("update", id=node["ID"], spec=new_spec, version=(node.get("Version") or {}).get("Index"),
                  options=sorted(plan.after))
-    if desired["availability"] == "drain":
+    # A down node reports nothing more: its tasks were rescheduled already and never say they stopped.
+    if desired["availability"] == "drain" and (node.get("Status") or {}).get("State") != "down":
         plan.add("wait_drained", id=node["ID"])
     return plan
 
@@ -397,7 +520,20 @@ ARGUMENT_SPEC_SWARM = dict(
     cluster_id=dict(type="str"),
     force=dict(type="bool", default=False),
     unlock_key=dict(type="str", no_log=True),
+    force_new_cluster=dict(type="bool", default=False),
     snapshot_interval=dict(type="int"),
+    keep_old_snapshots=dict(type="int"),
+    log_entries_for_slow_followers=dict(type="int"),
+    election_tick=dict(type="int"),
+    heartbeat_tick=dict(type="int"),
+    labels=dict(type="dict"),
+    default_addr_pool=dict(type="list", elements="str"),
+    subnet_size=dict(type="int"),
+    rotate_worker_token=dict(type="bool", default=False),
+    rotate_manager_token=dict(type="bool", default=False),
+    ca_force_rotate=dict(type="bool", default=False),
+    signing_ca_cert=dict(type="str", no_log=True),
+    signing_ca_key=dict(type="str", no_log=True),
     dispatcher_heartbeat=dict(type="str"),
     node_cert_expiry=dict(type="str"),
     task_history_limit=dict(type="int"),
@@ -413,6 +549,7 @@ ARGUMENT_SPEC_NODE = dict(
     availability=dict(type="str", choices=list(AVAILABILITIES)),
     labels=dict(type="dict"),
     labels_state=dict(type="str", default="merge", choices=["merge", "replace"]),
+    labels_to_remove=dict(type="list", elements="str"),
     force=dict(type="bool", default=False),
     wait_timeout=dict(type="int", default=120),
 )
@@ -421,15 +558,20 @@ ARGUMENT_SPEC_NODE = dict(
 # --- the swarm role's view of the declared hosts ----------------------------------------------
 
 
-def swarm_layout(hosts):
+def swarm_layout(hosts, silent_managers=()):
     """Where the swarm role starts from: which host inits, or which manager everyone joins through.
 
     hosts: {inventory host: {'declared': 'manager' | 'worker' | None, 'swarm': the swarm module's facts}}
-    in inventory order. Returns {'init': host or None, 'entry': host or None, 'error': message or None}.
+    in inventory order; silent_managers: declared managers that did not answer this run.
+    Returns {'init': host or None, 'entry': host or None, 'error': message or None}.
     A second cluster is never made: when any declared host is in a swarm, nobody inits.
     """
     declared = [h for h, v in hosts.items() if v.get("declared") in NODE_ROLES]
     layout = {"init": None, "entry": None, "error": None}
+    lost = [h for h in declared if (hosts[h].get("swarm") or {}).get("quorum_lost")]
+    if lost:
+        layout["error"] = quorum_lost_layout_message(lost, silent_managers)
+        return layout
     clusters = {}
     for host in declared:
         facts = hosts[host].get("swarm") or {}

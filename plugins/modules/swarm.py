@@ -18,6 +18,9 @@ description:
     changed). Role changes of a member are done with M(berth.engine.swarm_node) on a manager.
   - V(absent) leaves the swarm; a manager only with O(force=true).
   - V(inspect) changes nothing and returns the facts.
+  - A manager whose swarm lost its quorum fails V(present) and V(join) saying so, which managers it knows and
+    what to do (nothing is changed); V(inspect) reports RV(swarm.quorum_lost).
+  - A join tries the managers of O(remote_addrs) in turn, in the order given, until one answers.
   - A manager locked by autolock after a daemon restart is unlocked with O(unlock_key) (states V(present), V(join)).
   - Check mode reports exactly the actions a real run would take; diff mode shows what differs.
 extends_documentation_fragment:
@@ -57,9 +60,69 @@ options:
   unlock_key:
     description: Key to unlock a manager locked by autolock. Never logged.
     type: str
+  force_new_cluster:
+    description:
+      - With O(state=present) on a manager whose swarm has lost its quorum (a majority of its managers is down),
+        re-form the cluster from this manager alone. It keeps the cluster ID, services, secrets, configs and
+        networks, but this becomes the only manager; the lost managers must leave and join again. Use it only when
+        those managers are lost for good; while they can come back, bring them back instead.
+      - Ignored while the quorum holds, so it never changes a healthy cluster.
+    type: bool
+    default: false
   snapshot_interval:
     description: Raft log entries between snapshots (cluster setting).
     type: int
+  keep_old_snapshots:
+    description: Raft snapshots kept besides the current one (cluster setting).
+    type: int
+  log_entries_for_slow_followers:
+    description: Raft log entries kept to catch up slow followers after a snapshot (cluster setting).
+    type: int
+  election_tick:
+    description:
+      - Raft ticks without a leader before a follower starts an election (cluster setting); must exceed
+        O(heartbeat_tick). Running managers take a change when their engine restarts.
+    type: int
+  heartbeat_tick:
+    description: Raft ticks between the leader's heartbeats (cluster setting).
+    type: int
+  labels:
+    description: The cluster's labels (cluster setting); the labels given are the whole set.
+    type: dict
+  default_addr_pool:
+    description:
+      - Address pools (CIDRs) the swarm carves overlay network subnets from. Taken only at init; a different
+        value on an existing swarm is a failure saying why (nothing is changed).
+    type: list
+    elements: str
+  subnet_size:
+    description: Prefix length of the subnets cut from O(default_addr_pool) (init only, like it).
+    type: int
+  rotate_worker_token:
+    description:
+      - Rotate the worker join token (on a manager), an explicit action done on every run that asks for it and
+        reported in RV(rotated) and RV(actions). Nodes already joined stay; the old token joins no new node.
+      - The tokens never appear in the result, logs or diff; read the new one with O(return_tokens).
+    type: bool
+    default: false
+  rotate_manager_token:
+    description: Rotate the manager join token, like O(rotate_worker_token).
+    type: bool
+    default: false
+  ca_force_rotate:
+    description:
+      - Rotate the swarm's root CA and every node's certificate (an explicit action, like
+        O(rotate_worker_token)). The engine finishes the rotation in the background as nodes renew.
+    type: bool
+    default: false
+  signing_ca_cert:
+    description:
+      - PEM certificate of an external root CA the swarm signs node certificates with, with O(signing_ca_key).
+        When it is not the swarm's root CA yet, the swarm rotates to it. Never logged.
+    type: str
+  signing_ca_key:
+    description: PEM private key of O(signing_ca_cert). Never logged.
+    type: str
   dispatcher_heartbeat:
     description: How often nodes report to the dispatcher, a duration like C(5s) (cluster setting).
     type: str
@@ -115,6 +178,11 @@ EXAMPLES = r"""
     advertise_addr: 10.0.0.21
   no_log: true
 
+- name: Rotate the worker join token (say, on a schedule); read the new one with return_tokens
+  berth.engine.swarm:
+    state: present
+    rotate_worker_token: true
+
 - name: Leave
   berth.engine.swarm:
     state: absent
@@ -148,17 +216,27 @@ swarm:
       description: Addresses of the managers the node knows.
       type: list
       elements: str
+    quorum_lost:
+      description: Whether this manager's swarm has no leader because too few managers are online.
+      type: bool
     nodes:
       description: With O(list_nodes) on a manager, one summary per node (id, hostname, role, availability, labels,
         state, addr, reachability, leader).
       type: list
       elements: dict
+rotated:
+  description: What was rotated (in check mode, what would be), among C(worker_token), C(manager_token), C(ca).
+  returned: always
+  type: list
+  elements: str
+  sample: [worker_token]
 tokens:
   description: With O(return_tokens) on a manager, C(worker), C(manager) and C(unlock_key) (null without autolock).
   returned: when asked for, on a manager
   type: dict
 actions:
-  description: What was done (in check mode, would be done), like C(init), C(join), C(update), C(unlock), C(leave).
+  description: What was done (in check mode, would be done), like C(init), C(join), C(update), C(unlock), C(leave),
+    C(force_new_cluster), C(rotate_worker_token), C(rotate_manager_token), C(rotate_ca).
   returned: always
   type: list
   elements: str
@@ -190,11 +268,11 @@ def main():
         nodes = None
         if module.params["list_nodes"] and state["swarm"] is not None:
             nodes = client.get(endpoint("nodes")) or []
-        result = plan_result(module, plan, "swarm", swarm_facts(state["info"], state["swarm"], nodes))
+        facts = swarm_facts(state["info"], state["swarm"], nodes, quorum_lost=state.get("quorum_lost"))
+        result = plan_result(module, plan, "swarm", facts)
+        result["rotated"] = [name[len("rotate_"):] for name in plan.action_names() if name.startswith("rotate_")]
         if module.params["return_tokens"] and state["swarm"] is not None:
-            autolock = ((state["swarm"].get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers")
-            # The action plugin (plugins/action/swarm.py) hides this result from every output.
-            result["tokens"] = secrets_of(client, state["swarm"], bool(autolock))
+            result["tokens"] = secrets_of(client, state["swarm"])
         return result
 
     run(module, body)

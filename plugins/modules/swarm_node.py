@@ -45,6 +45,11 @@ options:
     type: str
     default: merge
     choices: [merge, replace]
+  labels_to_remove:
+    description:
+      - Label keys to remove from the node; its other labels stay. A key also in O(labels) is an error.
+    type: list
+    elements: str
   force:
     description: With O(state=absent), remove a node that is not down.
     type: bool
@@ -69,6 +74,11 @@ EXAMPLES = r"""
     role: manager
     labels:
       io.example.zone: b
+
+- name: Drop one label of node2, keeping the others
+  berth.engine.swarm_node:
+    node: node2
+    labels_to_remove: [io.example.zone]
 
 - name: Drain node3 and wait until its tasks moved
   berth.engine.swarm_node:

@@ -119,14 +119,14 @@ def join_vars(manager, worker):
             "manager_addr": manager.address, "worker_addr": worker.address}
 
 
-def run_plain_vvv(playbook_text, extra_vars, tmp_path):
+def run_plain_vvv(playbook_text, extra_vars, tmp_path, more_args=()):
     """ansible-playbook -vvv with the default (human) output, as a user would see and log it."""
     path = tmp_path / "join.yml"
     path.write_text(playbook_text)
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="default",
                ANSIBLE_NOCOLOR="1")
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local", str(path),
-           "-e", json.dumps(extra_vars), "-vvv"]
+           "-e", json.dumps(extra_vars), "-vvv", *more_args]
     return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -164,14 +164,14 @@ def test_joining_a_host_of_another_swarm_fails_naming_both_ids(pair):
     assert second.client.swarm.attrs["ID"] == second_id and len(first.client.nodes.list()) == 1
 
 
-def wait_for(predicate, timeout=60, what="condition"):
+def wait_for(predicate, timeout=60, what="condition", describe=lambda: ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.5)
-    raise AssertionError("timed out waiting for " + what)
+    raise AssertionError("timed out waiting for %s %s" % (what, describe()))
 
 
 def running_on(client, service, node_id):

@@ -148,6 +148,32 @@ class PrivateDaemon:
             self._client = None
         self.launch()
 
+    def halt(self) -> None:
+        """Kill dockerd and what it started, as a host that dies: its data stays, launch() brings it back."""
+        pid = self._daemon_pid()
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            if self.process is not None and self.process.pid == pid:
+                self.process.wait(timeout=20)
+        self._kill_leftovers()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
+
+    def rebuild(self) -> None:
+        """The same host (name, address) reinstalled: dockerd starts again on empty data."""
+        self.halt()
+        self._unmount_all()
+        for part in ("data", "exec", "docker.pid"):
+            path = self.root / part
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        self.launch()
+
     def _terminate(self) -> None:
         pid = self._daemon_pid()
         if not pid:

@@ -325,3 +325,168 @@ def test_a_declared_host_outside_the_play_is_never_retired():
     plan = swarm_membership(stale, ["mh0", "mh1", "mh2"], ["m0", "m1", "m2"], ["mh0", "mh1", "mh2"], [],
                             remove_undeclared=True)
     assert plan["remove"] == ["old2"] and plan["refusal"] is None
+
+
+# --- when managers fail ----------------------------------------------------------------------
+
+NO_LEADER = ("rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers "
+             "are online. Make sure more than half of the managers are online.")
+LOST_INFO = dict(MANAGER_INFO, Managers=3, RemoteManagers=[
+    {"NodeID": "x2kjy1am0m108ju0p89fp25o4", "Addr": "10.232.0.11:2377"},
+    {"NodeID": "m2", "Addr": "10.232.0.12:2377"}, {"NodeID": "m3", "Addr": "10.232.0.13:2377"}])
+
+
+def test_quorum_lost_says_so_and_what_to_do_and_force_new_cluster_is_explicit():
+    state = {"info": LOST_INFO, "swarm": None, "quorum_lost": NO_LEADER}
+    for desired in (swarm(), swarm(state="join", remote_addrs=["10.232.0.12"], join_token=WORKER_TOKEN),
+                    swarm(state="join", force_new_cluster=True, remote_addrs=["a"], join_token="x")):
+        with pytest.raises(ValueError) as err:
+            plan_swarm(desired, state)
+        message = str(err.value)
+        assert "lost its quorum" in message and "10.232.0.12:2377, 10.232.0.13:2377" in message
+        assert "Bring the managers that are down back" in message and "force_new_cluster: true" in message
+        assert "does not have a leader" in message and "Do not make hosts leave" in message
+    assert plan_swarm(swarm(state="inspect"), state).actions == []
+    plan = plan_swarm(swarm(force_new_cluster=True), state)
+    assert plan.actions == [{"action": "force_new_cluster", "body": {
+        "ListenAddr": "0.0.0.0:2377", "ForceNewCluster": True, "AdvertiseAddr": "10.232.0.11"}}]
+    assert plan.before == {"managers": 3} and plan.after == {"managers": 1}
+    # Not lost: force_new_cluster does nothing.
+    assert plan_swarm(swarm(force_new_cluster=True), {"info": MANAGER_INFO, "swarm": SWARM}).actions == []
+    assert swarm_facts(LOST_INFO, None, quorum_lost=NO_LEADER)["quorum_lost"] is True
+
+
+def test_layout_with_quorum_lost_names_the_silent_managers_and_changes_nothing():
+    lost = dict(facts("active", True, CLUSTER), quorum_lost=True)
+    layout = swarm_layout(view(h1=("manager", lost), w1=("worker", facts("active", False, None, ["a:2377"]))),
+                          ["h2", "h3"])
+    assert layout["init"] is None and layout["entry"] is None
+    assert "lost its quorum" in layout["error"] and "manager(s) h1 answer" in layout["error"]
+    assert "did not answer this run: h2, h3" in layout["error"] and "leave" in layout["error"]
+    through_filter = swarm_layout_of(["h1", "w1"], [lost, facts()], ["h1", "h2", "h3"], ["w1"])
+    assert "h2, h3" in through_filter["error"]
+
+
+def test_join_body_keeps_the_order_given_once_each():
+    desired = swarm(state="join", remote_addrs=["10.0.0.2", "10.0.0.1:2377", "10.0.0.2:2377", "10.0.0.3"],
+                    join_token=WORKER_TOKEN)
+    body = plan_swarm(desired, {"info": INACTIVE, "swarm": None}).actions[0]["body"]
+    assert body["RemoteAddrs"] == ["10.0.0.2", "10.0.0.1:2377", "10.0.0.3"]
+
+
+def test_a_rebuilt_hosts_down_entry_is_removed_without_remove_undeclared():
+    stale = cluster(3, 1) + [node_summary(node("old2", "mh2", role="manager", state="down",
+                                               reachability="unreachable"))]
+    plan = swarm_membership(stale, ["mh0", "mh1", "mh2", "wh0"], ["m0", "m1", "m2", "w0"], ["mh0", "mh1", "mh2"],
+                            ["wh0"])
+    assert plan == {"promote": [], "demote": ["old2"], "remove": ["old2"], "refusal": None}
+    # A down node of a host that is not (yet) back in the swarm is kept.
+    plan = swarm_membership(stale, ["mh0", "mh1", "mh2", "wh0"], ["m0", "m1", None, "w0"], ["mh0", "mh1", "mh2"],
+                            ["wh0"])
+    assert plan["remove"] == [] and plan["demote"] == []
+
+
+def test_draining_a_down_node_does_not_wait_for_its_tasks():
+    down = node("old2", "mh2", state="down")
+    plan = plan_node(desired_node({"node": "old2", "availability": "drain"}), down)
+    assert plan.action_names() == ["update"]
+    assert plan_node(desired_node({"node": "n", "availability": "drain"}), node("n", "h")).action_names() == [
+        "update", "wait_drained"]
+
+
+# --- cluster settings --------------------------------------------------------------------------
+
+SWARM_WITH_POOL = dict(SWARM, DefaultAddrPool=["10.0.0.0/8"], SubnetSize=24, TLSInfo={"TrustRoot": "ROOT\n"})
+
+
+def test_init_takes_the_address_pool_raft_settings_and_labels():
+    desired = swarm(default_addr_pool=["10.240.0.0/16"], subnet_size=26, election_tick=20, keep_old_snapshots=1,
+                    labels={"team": "ops", "tier": 1})
+    body = plan_swarm(desired, {"info": INACTIVE, "swarm": None}).actions[0]["body"]
+    assert body["DefaultAddrPool"] == ["10.240.0.0/16"] and body["SubnetSize"] == 26
+    assert body["Spec"] == {"Raft": {"ElectionTick": 20, "KeepOldSnapshots": 1}, "Labels": {"team": "ops", "tier": "1"}}
+    plan = plan_swarm(desired, {"info": INACTIVE, "swarm": None})
+    assert plan.after["default_addr_pool"] == ["10.240.0.0/16"] and plan.after["labels"] == {"team": "ops", "tier": "1"}
+
+
+def test_the_address_pool_is_refused_after_init_with_the_reason():
+    state = {"info": MANAGER_INFO, "swarm": SWARM_WITH_POOL}
+    assert plan_swarm(swarm(default_addr_pool=["10.0.0.0/8"], subnet_size=24), state).actions == []
+    with pytest.raises(ValueError, match=r"subnet_size is 24 in this swarm, not 26: .*only when the swarm is created"):
+        plan_swarm(swarm(subnet_size=26), state)
+    with pytest.raises(ValueError, match="cannot set default_addr_pool"):
+        swarm(state="join", remote_addrs=["a"], join_token="t", default_addr_pool=["10.1.0.0/16"])
+
+
+def test_raft_settings_and_labels_update_in_place_labels_whole():
+    state = {"info": MANAGER_INFO, "swarm": SWARM}
+    assert plan_swarm(swarm(election_tick=10, heartbeat_tick=1, labels={}), state).actions == []
+    plan = plan_swarm(swarm(log_entries_for_slow_followers=900, labels={"a": "b"}), state)
+    assert plan.action_names() == ["update"]
+    spec = plan.actions[0]["spec"]
+    assert spec["Raft"]["LogEntriesForSlowFollowers"] == 900 and spec["Labels"] == {"a": "b"}
+    assert plan.before == {"log_entries_for_slow_followers": 500, "labels": {}}
+
+
+def test_rotations_are_explicit_actions_never_carrying_a_token():
+    state = {"info": MANAGER_INFO, "swarm": SWARM}
+    plan = plan_swarm(swarm(rotate_worker_token=True, rotate_manager_token=True, ca_force_rotate=True,
+                            task_history_limit=9), state)
+    assert plan.action_names() == ["update", "rotate_worker_token", "rotate_manager_token", "rotate_ca"]
+    assert plan.after == {"task_history_limit": 9, "worker_token": "rotated", "manager_token": "rotated",
+                          "ca": "rotated"}
+    assert WORKER_TOKEN not in repr(plan.actions) + repr(plan.diff())
+    assert plan_swarm(swarm(rotate_worker_token=True), {"info": INACTIVE, "swarm": None}).action_names() == ["init"]
+    with pytest.raises(ValueError, match="can only be changed on a manager"):
+        plan_swarm(swarm(rotate_worker_token=True), {"info": WORKER_INFO, "swarm": None})
+
+
+def test_an_external_signing_ca_rotates_only_when_it_is_not_the_root_yet():
+    state = {"info": MANAGER_INFO, "swarm": SWARM_WITH_POOL}
+    assert plan_swarm(swarm(signing_ca_cert="ROOT", signing_ca_key="KEY"), state).actions == []
+    plan = plan_swarm(swarm(signing_ca_cert="OTHER\n", signing_ca_key="KEY"), state)
+    assert plan.actions[0]["spec"]["CAConfig"]["SigningCACert"] == "OTHER"
+    assert "KEY" not in repr(plan.diff())
+    with pytest.raises(ValueError, match="go together"):
+        swarm(signing_ca_cert="OTHER")
+
+
+def test_labels_to_remove_drops_only_those_keys():
+    labelled = node("n1", "h1", labels={"zone": "a", "tier": "web", "keep": "1"})
+    plan = plan_node(desired_node({"node": "n1", "labels_to_remove": ["zone", "absent"]}), labelled)
+    assert plan.actions[0]["spec"]["Labels"] == {"tier": "web", "keep": "1"}
+    assert plan.before == {"labels": {"zone": "a"}} and plan.after == {"labels": {}}
+    plan = plan_node(desired_node({"node": "n1", "labels": {"tier": "db"}, "labels_to_remove": ["zone"]}), labelled)
+    assert plan.actions[0]["spec"]["Labels"] == {"tier": "db", "keep": "1"}
+    assert plan_node(desired_node({"node": "n1", "labels_to_remove": ["absent"]}), labelled).actions == []
+    with pytest.raises(ValueError, match="both set"):
+        desired_node({"node": "n1", "labels": {"zone": "b"}, "labels_to_remove": ["zone"]})
+
+
+# --- the info modules' reader ---------------------------------------------------------------------
+
+def test_info_summaries_and_filters():
+    from ansible_collections.berth.engine.plugins.module_utils.swarm_info import (
+        cluster_summary,
+        engine_filters,
+        service_summary,
+        task_summary,
+    )
+    assert engine_filters({"label": ["a=b", "c"], "role": "manager", "x": True}, "f") == {
+        "label": ["a=b", "c"], "role": ["manager"], "x": ["true"]}
+    with pytest.raises(ValueError, match="nodes_filters must be a mapping"):
+        engine_filters(["role=manager"], "nodes_filters")
+    assert "JoinTokens" not in cluster_summary(SWARM) and cluster_summary(SWARM)["ID"] == CLUSTER
+    service = {"ID": "s1", "Spec": {"Name": "web", "Mode": {"Replicated": {"Replicas": 3}},
+                                    "TaskTemplate": {"ContainerSpec": {"Image": "nginx:1@sha256:abc"}}},
+               "ServiceStatus": {"RunningTasks": 2, "DesiredTasks": 3}}
+    assert service_summary(service) == {"id": "s1", "name": "web", "image": "nginx:1@sha256:abc",
+                                        "mode": "replicated", "replicas": 3, "running_tasks": 2, "desired_tasks": 3}
+    assert service_summary({"Spec": {"Mode": {"ReplicatedJob": {}}}})["mode"] == "replicated-job"
+    task = {"ID": "t1", "ServiceID": "s1", "Slot": 2, "NodeID": "n1", "DesiredState": "shutdown",
+            "Status": {"State": "failed", "Message": "started", "Err": "task: non-zero exit (3)",
+                       "Timestamp": "2026-12-05T10:00:00Z", "ContainerStatus": {"ContainerID": "c1", "ExitCode": 3}}}
+    summary = task_summary(task, {"s1": "web"}, {"n1": "node1"})
+    assert summary["service"] == "web" and summary["node"] == "node1" and summary["error"] == "task: non-zero exit (3)"
+    assert summary["exit_code"] == 3 and summary["state"] == "failed" and summary["slot"] == 2
+    assert task_summary({"ID": "t2", "Status": {}})["error"] is None
