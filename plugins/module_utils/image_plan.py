@@ -410,37 +410,26 @@ def platform_matches(image, platform):
 
 # --- desired state ---------------------------------------------------------------------------
 
-def desired_image(params):
-    """Validate the module parameters into the desired state."""
-    state = params.get("state") or "present"
-    build = params.get("build")
-    load_path = params.get("load_path")
-    archive_path = params.get("archive_path")
-    source = params.get("source")
-    if source is None:
-        source = "build" if build else "load" if load_path else "export" if archive_path else "pull"
-    name = _desired_name(params.get("name"), state, source)
-    if state == "present":
-        if source == "build" and not (build and build.get("path")):
-            raise ValueError("source build needs build.path, the context directory")
-        if source == "load" and not load_path:
-            raise ValueError("source load needs load_path, a docker save tarball")
-        if build and source != "build":
-            raise ValueError("build is set but source is %s; set source: build or drop build" % source)
-        if load_path and source != "load":
-            raise ValueError("load_path is set but source is %s; set source: load or drop load_path" % source)
-        if source == "export" and not archive_path:
-            raise ValueError("source export needs archive_path, the tarball file to write")
-        if archive_path and source != "export":
-            raise ValueError("archive_path is set but source is %s; set source: export or drop archive_path"
-                             % source)
-    platform = normalise_platform(params.get("platform"))
-    if platform and state == "present" and source not in ("pull", "build"):
-        raise ValueError("platform applies to pulls and builds, but source is %s; drop platform" % source)
-    if "@" in name and source in ("build", "load"):
-        raise ValueError("name %s is a digest reference; a built or loaded image needs a tag" % name)
+def _check_source_inputs(source, build, load_path, archive_path):
+    """The inputs a source needs are there, and none belongs to another source."""
+    if source == "build" and not (build and build.get("path")):
+        raise ValueError("source build needs build.path, the context directory")
+    if source == "load" and not load_path:
+        raise ValueError("source load needs load_path, a docker save tarball")
+    if build and source != "build":
+        raise ValueError("build is set but source is %s; set source: build or drop build" % source)
+    if load_path and source != "load":
+        raise ValueError("load_path is set but source is %s; set source: load or drop load_path" % source)
+    if source == "export" and not archive_path:
+        raise ValueError("source export needs archive_path, the tarball file to write")
+    if archive_path and source != "export":
+        raise ValueError("archive_path is set but source is %s; set source: export or drop archive_path" % source)
+
+
+def _desired_tags(values, name):
+    """Further name:tag references of the image (never IDs or digests), without `name` and repeats."""
     tags = []
-    for tag in params.get("tag") or []:
+    for tag in values or []:
         if is_image_id(tag):
             raise ValueError("tag %s is an image ID, not a name: tags must be name:tag references such as "
                              "registry.example.com/app:1.2 (to tag an image by its ID, set name to the ID with "
@@ -450,24 +439,46 @@ def desired_image(params):
             raise ValueError("tag %s is a digest reference; tags must be name:tag" % tag)
         if reference != name and reference not in tags:
             tags.append(reference)
+    return tags
+
+
+def _desired_build(build):
+    if not build:
+        return None
+    return {
+        "path": build.get("path"),
+        "dockerfile": build.get("dockerfile") or "Dockerfile",
+        "args": as_text_map(build.get("args"), "build.args") or {},
+        "target": build.get("target"),
+        "labels": as_text_map(build.get("labels"), "build.labels") or {},
+        "nocache": bool(build.get("nocache")),
+    }
+
+
+def desired_image(params):
+    """Validate the module parameters into the desired state."""
+    state = params.get("state") or "present"
+    build, load_path, archive_path = params.get("build"), params.get("load_path"), params.get("archive_path")
+    source = params.get("source")
+    if source is None:
+        source = "build" if build else "load" if load_path else "export" if archive_path else "pull"
+    name = _desired_name(params.get("name"), state, source)
+    if state == "present":
+        _check_source_inputs(source, build, load_path, archive_path)
+    platform = normalise_platform(params.get("platform"))
+    if platform and state == "present" and source not in ("pull", "build"):
+        raise ValueError("platform applies to pulls and builds, but source is %s; drop platform" % source)
+    if "@" in name and source in ("build", "load"):
+        raise ValueError("name %s is a digest reference; a built or loaded image needs a tag" % name)
+    tags = _desired_tags(params.get("tag"), name)
     if params.get("push") and "@" in name:
         raise ValueError("name %s is a digest reference and cannot be pushed; push a name:tag" % name)
-    desired_build = None
-    if build:
-        desired_build = {
-            "path": build.get("path"),
-            "dockerfile": build.get("dockerfile") or "Dockerfile",
-            "args": as_text_map(build.get("args"), "build.args") or {},
-            "target": build.get("target"),
-            "labels": as_text_map(build.get("labels"), "build.labels") or {},
-            "nocache": bool(build.get("nocache")),
-        }
     return {
         "name": name,
         "state": state,
         "source": source,
         "force": bool(params.get("force")),
-        "build": desired_build,
+        "build": _desired_build(build),
         "load_path": load_path,
         "archive_path": archive_path,
         "platform": platform if state == "present" else None,
