@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:1] = [str(ROOT), str(ROOT / "collections")]  # not bench/ itself: bench.py would shadow the package
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineClient  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineClient  # noqa: E402
 
 CALLS = collections.Counter()
 _send = EngineClient._send

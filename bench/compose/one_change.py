@@ -91,8 +91,8 @@ def run_change(api, code, collections, value, rep):
 WATCH_CHILD = """
 import json, sys, time
 from types import SimpleNamespace
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineClient
+from ansible_collections.berth.engine.plugins.module_utils.container_resource import ContainerResource
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineClient
 client = EngineClient()
 start = time.perf_counter()
 ContainerResource._confirm_running(SimpleNamespace(client=client), sys.argv[1])

@@ -165,7 +165,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import (
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import (
     Conflict,
     EngineClient,
     EngineError,

@@ -90,7 +90,7 @@ from ansible_collections.berth.engine.plugins.inventory.containers import (
     EngineInventory,
     group_name,
 )
-from ansible_collections.berth.engine.plugins.module_utils.engine import (
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import (
     EngineClient,
     EngineError,
     resolve_settings,

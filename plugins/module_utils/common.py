@@ -14,7 +14,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleFallbackNotFound, AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import (
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import (
     DEFAULT_HOST,
     EngineClient,
     EngineError,

@@ -4,7 +4,7 @@
 """Day-2 work inside a container: run a command (exec), read its logs, stat and copy files.
 
 These are operations, not resources: they have no desired state to plan against, so they stop at
-"what would run" in check mode. The engine calls go through engine.py like everything else.
+"what would run" in check mode. The engine calls go through engine_client.py like everything else.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import posixpath
 import shlex
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint, split_streams
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint, split_streams
 
 
 def find_container(client, name):

@@ -240,7 +240,7 @@ def plan(desired, state):
     """Compare the desired configuration with the file as read. Pure.
 
     state: {"exists": bool, "text": str or None, "mode": int or None, "uid": int or None,
-    "storage": the data root's filesystem (host_facts.Host.storage()) or None}.
+    "storage": the data root's filesystem (host_access.Host.storage()) or None}.
     Raises ValueError when the write would put overlay2 on a filesystem it cannot use.
     """
     result = Plan("daemon.json", desired["name"])
@@ -268,7 +268,7 @@ def storage_target(config):
 def storage_refusals(config, storage):
     """Why overlay2 cannot run on the data root's filesystem, as "message fix" strings (empty: it can).
 
-    storage: host_facts.Host.storage() of the data root, or None when it was not read.
+    storage: host_access.Host.storage() of the data root, or None when it was not read.
     """
     _data_root, driver = storage_target(config)
     if driver not in OVERLAY_DRIVERS or not storage:

@@ -15,7 +15,7 @@ import stat
 import tempfile
 
 from ansible_collections.berth.engine.plugins.module_utils import daemon_config as pure
-from ansible_collections.berth.engine.plugins.module_utils.host_facts import Host
+from ansible_collections.berth.engine.plugins.module_utils.host_access import Host
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
 
 # Where dockerd is looked for when validate_with is auto.

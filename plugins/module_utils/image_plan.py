@@ -24,7 +24,7 @@ import re
 import tarfile
 import tempfile
 
-from ansible_collections.berth.engine.plugins.module_utils.images import is_image_id
+from ansible_collections.berth.engine.plugins.module_utils.image_calls import is_image_id
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 
 SOURCES = ("pull", "build", "load", "local", "export")

@@ -23,7 +23,7 @@ import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 
 # States in which a container runs, so publishes its ports.
 PUBLISHING_STATES = ("started", "restarted", "healthy", "completed")

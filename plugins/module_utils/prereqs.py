@@ -5,7 +5,7 @@
 
 Every function here takes text or plain values and returns plain values:
 nothing reads the host, so the whole file is unit-testable without root
-(tests/unit/test_prereqs*.py). host_facts.py reads the host and applies the
+(tests/unit/test_prereqs*.py). host_access.py reads the host and applies the
 fix plan; the role acts on the problems that remain.
 """
 

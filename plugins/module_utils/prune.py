@@ -13,7 +13,7 @@ import calendar
 import re
 import time
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import endpoint
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import endpoint
 
 KINDS = ("containers", "images", "networks", "volumes", "build_cache")
 PREDEFINED_NETWORKS = ("bridge", "host", "none", "ingress", "docker_gwbridge")

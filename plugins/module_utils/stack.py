@@ -26,21 +26,21 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import (
-    ContainerResource,
-    converge_container,
-)
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import (
     ARGUMENT_SPEC as CONTAINER_SPEC,
 )
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import image_reference
 from ansible_collections.berth.engine.plugins.module_utils.container_recovery import aside_of
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
-from ansible_collections.berth.engine.plugins.module_utils.image_engine import ImageResource
+from ansible_collections.berth.engine.plugins.module_utils.container_resource import (
+    ContainerResource,
+    converge_container,
+)
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.image_calls import inspect_image
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import ARGUMENT_SPEC as IMAGE_SPEC
-from ansible_collections.berth.engine.plugins.module_utils.images import inspect_image
-from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource
+from ansible_collections.berth.engine.plugins.module_utils.image_resource import ImageResource
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import ARGUMENT_SPEC as NETWORK_SPEC
+from ansible_collections.berth.engine.plugins.module_utils.network_resource import NetworkResource
 from ansible_collections.berth.engine.plugins.module_utils.preflight import run_stack_preflight, with_bind_actions
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, converge
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
@@ -58,8 +58,8 @@ from ansible_collections.berth.engine.plugins.module_utils.stack_rollback import
     rollback_summary,
     undo,
 )
-from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import ARGUMENT_SPEC as VOLUME_SPEC
+from ansible_collections.berth.engine.plugins.module_utils.volume_resource import VolumeResource
 
 OWNER_LABEL = "io.berth.stack"
 KINDS = ("images", "networks", "volumes", "containers")

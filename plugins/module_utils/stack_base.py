@@ -16,7 +16,7 @@ import json
 import os
 
 from ansible_collections.berth.engine.plugins.module_utils.common import run, validate_params
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 
 MASK = "********"
 

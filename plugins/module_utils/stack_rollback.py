@@ -20,7 +20,7 @@ import os
 import threading
 
 from ansible_collections.berth.engine.plugins.module_utils.container_recovery import aside_name
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 
 UNDO_ORDER = ("containers", "networks", "volumes")
 CONTAINER_REMOVED = ("created", "recreated")  # changes whose undo removes the container this run made

@@ -6,14 +6,14 @@ sees them, with short summaries (pure functions of the engine's documents) next 
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import endpoint
-from ansible_collections.berth.engine.plugins.module_utils.swarm_engine import read_local_swarm
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import endpoint
 from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import (
     find_node,
     node_summary,
     quorum_lost_message,
     swarm_facts,
 )
+from ansible_collections.berth.engine.plugins.module_utils.swarm_resource import read_local_swarm
 
 
 def engine_filters(filters, option):

@@ -20,7 +20,7 @@ import copy
 import hashlib
 import hmac
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 
@@ -206,7 +206,7 @@ class SwarmObject(Resource):
         return plan_object(self.desired, state)
 
     def apply(self, plan, state):
-        from ansible_collections.berth.engine.plugins.module_utils.service_engine import update_and_wait
+        from ansible_collections.berth.engine.plugins.module_utils.service_resource import update_and_wait
 
         # Imported here: the service engine resolves secrets and configs through this module.
         created = None

@@ -17,24 +17,24 @@ import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
-from ansible_collections.berth.engine.plugins.module_utils.network_engine import inspect_network
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.network_resource import inspect_network
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan, as_text_map
 from ansible_collections.berth.engine.plugins.module_utils.preflight import image_reference_problems
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource, converge
-from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
-    ServiceResource,
-    read_kernel,
-    resolve_image,
-    wait_all,
-    wait_removed,
-)
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import ARGUMENT_SPEC as SERVICE_SPEC
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
     kernel_needs,
     kernel_refusal,
     new_spec,
     settings,
+)
+from ansible_collections.berth.engine.plugins.module_utils.service_resource import (
+    ServiceResource,
+    read_kernel,
+    resolve_image,
+    wait_all,
+    wait_removed,
 )
 from ansible_collections.berth.engine.plugins.module_utils.stack_base import (
     ItemError,

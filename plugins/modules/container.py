@@ -95,11 +95,11 @@ logs:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import (  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.container_options import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.container_resource import (  # noqa: E402
     ContainerResource,
     converge_container,
 )
-from ansible_collections.berth.engine.plugins.module_utils.container_options import ARGUMENT_SPEC  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.preflight import prepare_bind_sources  # noqa: E402
 
 

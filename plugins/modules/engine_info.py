@@ -232,7 +232,7 @@ volumes:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint  # noqa: E402
 
 ARGUMENT_SPEC = dict(
     containers=dict(type="bool", default=False),

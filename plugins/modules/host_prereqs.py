@@ -353,7 +353,7 @@ summary:
 
 from ansible_collections.berth.engine.plugins.module_utils import prereqs as pr
 from ansible_collections.berth.engine.plugins.module_utils.common import checked_module
-from ansible_collections.berth.engine.plugins.module_utils.host_facts import Host, HostError, HostPrereqs
+from ansible_collections.berth.engine.plugins.module_utils.host_access import Host, HostError, HostPrereqs
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge
 
 ARGUMENT_SPEC = dict(

@@ -223,8 +223,8 @@ build_output:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.image_engine import ImageResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.image_resource import ImageResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
 
 

@@ -92,7 +92,7 @@ from ansible_collections.berth.engine.plugins.module_utils.credentials import ( 
     store_credentials,
     stored_credentials,
 )
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint  # noqa: E402
 
 ARGUMENT_SPEC = dict(
     registry=dict(type="str", default="https://index.docker.io/v1/", aliases=["registry_url"]),

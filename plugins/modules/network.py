@@ -175,8 +175,8 @@ actions:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.network_resource import NetworkResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
 
 

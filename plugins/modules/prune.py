@@ -95,7 +95,7 @@ space_reclaimed:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, endpoint  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import Conflict, endpoint  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.prune import (  # noqa: E402
     KINDS,
     as_predicted,

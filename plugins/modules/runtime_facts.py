@@ -192,7 +192,7 @@ import re  # noqa: E402
 import time  # noqa: E402
 
 from ansible_collections.berth.engine.plugins.module_utils.common import client_for, engine_module  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint  # noqa: E402
 
 PARTS = ["packages", "service", "daemon", "dockerd", "files", "paths"]
 ARGUMENT_SPEC = dict(

@@ -516,11 +516,11 @@ actions:
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.service_engine import (  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.service_plan import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.service_resource import (  # noqa: E402
     ServiceResource,
     task_summary,
 )
-from ansible_collections.berth.engine.plugins.module_utils.service_plan import ARGUMENT_SPEC  # noqa: E402
 
 
 def main():

@@ -244,17 +244,17 @@ actions:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.engine import endpoint  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import endpoint  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.swarm_engine import (  # noqa: E402
-    SwarmResource,
-    read_local_swarm,
-    secrets_of,
-)
 from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import (  # noqa: E402
     ARGUMENT_SPEC_SWARM as ARGUMENT_SPEC,
 )
 from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import swarm_facts  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.swarm_resource import (  # noqa: E402
+    SwarmResource,
+    read_local_swarm,
+    secrets_of,
+)
 
 
 def main():

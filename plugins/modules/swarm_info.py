@@ -102,12 +102,12 @@ tokens:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, run  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.swarm_engine import secrets_of  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.swarm_info import (  # noqa: E402
     SwarmReader,
     cluster_summary,
     engine_filters,
 )
+from ansible_collections.berth.engine.plugins.module_utils.swarm_resource import secrets_of  # noqa: E402
 
 ARGUMENT_SPEC = dict(
     nodes=dict(type="bool", default=False),

@@ -107,10 +107,10 @@ actions:
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.swarm_engine import SwarmNodeResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import (  # noqa: E402
     ARGUMENT_SPEC_NODE as ARGUMENT_SPEC,
 )
+from ansible_collections.berth.engine.plugins.module_utils.swarm_resource import SwarmNodeResource  # noqa: E402
 
 
 def main():

@@ -95,8 +95,8 @@ actions:
 
 from ansible_collections.berth.engine.plugins.module_utils.common import engine_module, plan_result, run  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge  # noqa: E402
-from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource  # noqa: E402
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.berth.engine.plugins.module_utils.volume_resource import VolumeResource  # noqa: E402
 
 
 def main():

@@ -2,7 +2,7 @@
 unrestarted run, and a replacement that dies or is restarted within it is rolled back."""
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils import container_engine
+from ansible_collections.berth.engine.plugins.module_utils import container_resource
 from tests.support.ansible import module_helpers
 
 converge, ok, fails = module_helpers("berth.engine.container")
@@ -14,7 +14,7 @@ def _web(name, image):
 
 
 def test_grace_is_short_but_not_zero():
-    assert 0.1 <= container_engine.START_GRACE_SECONDS <= 0.5
+    assert 0.1 <= container_resource.START_GRACE_SECONDS <= 0.5
 
 
 def test_replacement_restarted_by_its_policy_within_the_grace_rolls_back(docker_client, unique_name, cleanup,

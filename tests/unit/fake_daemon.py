@@ -1,5 +1,5 @@
 """A tiny HTTP server on a unix socket that answers canned responses: a fake *daemon* for the
-engine client's own unit tests (tests/unit/test_engine.py). The client's HTTP code runs for real.
+engine client's own unit tests (tests/unit/test_engine_client.py). The client's HTTP code runs for real.
 It speaks HTTP/1.1 and keeps a connection open as dockerd does, unless the client asks to close it.
 """
 from __future__ import annotations

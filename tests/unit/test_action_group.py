@@ -66,7 +66,7 @@ def test_engine_fragment_documents_the_group():
     assert documented["action_group"]["membership"] == ["berth.engine.docker"]
     assert "docker" in yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text())["action_groups"]
     for name in ("check_mode", "diff_mode"):
-        assert documented[name] == standard[name], "engine.py and attributes.py describe %s differently" % name
+        assert documented[name] == standard[name], "engine_client.py and attributes.py describe %s differently" % name
 
 
 def test_group_names_are_modules_or_announced():

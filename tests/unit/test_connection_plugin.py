@@ -14,7 +14,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleFileNotFound
 from ansible.playbook.play_context import PlayContext
 
 from ansible_collections.berth.engine.plugins.connection.docker import Connection
-from ansible_collections.berth.engine.plugins.module_utils.engine import MIN_API_VERSION
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import MIN_API_VERSION
 from tests.unit.fake_daemon import Reply
 
 V = "/v" + MIN_API_VERSION

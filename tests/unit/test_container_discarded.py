@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import options_the_engine_discards
+from ansible_collections.berth.engine.plugins.module_utils.container_resource import ContainerResource
 from tests.unit.test_container_plan import fixture
 
 V1_NEW_KERNEL = {"CgroupVersion": "1", "CgroupDriver": "cgroupfs", "KernelVersion": "6.1.0-18-amd64",

@@ -422,7 +422,7 @@ def test_recovery_restores_the_newest_of_several_leftovers_and_nothing_without_a
 
 def test_resource_plan_recovers_first_then_recreates_the_restored_container():
     """One plan: finish the interrupted step, then converge from what it leaves (here: a recreate)."""
-    from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
+    from ansible_collections.berth.engine.plugins.module_utils.container_resource import ContainerResource
 
     old, _unused = _crash_leftovers()
     image = fixture("container_image.json")
@@ -438,8 +438,8 @@ def test_resource_plan_recovers_first_then_recreates_the_restored_container():
 
 
 def test_a_start_of_a_never_started_container_carries_its_create_document():
-    from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
     from ansible_collections.berth.engine.plugins.module_utils.container_recovery import is_stale_task_error
+    from ansible_collections.berth.engine.plugins.module_utils.container_resource import ContainerResource
 
     _unused, created = _crash_leftovers("created")
     created["State"]["Running"] = False

@@ -10,8 +10,8 @@ import copy
 
 import pytest
 
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.container_resource import ContainerResource
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge
 from tests.unit.test_container_plan import fixture
 from tests.unit.test_container_replan import other_runs_container

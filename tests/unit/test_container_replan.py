@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import (
+from ansible_collections.berth.engine.plugins.module_utils.container_resource import (
     ContainerResource,
     Raced,
     converge_container,
 )
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
 from tests.unit.test_container_plan import fixture
 

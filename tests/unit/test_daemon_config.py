@@ -184,7 +184,7 @@ def test_wrong_mode_or_owner_alone_fixes_attributes_without_a_restart():
 
 # --- the data root's filesystem ----------------------------------------------------------------
 
-# What host_facts.Host.storage() reads for a data root on the VM scenario's second disk
+# What host_access.Host.storage() reads for a data root on the VM scenario's second disk
 # (mkfs.xfs -n ftype=0, mounted at /mnt/noftype; the data root itself does not exist yet).
 XFS_FTYPE_0 = {"data_root": "/mnt/noftype/docker", "data_root_exists": False, "path_checked": "/mnt/noftype",
                "mountpoint": "/mnt/noftype", "fstype": "xfs", "source": "/dev/vdb", "xfs_ftype": 0,

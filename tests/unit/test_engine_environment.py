@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ansible_collections.berth.engine.plugins.inventory.containers import default_groups, group_name
 from ansible_collections.berth.engine.plugins.inventory.swarm_nodes import host_names
-from ansible_collections.berth.engine.plugins.module_utils.engine import (
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import (
     _error_message,
     environment_settings,
     resolve_settings,

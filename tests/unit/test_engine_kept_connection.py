@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import (
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import (
     MIN_API_VERSION,
     Conflict,
     EngineClient,
@@ -139,7 +139,7 @@ def test_other_400s_are_not_taken_for_a_version_refusal(daemon):
 def test_a_kept_client_on_a_socket_never_imports_ansible_urls(daemon):
     """The import costs every forked task worker ~30 ms of CPU: the connection plugin must not pay it."""
     daemon.route("GET", V + "/info", Reply(body={"ok": True}))
-    code = ("import sys; from ansible_collections.berth.engine.plugins.module_utils.engine import EngineClient; "
+    code = ("import sys; from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineClient; "
             "c = EngineClient(docker_host=%r, keep_alive=True); c.assume_api_version(); print(c.get('/info')); "
             "print('ansible.module_utils.urls' in sys.modules)" % daemon.docker_host)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,

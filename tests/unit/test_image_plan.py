@@ -11,6 +11,7 @@ import tarfile
 
 import pytest
 
+from ansible_collections.berth.engine.plugins.module_utils.image_calls import uses_containerd_store
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     ARGUMENT_SPEC,
     archive_image_id,
@@ -29,7 +30,6 @@ from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     tarball_image_id,
     tarball_images,
 )
-from ansible_collections.berth.engine.plugins.module_utils.images import uses_containerd_store
 
 OLD = "sha256:" + "a" * 64
 NEW = "sha256:" + "b" * 64
@@ -365,7 +365,7 @@ def test_references_nothing_to_do_and_absent_ignores_them():
 
 
 def test_registry_errors_get_a_credentials_hint():
-    from ansible_collections.berth.engine.plugins.module_utils.images import credentials_hint
+    from ansible_collections.berth.engine.plugins.module_utils.image_calls import credentials_hint
 
     assert "wants credentials: set registry_username" in credentials_hint(
         'Head "http://reg:5000/v2/x/manifests/1": no basic auth credentials', "reg:5000/x:1", None)
@@ -437,7 +437,7 @@ def test_registry_digests_of_the_current_image_say_nothing_about_a_loaded_one():
 
 
 def test_apply_drops_a_provisional_action_from_the_actions_and_the_diff():
-    from ansible_collections.berth.engine.plugins.module_utils.image_engine import _drop
+    from ansible_collections.berth.engine.plugins.module_utils.image_resource import _drop
     from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
 
     plan = Plan("image", "app:1")
@@ -555,7 +555,7 @@ def test_archive_image_id_reads_what_the_archive_holds(tmp_path):
 # --- stored logins ---------------------------------------------------------------------------
 
 def test_stored_login_is_used_when_the_task_gives_none(tmp_path, monkeypatch):
-    from ansible_collections.berth.engine.plugins.module_utils.images import (
+    from ansible_collections.berth.engine.plugins.module_utils.image_calls import (
         auth_header,
         credentials_hint,
         registry_credentials,

@@ -319,13 +319,13 @@ def test_an_ipv6_subnet_with_ipv6_disabled_is_refused():
 # --- NetworkResource.plan: pure, from a state shaped like read() returns ---------------------------
 
 def resource(**overrides):
-    from ansible_collections.berth.engine.plugins.module_utils.network_engine import NetworkResource
+    from ansible_collections.berth.engine.plugins.module_utils.network_resource import NetworkResource
 
     return NetworkResource(None, params(**dict({"name": "berth-fixture-backend"}, **overrides)))
 
 
 def backend_state(**overrides):
-    from ansible_collections.berth.engine.plugins.module_utils.network_engine import saved_endpoint
+    from ansible_collections.berth.engine.plugins.module_utils.network_resource import saved_endpoint
 
     network = fixture("network_backend_attached")
     state = {"current": network, "attached": attached_from_list(fixture("network_attached_summaries"), network),

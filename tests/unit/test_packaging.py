@@ -70,7 +70,8 @@ def build(tmp_path: Path) -> list[str]:
 def test_tarball_has_the_collection_and_no_clutter(tmp_path):
     names = build(tmp_path)
     for wanted in ("MANIFEST.json", "FILES.json", "meta/runtime.yml", "plugins/modules/container.py",
-                   "plugins/module_utils/engine.py", "plugins/doc_fragments/engine.py", "roles/runtime/tasks/main.yml"):
+                   "plugins/module_utils/engine_client.py", "plugins/doc_fragments/engine.py",
+                   "roles/runtime/tasks/main.yml"):
         assert wanted in names, f"{wanted} missing from the tarball"
     clutter = sorted(
         name for name in names

@@ -10,8 +10,8 @@ import copy
 import json
 from pathlib import Path
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineClient
-from ansible_collections.berth.engine.plugins.module_utils.service_engine import resolve_image
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineClient
+from ansible_collections.berth.engine.plugins.module_utils.service_resource import resolve_image
 from tests.unit.fake_daemon import Reply
 
 FIXTURES = Path(__file__).parent / "fixtures"

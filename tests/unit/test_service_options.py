@@ -10,18 +10,18 @@ import copy
 import pytest
 
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import desired_container
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
-from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
-    JobFailed,
-    Rollout,
-    recreate,
-    rollout_converged,
-)
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
     desired_service,
     job_failure,
     job_outcome,
     plan_service,
+)
+from ansible_collections.berth.engine.plugins.module_utils.service_resource import (
+    JobFailed,
+    Rollout,
+    recreate,
+    rollout_converged,
 )
 from tests.unit.test_service_plan import SERVICE, desired, state
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
-from ansible_collections.berth.engine.plugins.module_utils.service_engine import (
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.service_resource import (
     Rollout,
     rollout_converged,
     wait_all,
@@ -128,7 +128,7 @@ class Cluster:
 
 
 def test_wait_all_polls_every_service_at_once_and_reports_each_by_name(monkeypatch):
-    monkeypatch.setattr("ansible_collections.berth.engine.plugins.module_utils.service_engine.POLL_SECONDS", 0)
+    monkeypatch.setattr("ansible_collections.berth.engine.plugins.module_utils.service_resource.POLL_SECONDS", 0)
     rolled_back = {"State": "rollback_completed", "StartedAt": UPDATED, "Message": "rollback completed"}
     starting = ([service("s1", "web"), service("s2", "api"), service("s3", "worker", replicas=1)],
                 [task("s1", 1), task("s2", 1, state="starting"), task("s3", 1, state="starting")])
@@ -191,7 +191,7 @@ def stack_of(client, names):
 
 
 def test_the_stack_writes_every_service_before_waiting_for_them(monkeypatch):
-    monkeypatch.setattr("ansible_collections.berth.engine.plugins.module_utils.service_engine.POLL_SECONDS", 0)
+    monkeypatch.setattr("ansible_collections.berth.engine.plugins.module_utils.service_resource.POLL_SECONDS", 0)
     names = ["svc%02d" % n for n in range(10)]
     client = Recorder()
     result = stack_of(client, names).converge()
@@ -208,7 +208,7 @@ def test_the_stack_writes_every_service_before_waiting_for_them(monkeypatch):
 
 
 def test_a_refused_write_fails_that_service_by_name_and_the_others_converge(monkeypatch):
-    monkeypatch.setattr("ansible_collections.berth.engine.plugins.module_utils.service_engine.POLL_SECONDS", 0)
+    monkeypatch.setattr("ansible_collections.berth.engine.plugins.module_utils.service_resource.POLL_SECONDS", 0)
     result = stack_of(Recorder(refuse={"api"}), ["web", "api", "worker"]).converge()
 
     assert result["failures"] == ["service api: creating service api failed: port 18081 is already in use"]
@@ -226,7 +226,7 @@ class ManagerGone(Recorder):
 
 
 def test_a_manager_lost_while_waiting_fails_each_written_service_by_name(monkeypatch):
-    monkeypatch.setattr("ansible_collections.berth.engine.plugins.module_utils.service_engine.POLL_SECONDS", 0)
+    monkeypatch.setattr("ansible_collections.berth.engine.plugins.module_utils.service_resource.POLL_SECONDS", 0)
     result = stack_of(ManagerGone(), ["web", "api"]).converge()
 
     assert sorted(result["failures"]) == [

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from ansible_collections.berth.engine.plugins.module_utils.container_engine import ContainerResource
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.container_resource import ContainerResource
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
 from ansible_collections.berth.engine.plugins.module_utils.stack import (
     CONTAINER_ENTRY_SPEC,

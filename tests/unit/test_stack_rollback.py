@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.stack_rollback import (
     Journal,
     empty_report,

@@ -107,7 +107,7 @@ def fixture(name):
 
 
 def resource(**overrides):
-    from ansible_collections.berth.engine.plugins.module_utils.volume_engine import VolumeResource
+    from ansible_collections.berth.engine.plugins.module_utils.volume_resource import VolumeResource
 
     return VolumeResource(None, dict({key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()},
                                      name="berth-fixture-data", **overrides))

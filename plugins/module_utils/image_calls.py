@@ -10,7 +10,7 @@ import json
 import re
 
 from ansible_collections.berth.engine.plugins.module_utils.credentials import stored_credentials
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint
 
 
 def split_reference(reference):

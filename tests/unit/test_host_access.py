@@ -1,4 +1,4 @@
-"""plugins/module_utils/host_facts.py against a sample host tree (tests/unit/prereqs_samples.py).
+"""plugins/module_utils/host_access.py against a sample host tree (tests/unit/prereqs_samples.py).
 
 Host reads below a root, so a Debian 12 host written to tmp_path stands in
 for /; fix mode writes its sysctls and files into that tree too.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.berth.engine.plugins.module_utils import host_facts as hf
+from ansible_collections.berth.engine.plugins.module_utils import host_access as hf
 from ansible_collections.berth.engine.plugins.module_utils import prereqs as pr
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge
 from tests.unit.prereqs_samples import RELEASE, host_tree

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 
 from ansible_collections.berth.engine.plugins.module_utils import kernel_features
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
-from ansible_collections.berth.engine.plugins.module_utils.images import content_digests, origin_unknown
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.image_calls import content_digests, origin_unknown
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
     JOB_MODES,

@@ -1,4 +1,4 @@
-"""The engine client (plugins/module_utils/engine.py) against a fake daemon on a unix socket.
+"""The engine client (plugins/module_utils/engine_client.py) against a fake daemon on a unix socket.
 
 tests/unit/fake_daemon.py answers canned responses over real HTTP, so the client's own code
 (ansible's urls, error mapping, version negotiation, streaming) runs as it does against dockerd.
@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import (
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import (
     MAX_API_VERSION,
     MIN_API_VERSION,
     Conflict,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import (
     desired_node,

@@ -22,7 +22,19 @@ import json
 import os
 import tempfile
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import Conflict, EngineError, endpoint
+from ansible_collections.berth.engine.plugins.module_utils.image_calls import (
+    auth_header,
+    credentials_hint,
+    has_digest,
+    inspect_image,
+    pull_image,
+    registry_credentials,
+    registry_of,
+    remote_digest,
+    split_reference,
+    uses_containerd_store,
+)
 from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     OBTAIN_ACTIONS,
     archive_image_id,
@@ -38,18 +50,6 @@ from ansible_collections.berth.engine.plugins.module_utils.image_plan import (
     tarball_image_for,
     tarball_image_id,
     tarball_images,
-)
-from ansible_collections.berth.engine.plugins.module_utils.images import (
-    auth_header,
-    credentials_hint,
-    has_digest,
-    inspect_image,
-    pull_image,
-    registry_credentials,
-    registry_of,
-    remote_digest,
-    split_reference,
-    uses_containerd_store,
 )
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import Conflict, EngineError
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 from ansible_collections.berth.engine.plugins.module_utils.volume_plan import (
     compare_volume,

@@ -29,8 +29,13 @@ from ansible_collections.berth.engine.plugins.module_utils.container_recovery im
     never_started,
     plan_recovery,
 )
-from ansible_collections.berth.engine.plugins.module_utils.engine import Conflict, EngineError, NotFound, endpoint
-from ansible_collections.berth.engine.plugins.module_utils.images import (
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import (
+    Conflict,
+    EngineError,
+    NotFound,
+    endpoint,
+)
+from ansible_collections.berth.engine.plugins.module_utils.image_calls import (
     credentials_hint,
     has_digest,
     inspect_image,

@@ -10,7 +10,7 @@ settings. If the new network cannot be created the old one is brought back.
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils.engine import EngineError
+from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError
 from ansible_collections.berth.engine.plugins.module_utils.network_plan import (
     attached_from_list,
     compare_network,
