@@ -17,6 +17,7 @@ import gzip
 import os
 import re
 
+from ansible_collections.berth.engine.plugins.module_utils import rootless as rl
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
 
 # Kernel options from moby's contrib/check-config.sh, section "Generally
@@ -558,6 +559,7 @@ def desire(params):
             params.get("modules_load_file") or MODULES_LOAD_FILE, "modules_load_file", required=fix
         ),
         "sysctl_file": check_path_option(params.get("sysctl_file") or SYSCTL_FILE, "sysctl_file", required=fix),
+        "rootless": rl.desire(params),
     }
 
 
@@ -964,6 +966,7 @@ def evaluate(facts, want_cgroup_v2=True, storage_driver="overlay2", sysctls=None
         + check_init(facts.get("init", {}))
         + check_container_host(container)
         + check_bootloader(bootloader)
+        + rl.evaluate(facts.get("rootless"), facts.get("init", {}), cgroup)
     )
 
 
@@ -1092,4 +1095,22 @@ def plan_fixes(desired, state):
     if desired["sysctls"]:
         path = desired["sysctl_file"]
         _plan_file(plan, path, render_sysctl_conf(desired["sysctls"]), files.get(path), owner)
+    if facts.get("rootless"):
+        _plan_rootless(plan, desired, facts, files, owner)
     return plan
+
+
+def _plan_rootless(plan, desired, facts, files, owner):
+    """Rootless mode's sysctls (live and persisted), subordinate ID ranges and the delegation drop-in."""
+    found = facts["rootless"]
+    wanted = rl.wanted_sysctls(found["sysctls"], desired["rootless"]["unprivileged_port_start"])
+    _plan_sysctls(plan, {"sysctls": wanted}, found["sysctls"], found["sysctl_writable"])
+    if wanted:
+        _plan_file(plan, rl.SYSCTL_FILE, rl.render_sysctls(wanted), files.get(rl.SYSCTL_FILE), owner)
+    add = rl.subid_lines(found["users"], found["passwd"], found["subuid"], found["subgid"])
+    for path, lines in zip((rl.SUBUID_FILE, rl.SUBGID_FILE), add):
+        if lines:
+            current = files.get(path)
+            _plan_file(plan, path, rl.appended((current or {}).get("content"), lines), current, owner)
+    if facts.get("init", {}).get("systemd"):
+        _plan_file(plan, rl.DELEGATE_DROPIN, rl.render_delegate(), files.get(rl.DELEGATE_DROPIN), owner)

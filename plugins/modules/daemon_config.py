@@ -74,6 +74,14 @@ options:
         restarts the daemon still leaves a trace that a restart is due (the runtime role removes it after the
         restart). Not created when only the file's attributes change.
     type: path
+  rootless:
+    description:
+      - O(path) is the daemon.json of a rootless engine (C(~/.config/docker/daemon.json)), written as its user
+        (C(become_user)). Refuses C(userns-remap) and C(iptables), which a rootless engine cannot honour, and a
+        C(data-root) (default C(~/.local/share/docker)) whose nearest existing directory the user does not own.
+      - The file belongs to the user running the module instead of root.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -161,6 +169,7 @@ ARGUMENT_SPEC = dict(
     backup=dict(type="bool", default=True),
     mode=dict(type="str", default="0644"),
     restart_marker=dict(type="path"),
+    rootless=dict(type="bool", default=False),
 )
 DOCKERD_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
 
@@ -184,6 +193,10 @@ class DaemonJson(Resource):
     def read(self, known=None):
         state = self._read_file(self.name)
         state["storage"] = self._read_storage()
+        state["owner_uid"] = os.geteuid() if self.desired["rootless"] else 0
+        if self.desired["rootless"]:
+            data_root = os.path.expanduser(self.desired["config"].get("data-root", pure.ROOTLESS_DATA_ROOT))
+            state["rootless"] = {"uid": os.geteuid(), "data_root_owner": _owner_of_nearest(data_root)}
         return state
 
     def _read_storage(self):
@@ -269,6 +282,17 @@ class DaemonJson(Resource):
             return ""
         rc, out, err = self.module.run_command([path, "--help"])
         return path if "--validate" in (out or "") + (err or "") else ""
+
+
+def _owner_of_nearest(path):
+    """uid owning path or its nearest existing parent."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path) and path != "/":
+        path = os.path.dirname(path)
+    try:
+        return os.stat(path).st_uid
+    except OSError:
+        return None
 
 
 def main():
