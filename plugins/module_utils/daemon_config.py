@@ -210,8 +210,12 @@ def desire(params):
     found = problems(effective, params.get("allow_unknown_keys", False), params.get("swarm_active", False))
     if found:
         raise ValueError("%s was left unchanged: %s" % (params["path"], "; ".join(found)))
+    if params.get("rootless"):
+        found = rootless_problems(effective)
+        if found:
+            raise ValueError("%s was left unchanged: %s" % (params["path"], "; ".join(found)))
     return {"name": params["path"], "config": effective, "content": render(effective),
-            "mode": int(params.get("mode") or "0644", 8)}
+            "mode": int(params.get("mode") or "0644", 8), "rootless": bool(params.get("rootless"))}
 
 
 def parse_current(text):
@@ -240,7 +244,8 @@ def plan(desired, state):
     """Compare the desired configuration with the file as read. Pure.
 
     state: {"exists": bool, "text": str or None, "mode": int or None, "uid": int or None,
-    "storage": the data root's filesystem (host_access.Host.storage()) or None}.
+    "storage": the data root's filesystem (host_access.Host.storage()) or None, "owner_uid": who should own
+    the file (0; a rootless engine's user), "rootless": see refuse_rootless_data_root}.
     Raises ValueError when the write would put overlay2 on a filesystem it cannot use.
     """
     result = Plan("daemon.json", desired["name"])
@@ -252,10 +257,12 @@ def plan(desired, state):
     if not same:
         keys = changed_keys(current, desired["config"]) if current is not None else sorted(desired["config"])
         refuse_storage(desired, state, keys)
+        if desired.get("rootless"):
+            refuse_rootless_data_root(desired, state)
         result.add("write", keys=keys, backup=bool(state.get("exists")))
         result.differ("content", render(current) if current is not None else (state.get("text") or ""),
                       desired["content"])
-    elif state.get("mode") != desired["mode"] or state.get("uid") not in (None, 0):
+    elif state.get("mode") != desired["mode"] or state.get("uid") not in (None, state.get("owner_uid", 0)):
         result.add("set_attributes", mode="%04o" % desired["mode"])
     return result
 
@@ -299,3 +306,46 @@ def file_diff(result, path):
     """Diff mode's before/after texts of the file."""
     return {"before": result.before.get("content", ""), "after": result.after.get("content", ""),
             "before_header": "%s (before)" % path, "after_header": "%s (after)" % path}
+
+
+# --------------------------------------------------------------------------
+# Rootless engines (a user's ~/.config/docker/daemon.json)
+# --------------------------------------------------------------------------
+
+# Settings a rootless dockerd cannot honour, with the reason.
+ROOTLESS_REFUSED = {
+    "userns-remap": "userns-remap cannot be used by a rootless engine: it already runs in the user's own user "
+                    "namespace (its root is the user); remove it",
+    "iptables": "iptables is not a host setting for a rootless engine: its rules live in RootlessKit's network "
+                "namespace behind slirp4netns and never reach the host's firewall, and false only breaks the "
+                "containers' outbound traffic; remove it",
+}
+ROOTLESS_DATA_ROOT = "~/.local/share/docker"
+
+
+def rootless_problems(config):
+    """Why a rootless engine's daemon.json would be refused, as messages (empty: it is fine). Pure."""
+    return [ROOTLESS_REFUSED[key] for key in sorted(ROOTLESS_REFUSED) if key in config]
+
+
+def rootless_data_root_refusal(data_root, owner_uid, user_uid):
+    """Why the rootless engine of user_uid cannot keep its data at data_root, whose nearest existing
+    directory belongs to owner_uid; None when it can. Pure."""
+    if owner_uid is None or owner_uid == user_uid:
+        return None
+    return ("data-root %s is on a directory owned by uid %d, not by the engine's user (uid %d): a rootless "
+            "engine cannot create or chown its layers there. Use a directory the user owns (default %s)"
+            % (data_root, owner_uid, user_uid, ROOTLESS_DATA_ROOT))
+
+
+def refuse_rootless_data_root(desired, state):
+    """Raise ValueError when the rootless engine's data root is not the user's.
+
+    state["rootless"]: {"uid": the user's uid, "data_root_owner": uid owning the data root or its nearest
+    existing parent}, read by the module.
+    """
+    found = state.get("rootless") or {}
+    message = rootless_data_root_refusal(desired["config"].get("data-root", ROOTLESS_DATA_ROOT),
+                                         found.get("data_root_owner"), found.get("uid"))
+    if message:
+        raise ValueError("%s was left unchanged: %s" % (desired["name"], message))

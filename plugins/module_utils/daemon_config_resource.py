@@ -43,6 +43,10 @@ class DaemonJson(Resource):
     def read(self, known=UNREAD):
         state = read_file(self.name)
         state["storage"] = self._read_storage()
+        state["owner_uid"] = os.geteuid() if self.desired["rootless"] else 0
+        if self.desired["rootless"]:
+            data_root = os.path.expanduser(self.desired["config"].get("data-root", pure.ROOTLESS_DATA_ROOT))
+            state["rootless"] = {"uid": os.geteuid(), "data_root_owner": _owner_of_nearest(data_root)}
         return state
 
     def _read_storage(self):
@@ -120,6 +124,17 @@ class DaemonJson(Resource):
             return ""
         rc, out, err = self.host.run_command([path, "--help"])
         return path if "--validate" in (out or "") + (err or "") else ""
+
+
+def _owner_of_nearest(path):
+    """uid owning path or its nearest existing parent."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path) and path != "/":
+        path = os.path.dirname(path)
+    try:
+        return os.stat(path).st_uid
+    except OSError:
+        return None
 
 
 def read_file(path):

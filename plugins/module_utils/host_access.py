@@ -14,9 +14,11 @@ persist both atomically.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 
 from ansible_collections.berth.engine.plugins.module_utils import prereqs as pr
+from ansible_collections.berth.engine.plugins.module_utils import rootless as rl
 from ansible_collections.berth.engine.plugins.module_utils.resource import Resource
 
 # Bootloader tooling the prereqs role can drive (see prereqs.bootloader_kind).
@@ -252,6 +254,63 @@ class Host:
             "gid": st.st_gid,
         }
 
+    # ------------------------------------------------------------ rootless mode
+
+    def idmap_tool(self, name):
+        """{path, privileged}: newuidmap/newgidmap must be setuid root or carry file capabilities."""
+        path = self.which(name)
+        if not path:
+            return {"path": None, "privileged": False}
+        try:
+            st = os.stat(self.path(path))
+        except OSError:
+            return {"path": None, "privileged": False}
+        setuid = bool(st.st_mode & stat.S_ISUID) and st.st_uid == 0
+        try:
+            caps = bool(os.getxattr(self.path(path), "security.capability"))
+        except (OSError, AttributeError):
+            caps = False
+        return {"path": path, "privileged": setuid or caps}
+
+    def delegated_controllers(self):
+        """Controllers user@.service delegates: the unit and its drop-ins, merged."""
+        found = set()
+        for base in ("/usr/lib/systemd/system", "/lib/systemd/system", "/etc/systemd/system"):
+            found.update(rl.parse_delegate(self.read(base + "/user@.service")))
+            try:
+                dropins = sorted(os.listdir(self.path(base + "/user@.service.d")))
+            except OSError:
+                dropins = []
+            for name in dropins:
+                if name.endswith(".conf"):
+                    found.update(rl.parse_delegate(self.read(base + "/user@.service.d/" + name)))
+        return sorted(found)
+
+    def rootless(self, desired):
+        """What rootless mode needs, for the users of desired["rootless"]; {} when there are none."""
+        users = desired["rootless"]["users"]
+        if not users:
+            return {}
+        names = (rl.USERNS_CLONE, rl.MAX_USERNS, rl.PORT_START)
+        current = self.sysctls(names)
+        passwd = rl.parse_passwd(self.read("/etc/passwd"))
+        return {
+            "users": list(users),
+            "passwd": dict((n, passwd[n]) for n in users if n in passwd),
+            "subuid": rl.parse_subids(self.read(rl.SUBUID_FILE)),
+            "subgid": rl.parse_subids(self.read(rl.SUBGID_FILE)),
+            "userns": {
+                "present": self.exists("/proc/self/ns/user"),
+                "max_user_namespaces": int(current[rl.MAX_USERNS] or 0),
+                "unprivileged_userns_clone": None if current[rl.USERNS_CLONE] is None
+                else int(current[rl.USERNS_CLONE]),
+            },
+            "idmap": dict((t, self.idmap_tool(t)) for t in ("newuidmap", "newgidmap")),
+            "delegated": self.delegated_controllers(),
+            "sysctls": current,
+            "sysctl_writable": self.sysctl_writable([n for n in names if current[n] is not None]),
+        }
+
     # ------------------------------------------------------------ all of it
 
     def kernel(self, config, source, cgroup_mode, desired, sources):
@@ -286,6 +345,7 @@ class Host:
             "init": self.init(),
             "container": self.container(),
             "bootloader": self.bootloader(),
+            "rootless": self.rootless(desired),
         }
 
 
@@ -305,7 +365,8 @@ class HostPrereqs(Resource):
         desired = self.desired
         state = {"facts": self.host.gather(desired), "current": {"done": [], "notes": []}}
         if desired["fix"]:
-            paths = (desired["modules_load_file"], desired["sysctl_file"])
+            paths = (desired["modules_load_file"], desired["sysctl_file"]) + (
+                rl.FIX_FILES if desired["rootless"]["users"] else ())
             state["files"] = dict((p, self.host.file_state(p)) for p in paths)
             # write_atomically gives root's files to root; anyone else keeps their own uid and gid.
             state["owner"] = (0, 0) if os.geteuid() == 0 else (os.geteuid(), os.getegid())

@@ -74,6 +74,14 @@ options:
         restarts the daemon still leaves a trace that a restart is due (the runtime role removes it after the
         restart). Not created when only the file's attributes change.
     type: path
+  rootless:
+    description:
+      - O(path) is the daemon.json of a rootless engine (C(~/.config/docker/daemon.json)), written as its user
+        (C(become_user)). Refuses C(userns-remap) and C(iptables), which a rootless engine cannot honour, and a
+        C(data-root) (default C(~/.local/share/docker)) whose nearest existing directory the user does not own.
+      - The file belongs to the user running the module instead of root.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -156,6 +164,7 @@ ARGUMENT_SPEC = dict(
     backup=dict(type="bool", default=True),
     mode=dict(type="str", default="0644"),
     restart_marker=dict(type="path"),
+    rootless=dict(type="bool", default=False),
 )
 
 

@@ -152,9 +152,16 @@ engine:
       description: Default container runtime.
       type: str
     security_options:
-      description: Security features in use, such as C(name=seccomp,profile=default).
+      description: >-
+        Security features in use, such as C(name=seccomp,profile=default), C(name=apparmor), C(name=userns),
+        C(name=rootless), C(name=cgroupns).
       type: list
       elements: str
+    rootless:
+      description: >-
+        Whether the engine runs rootless (dockerd in its user's own user namespace, reached through the
+        user's socket, e.g. O(docker_host=unix:///run/user/1001/docker.sock)).
+      type: bool
     swarm:
       description: Swarm state of the node (C(inactive), C(active), ...).
       type: str
@@ -294,6 +301,8 @@ def engine_facts(version, info, client_api_version):
         "logging_driver": info.get("LoggingDriver"),
         "default_runtime": info.get("DefaultRuntime"),
         "security_options": info.get("SecurityOptions") or [],
+        # A rootless engine lists name=rootless among its security options.
+        "rootless": "name=rootless" in (info.get("SecurityOptions") or []),
         "swarm": (info.get("Swarm") or {}).get("LocalNodeState"),
         "ncpu": info.get("NCPU"),
         "mem_total": info.get("MemTotal"),

@@ -106,6 +106,31 @@ options:
         O(sysctls) is empty.
     type: path
     default: /etc/sysctl.d/90-berth.conf
+  rootless_users:
+    description:
+      - Users that will run a rootless engine. Adds the rootless checks
+        (RV(rootless)) - user namespaces an unprivileged user may create,
+        existing users that own 65536 subordinate UIDs and GIDs,
+        setuid C(newuidmap)/C(newgidmap), systemd, and on cgroup v2 the
+        C(cpu cpuset io memory pids) controllers delegated to user sessions
+        (cgroup v1 is a warning - limits will not apply).
+      - With O(fix=true) it also sets C(kernel.unprivileged_userns_clone=1)
+        where the kernel has it and C(user.max_user_namespaces) to at least
+        15000 (persisted in /etc/sysctl.d/90-berth-rootless.conf), gives each
+        user a 65536 range in /etc/subuid and /etc/subgid after every range
+        in use, and writes the drop-in
+        /etc/systemd/system/user@.service.d/90-berth-delegate.conf (run
+        C(systemctl daemon-reload) after it changed).
+    type: list
+    elements: str
+    default: []
+  unprivileged_port_start:
+    description:
+      - With O(rootless_users) and O(fix=true), set
+        C(net.ipv4.ip_unprivileged_port_start) to this value, so that
+        rootless engines can publish ports from it up (for example C(80)).
+        Unset leaves the kernel's value (1024).
+    type: int
 attributes:
   check_mode:
     support: full
@@ -143,6 +168,12 @@ EXAMPLES = r"""
     sysctls:
       net.ipv4.ip_forward: 1
       vm.max_map_count: 262144
+
+- name: Prepare the host for a rootless engine run by alice, with ports from 80 up
+  berth.engine.host_prereqs:
+    fix: true
+    rootless_users: [alice]
+    unprivileged_port_start: 80
 
 - name: Does this kernel carry the swarm routing mesh?
   ansible.builtin.debug:
@@ -303,6 +334,18 @@ userns:
   description: User namespace support (supported, max_user_namespaces, unprivileged_userns_clone).
   returned: always
   type: dict
+rootless:
+  description: >-
+    With O(rootless_users): the users and their uids (passwd), the subordinate ranges of /etc/subuid and
+    /etc/subgid (owner, start, count), user namespace facts, newuidmap/newgidmap (path, privileged), the
+    controllers user@.service delegates, and the rootless sysctls. Empty otherwise.
+  returned: always
+  type: dict
+  sample:
+    users: [alice]
+    passwd: {alice: 1001}
+    subuid: [[alice, 100000, 65536]]
+    delegated: [cpu, cpuset, io, memory, pids]
 init:
   description: PID 1's name and whether the host runs systemd.
   returned: always
@@ -352,6 +395,7 @@ summary:
 """
 
 from ansible_collections.berth.engine.plugins.module_utils import prereqs as pr
+from ansible_collections.berth.engine.plugins.module_utils import rootless as rl
 from ansible_collections.berth.engine.plugins.module_utils.common import checked_module
 from ansible_collections.berth.engine.plugins.module_utils.host_access import Host, HostError, HostPrereqs
 from ansible_collections.berth.engine.plugins.module_utils.resource import converge
@@ -367,6 +411,8 @@ ARGUMENT_SPEC = dict(
     fix=dict(type="bool", default=False),
     modules_load_file=dict(type="path", default=pr.MODULES_LOAD_FILE),
     sysctl_file=dict(type="path", default=pr.SYSCTL_FILE),
+    rootless_users=dict(type="list", elements="str", default=[]),
+    unprivileged_port_start=dict(type="int"),
 )
 # Fixes that change the running kernel: only after one of these are the facts read again.
 LIVE_ACTIONS = ("load_module", "set_sysctl")
@@ -392,7 +438,8 @@ def main():
         module.fail_json(msg=failure)
     facts = state["facts"]
     done = plan.actions if module.check_mode else result["done"]
-    if any(a["action"] in LIVE_ACTIONS for a in result["done"]):
+    # Rootless fixes (ID ranges, the drop-in) change what is checked too.
+    if any(a["action"] in LIVE_ACTIONS or a.get("path") in rl.FIX_FILES for a in result["done"]):
         facts = host.gather(resource.desired)
     desired = resource.desired
     problems = pr.sort_problems(pr.evaluate(facts, want_cgroup_v2=desired["cgroup_v2"],
