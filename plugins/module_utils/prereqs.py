@@ -17,7 +17,7 @@ import re
 
 from ansible_collections.berth.engine.plugins.module_utils import rootless as rl
 from ansible_collections.berth.engine.plugins.module_utils.plan import Plan
-from ansible_collections.berth.engine.plugins.module_utils.prereqs_parse import (  # noqa: F401 (re-exported)
+from ansible_collections.berth.engine.plugins.module_utils.prereqs_parse import (  # noqa: F401 re-exported  # pylint: disable=unused-import
     CGROUP_V2_PARAM,
     DEFAULT_SYSCTLS,
     SEVERITIES,

@@ -76,7 +76,7 @@ def parse_delegate(text):
     """The controllers a user@.service drop-in delegates (Delegate=yes: all of them)."""
     controllers = []
     for line in (text or "").splitlines():
-        key, _, value = line.strip().partition("=")
+        key, _sep, value = line.strip().partition("=")
         if key.strip() != "Delegate":
             continue
         value = value.strip()
