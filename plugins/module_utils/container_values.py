@@ -20,7 +20,7 @@ from ansible_collections.berth.engine.plugins.module_utils.plan import (
     parse_duration,
     parse_int,
 )
-from ansible_collections.berth.engine.plugins.module_utils.value_parsers import InputError, parse_env_file
+from ansible_collections.berth.engine.plugins.module_utils.value_parsers import InputError, parse_env_file, volume_spec
 
 
 def command_words(value, option):
@@ -139,6 +139,21 @@ def _mount(kind, source, target, read_only, spec):
             "read_only": bool(read_only)}
 
 
+def _short_volume(spec):
+    """A `volumes` entry, read by the one short-syntax parser Compose uses too (value_parsers.volume_spec).
+
+    The container module has no project directory, so a bind source is an absolute path on the managed host,
+    and the mode is ro or rw (other mode options are refused rather than dropped)."""
+    parsed = volume_spec(spec)
+    if parsed["options"] not in ([], ["ro"], ["rw"]):
+        raise ValueError("volumes entry %r: the mode must be ro or rw" % (spec,))
+    source = parsed["source"] or ""
+    if source.startswith((".", "~")):
+        raise ValueError("volumes entry %r: a host path must be absolute on the managed host (%s is relative)"
+                         % (spec, source))
+    return _mount(parsed["type"], source, parsed["target"], parsed["read_only"], spec)
+
+
 def parse_mounts(mounts, volumes):
     """Both `mounts` (dicts) and `volumes` ('src:dst[:ro]') become one sorted list of mounts."""
     if mounts is None and volumes is None:
@@ -148,20 +163,7 @@ def parse_mounts(mounts, volumes):
         result.append(_mount(item.get("type") or "volume", item.get("source"), item.get("target"),
                              item.get("read_only"), item))
     for spec in volumes or []:
-        parts = str(spec).split(":")
-        mode = ""
-        if len(parts) == 3:
-            source, target, mode = parts
-        elif len(parts) == 2:
-            source, target = parts
-        elif len(parts) == 1:
-            source, target = "", parts[0]
-        else:
-            raise ValueError("volumes entry %r is not of the form [source:]target[:ro|rw]" % spec)
-        if mode not in ("", "ro", "rw"):
-            raise ValueError("volumes entry %r: the mode must be ro or rw" % spec)
-        kind = "bind" if source.startswith("/") else "volume"
-        result.append(_mount(kind, source, target, mode == "ro", spec))
+        result.append(_short_volume(spec))
     targets = [m["target"] for m in result]
     duplicates = sorted({t for t in targets if targets.count(t) > 1})
     if duplicates:

@@ -163,3 +163,17 @@ def test_short_volumes_are_read_by_one_parser_on_both_targets():
     assert swarm(text)["app_web"]["mounts"] == expected
     with pytest.raises(compose.ComposeError, match="is not of the form"):
         host("services: {web: {image: w, volumes: ['a:/b:ro:extra']}}")
+
+
+def test_the_container_modules_volumes_use_the_same_short_syntax_parser():
+    desired = desired_container({"name": "c", "image": "i", "state": "present",
+                                 "volumes": ["/srv/data:/data:ro", "cache:/cache", "/anon"]})
+    mounts = {m["target"]: m for m in desired["values"]["mounts"]}
+    assert mounts["/data"]["type"] == "bind" and mounts["/data"]["read_only"] is True
+    assert mounts["/cache"]["type"] == "volume" and mounts["/cache"]["source"] == "cache"
+    assert mounts["/anon"]["type"] == "volume"
+    # No project directory here: a relative host path or a mode Berth cannot honour is refused, never guessed.
+    for entry, problem in (("./data:/data", "must be absolute"), ("/srv:/srv:z", "mode must be ro or rw"),
+                           ("a:/b:ro:extra", "is not of the form")):
+        with pytest.raises(ValueError, match=problem):
+            desired_container({"name": "c", "image": "i", "state": "present", "volumes": [entry]})
