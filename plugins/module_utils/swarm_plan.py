@@ -543,7 +543,7 @@ ARGUMENT_SPEC_SWARM = dict(
 )
 
 ARGUMENT_SPEC_NODE = dict(
-    node=dict(type="str", required=True, aliases=["name"]),
+    node=dict(type="str", required=True, aliases=["name", "hostname"]),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     role=dict(type="str", choices=list(NODE_ROLES)),
     availability=dict(type="str", choices=list(AVAILABILITIES)),

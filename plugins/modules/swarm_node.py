@@ -20,10 +20,12 @@ extends_documentation_fragment:
   - berth.engine.engine
 options:
   node:
-    description: The node's ID or hostname. Among several nodes with one hostname, the one not down counts.
+    description:
+      - The node's ID or hostname. Among several nodes with one hostname, the one not down counts.
+      - The alias C(hostname) is community.docker's name for it (C(docker_node)).
     type: str
     required: true
-    aliases: [name]
+    aliases: [name, hostname]
   state:
     description: V(present) sets the node's settings; V(absent) removes the node from the swarm.
     type: str

@@ -5,11 +5,13 @@ import importlib
 
 import pytest
 import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.berth.engine.plugins.doc_fragments.engine import ModuleDocFragment
 from ansible_collections.berth.engine.plugins.filter.swarm import swarm_layout_of, swarm_membership
 from ansible_collections.berth.engine.plugins.module_utils.common import CONNECTION_ARGS
 from ansible_collections.berth.engine.plugins.module_utils.swarm_plan import (
+    ARGUMENT_SPEC_NODE,
     desired_node,
     desired_swarm,
     find_node,
@@ -167,6 +169,16 @@ def test_node_update_only_what_is_given_and_labels_merge_or_replace():
                                                                               "labels": {"c": "true"}}
     replaced = plan_node(desired_node({"node": "h1", "labels": {"a": "1"}, "labels_state": "replace"}), doc)
     assert replaced.actions[0]["spec"]["Labels"] == {"a": "1"}
+
+
+def test_node_takes_community_dockers_hostname_spelling():
+    """A docker_node task (`hostname:`) runs as swarm_node unchanged; the alias lands in `node`."""
+    validated = ArgumentSpecValidator(ARGUMENT_SPEC_NODE).validate({"hostname": "h1", "labels_to_remove": ["a"]})
+    assert validated.error_messages == []
+    params = validated.validated_parameters
+    assert params["node"] == "h1"
+    doc = node("n1", "h1", labels={"a": "1", "b": "2"})
+    assert plan_node(desired_node(params), doc).actions[0]["spec"]["Labels"] == {"b": "2"}
 
 
 def test_drain_waits_and_an_already_drained_node_is_no_change():
