@@ -117,8 +117,8 @@ def test_hostile_names_fail_before_anything_is_read():
         ({"sysctls": {"net.ipv4.ip_forward": "1\nkernel.core_pattern = |/tmp/x"}}, "sysctls.net.ipv4.ip_forward"),
         ({"kernel_modules": ["-r"]}, "kernel_modules: invalid kernel module name '-r'"),
         ({"kernel_modules": ["../../etc/hostname"]}, "kernel_modules: invalid kernel module name"),
-        ({"kernel_config_path": "/etc/hostname\u0000.gz"}, "kernel_config_path must be a path without NUL bytes"),
-        ({"data_root": "/var/lib/docker\u0000"}, "data_root must be a path without NUL bytes"),
+        ({"kernel_config_path": "/etc/hostname\u0000.gz"}, "kernel_config_path must not contain a NUL byte"),
+        ({"data_root": "/var/lib/docker\u0000"}, "data_root must not contain a NUL byte"),
         ({"fix": True, "sysctl_file": "relative.conf"}, "sysctl_file must be an absolute path"),
     ]
     for args, expected in cases:

@@ -16,13 +16,11 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration import test_compose
 from tests.support.ansible import module_helpers
 
 stack, ok, _unused = module_helpers("berth.engine.stack")
 COMPOSE = Path(__file__).resolve().parents[1] / "compose" / "preflight" / "compose.yaml"
 UNPULLABLE = "127.0.0.1:1/berth-nope/never:1"
-compose_project = test_compose.project  # test_compose's fixture: a unique Compose project name, swept at teardown
 
 
 def fails(args, **kwargs):
@@ -162,8 +160,8 @@ def test_plain_stack_preflight(docker_client, make_name, test_images, hazards):
 
 # --- a Compose project ----------------------------------------------------------------------------
 
-def test_compose_preflight(docker_client, compose_project, make_name, hazards, cleanup):
-    project = compose_project
+def test_compose_preflight(docker_client, project, make_name, hazards, cleanup):
+    # `project` (tests/integration/conftest.py): a unique Compose project name, swept at teardown
     scratch = hazards["scratch"]
     home_source = "~/%s-home" % make_name("bind")
     home_path = Path(os.path.expanduser(home_source))
