@@ -145,7 +145,7 @@ def init_body(desired):
 
 
 def join_body(desired):
-    # In the order given, once each: the engine tries them one at a time (swarm_engine joins in turn).
+    # In the order given, once each: the engine tries them one at a time (swarm_resource joins in turn).
     addresses = {}
     for address in desired["remote_addrs"]:
         addresses.setdefault(with_port(address), address)

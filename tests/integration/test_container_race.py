@@ -3,7 +3,7 @@
 Berth talks to dockerd through tests/support/engine_proxy.py, which lets the Docker SDK act (as
 "another client") right before or after a chosen request of Berth's: the other client takes the name
 between Berth's read and its create, or renames the container Berth is about to recreate. Berth then
-has to read and plan again, once (container_engine.converge_container), and end in a state that the SDK
+has to read and plan again, once (container_resource.converge_container), and end in a state that the SDK
 confirms. The pure decisions: tests/unit/test_container_replan.py.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What a container run does when another run got to the container first (no daemon).
 
-converge_container re-reads and re-plans once on a race (container_engine.Raced: a name conflict on
+converge_container re-reads and re-plans once on a race (container_resource.Raced: a name conflict on
 create, a rename that finds the container gone or renamed); these are the pure plans it then makes
 from what the other run left, and the bound on how often it tries. Against the real engine:
 tests/integration/test_container_race.py.

@@ -1,4 +1,4 @@
-"""service_engine.resolve_image against both image stores, with inspect documents from real engines.
+"""service_resource.resolve_image against both image stores, with inspect documents from real engines.
 
 The classic store (Docker 20.10) gives repo digests only to pulled or pushed images; the containerd
 image store (Docker 28.5, captured at API 1.51) gives one to every tag, built or loaded alike, so a
