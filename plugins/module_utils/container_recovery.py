@@ -88,6 +88,20 @@ def is_stale_task_error(message):
     return (message.startswith("task ") and message.endswith(TASK_EXISTS)) or message.endswith(RUNC_ID_IN_USE)
 
 
+def killed_by_stale_task(container):
+    """Whether a never-run container's first start was undone by a containerd task a crash left behind.
+
+    Docker 28 (containerd 2) starts such a container without an error, then kills it about two
+    seconds later when it fails to delete the leftover task ("cannot delete running task"), and
+    again after every restart. Seen from the API: exit code 137 without an OOM kill, on a container
+    that is no longer running or is being restarted by its policy.
+    """
+    state = _state(container)
+    if state.get("ExitCode") != 137 or state.get("OOMKilled"):
+        return False
+    return not state.get("Running") or bool(state.get("Restarting"))
+
+
 def _state(container):
     return (container or {}).get("State") or {}
 

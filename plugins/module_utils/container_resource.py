@@ -26,6 +26,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_recovery im
     aside_of,
     attach_repairs,
     is_stale_task_error,
+    killed_by_stale_task,
     never_started,
     plan_recovery,
 )
@@ -48,6 +49,9 @@ from ansible_collections.berth.engine.plugins.module_utils.resource import UNREA
 # removed: an entrypoint that fails at once (bad command, missing file, crash on its config) dies well
 # within it; a later death is the restart policy's and the health check's business, not the recreate's.
 START_GRACE_SECONDS = 0.25
+# How long the first start of a never-run container that predates this run is watched: Docker 28 kills
+# one whose containerd task survived an engine crash about 2 s after the start (killed_by_stale_task).
+STALE_TASK_WATCH_SECONDS = 4
 
 
 class Raced(EngineError):
@@ -247,9 +251,9 @@ class ContainerResource(Resource):
     def _report_repairs(self, plan, repairs):
         for old_id in repairs:
             plan.actions.append({"action": "repair", "id": old_id})
-            plan.warnings.append("container %s: its start failed on a containerd task left over from an engine "
-                                 "crash; the container had never run, so it was removed and created again "
-                                 "(was %s)" % (self.name, old_id[:12]))
+            plan.warnings.append("container %s: its start failed (or the engine killed it just after) on a "
+                                 "containerd task left over from an engine crash; the container had never run, "
+                                 "so it was removed and created again (was %s)" % (self.name, old_id[:12]))
 
     def _journal(self, change, **details):
         if self.journal is not None:
@@ -263,6 +267,8 @@ class ContainerResource(Resource):
         """
         try:
             started_id = self._start_or_repair(container_id, created or repair, repairs)
+            if repair and started_id == container_id:
+                started_id = self._watch_first_start(container_id, repair, repairs)
         except EngineError as err:
             if created is None or self.journal is not None:
                 raise
@@ -349,6 +355,27 @@ class ContainerResource(Resource):
                 raise
             if not never_started(self.client.inspect("container", container_id)):
                 raise
+        return self._create_again(container_id, create_action, repairs)
+
+    def _watch_first_start(self, container_id, repair, repairs):
+        """Watch the first start of a never-run container; one killed by a stale task is created again.
+
+        On Docker 20.10 such a start fails at once (_start_or_repair); Docker 28 starts it and kills
+        it a little later, so the start is watched for STALE_TASK_WATCH_SECONDS. Any other outcome
+        (running on, or exiting by itself) is left to the usual confirmation.
+        """
+        deadline = time.monotonic() + STALE_TASK_WATCH_SECONDS
+        while time.monotonic() < deadline:
+            inspect = self.client.inspect("container", container_id) or {}
+            if killed_by_stale_task(inspect):
+                return self._create_again(container_id, repair, repairs)
+            if not (inspect.get("State") or {}).get("Running"):
+                return container_id
+            time.sleep(0.1)
+        return container_id
+
+    def _create_again(self, container_id, create_action, repairs):
+        """Replace a never-run container whose containerd task a crash left behind; returns the new ID."""
         self._remove(container_id)
         new_id = self._create(create_action)
         self._start(new_id)

@@ -460,6 +460,27 @@ def test_a_start_of_a_never_started_container_carries_its_create_document():
     assert not is_stale_task_error("container already exists")
 
 
+def test_a_first_start_killed_by_a_stale_containerd_task_is_recognised():
+    """Captured from Docker 28.5: a never-run container left by a crash, killed ~2 s after its start."""
+    from ansible_collections.berth.engine.plugins.module_utils.container_recovery import killed_by_stale_task
+
+    killed = fixture("container_stale_task_killed_docker28.5.json")
+    assert killed["State"]["Restarting"] and killed["State"]["ExitCode"] == 137
+    assert killed_by_stale_task(killed), "restarting after a kill (restart policy)"
+    exited = copy.deepcopy(killed)
+    exited["State"].update(Status="exited", Running=False, Restarting=False)
+    assert killed_by_stale_task(exited), "no restart policy: left exited"
+    oom = copy.deepcopy(exited)
+    oom["State"]["OOMKilled"] = True
+    assert not killed_by_stale_task(oom), "the memory limit killed it: the container's own failure"
+    running = copy.deepcopy(exited)
+    running["State"].update(Status="running", Running=True, ExitCode=0)
+    assert not killed_by_stale_task(running)
+    own_exit = copy.deepcopy(exited)
+    own_exit["State"]["ExitCode"] = 1
+    assert not killed_by_stale_task(own_exit), "a command that fails is not the engine's kill"
+
+
 # --- the less common run options and comparisons (issue 12) -----------------------------------------
 
 from ansible_collections.berth.engine.plugins.module_utils.container_plan import create_params  # noqa: E402
