@@ -656,14 +656,17 @@ def documentation():
 
 
 # The container options a swarm service shares, by the service's option name. The service's other options
-# stay in service_plan.py/service_options.py because they mean something else there: command is the
-# entrypoint (args the command); env and container_labels are compared as a whole or by key, without the
-# image's; mounts, networks and ports are the swarm's own (volume driver options, overlay attachments,
-# ingress publishing); limits/reservations, restart_policy and the update configs are the orchestrator's
-# (the engine's Resources, the swarm's RestartPolicy), not the container's; healthcheck (durations as raw
-# numbers, test required unless disabling), logging (one LogDriver object compared whole where the
-# container has log_driver and partially compared log_options) and env_files (a list of files where the
-# container has one) have another shape.
+# stay in service_plan.py/service_options.py because they mean something else for a service:
+# - command is the entrypoint there (args the command); env and container_labels are compared as a whole or
+#   by key, without the image's values the container's comparison merges in;
+# - mounts, networks and ports are the swarm's (volume driver options, overlay attachments with driver options,
+#   ingress or host publishing on every node), restart_policy, limits/reservations and the update and rollback
+#   configs the orchestrator's (TaskTemplate.RestartPolicy and Resources, not HostConfig);
+# - healthcheck is written whole (test required unless it removes the image's check), where the container's
+#   keeps the image's values for the keys left out; logging is one LogDriver object compared whole, where the
+#   container has log_driver and partially compared log_options; env_files is a list where the container has
+#   one env_file;
+# - max_replicas_per_node, force_update and the modes have no container counterpart.
 SERVICE_OPTIONS = {row.service.name: row.service for row in TABLE if row.service}
 
 
