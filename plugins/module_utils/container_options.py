@@ -127,8 +127,8 @@ class ServiceField:
         return dict(self.row.argument_spec(), **self.spec)
 
     def documentation(self):
-        doc = dict(self.row.documentation(), **{key: self.spec[key] for key in ("type",) + _DOC_KEYS
-                                                 if key in self.spec})
+        own = {key: self.spec[key] for key in ("type",) + _DOC_KEYS if key in self.spec}
+        doc = dict(self.row.documentation(), **own)
         text = self.doc or self.row.doc
         text = [text] if isinstance(text, str) else list(text)
         if self.note:

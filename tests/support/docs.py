@@ -72,6 +72,6 @@ def service_options_table():
         if field.min_api:
             notes.append("API %s or newer, refused by older engines" % field.min_api)
         key = compose_key.get(name)
-        lines.append("| `%s` | `%s` | %s | %s |" % (name, ".".join(field.path[2:]), "`%s`" % key if key else "(none)",
-                                                 "; ".join(notes)))
+        compose = "`%s`" % key if key else "(none)"
+        lines.append("| `%s` | `%s` | %s | %s |" % (name, ".".join(field.path[2:]), compose, "; ".join(notes)))
     return "\n".join([SERVICE_TABLE_START] + lines + [SERVICE_TABLE_END])
