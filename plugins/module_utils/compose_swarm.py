@@ -23,20 +23,13 @@ from ansible_collections.berth.engine.plugins.module_utils.compose_project impor
     ulimits,
     words,
 )
+from ansible_collections.berth.engine.plugins.module_utils.container_options import SERVICE_OPTIONS
 from ansible_collections.berth.engine.plugins.module_utils.container_values import parse_ports
 from ansible_collections.berth.engine.plugins.module_utils.value_parsers import parse_int
 
 
 def _ports(value, key, name):
     return [port for entry in value for port in _swarm_ports(entry, name)]
-
-
-def _as_is(value, key, name):
-    return value
-
-
-def _text_list(value, key, name):
-    return [value] if isinstance(value, str) else list(value)
 
 
 def _logging(value, key, name):
@@ -46,24 +39,26 @@ def _logging(value, key, name):
     return logging
 
 
+def _from_table(field):
+    return lambda value, key, name: field.row.from_compose(value)
+
+
 # Compose service key -> (swarm_stack services option, translate(value, key, service name)): a key that
-# maps one to one goes here. Keys that need the project are translated in swarm_service.
-SWARM_KEYS = {
+# maps one to one goes here. Keys that need the project are translated in swarm_service. The container
+# options a service shares (user, cap_add, dns_opt, oom_score_adj ...) come from the option table, as
+# the Compose host target takes them, so a row with a `service` field and a Compose key maps here too.
+SWARM_KEYS = dict({field.row.compose: (name, _from_table(field)) for name, field in SERVICE_OPTIONS.items()
+                   if field.row.compose}, **{
     "entrypoint": ("command", words),
     "command": ("args", words),
     "labels": ("container_labels", text_map),
     "healthcheck": ("healthcheck", lambda value, key, name: healthcheck(value, name)),
     "ports": ("ports", _ports),
-    # the container options of a service (issue 22)
-    "user": ("user", _as_is), "working_dir": ("working_dir", _as_is), "hostname": ("hostname", _as_is),
-    "init": ("init", _as_is), "tty": ("tty", _as_is), "read_only": ("read_only", _as_is),
-    "group_add": ("groups", _as_is), "cap_add": ("cap_add", _as_is), "cap_drop": ("cap_drop", _as_is),
-    "stop_signal": ("stop_signal", _as_is), "stop_grace_period": ("stop_grace_period", _as_is),
-    "dns_opt": ("dns_options", _as_is), "dns": ("dns", _text_list), "dns_search": ("dns_search", _text_list),
+    # the host target reads these in compose.py (with the service's name in its errors), not from the table
     "sysctls": ("sysctls", text_map), "extra_hosts": ("hosts", text_map),
     "ulimits": ("ulimits", lambda value, key, name: ulimits(value, name)),
     "logging": ("logging", _logging),
-}
+})
 SWARM_SERVICE_KEYS = frozenset(SWARM_KEYS) | frozenset([
     "configs", "deploy", "depends_on", "env_file", "environment", "extends", "image", "networks", "profiles",
     "secrets", "volumes",

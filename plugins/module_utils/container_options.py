@@ -10,6 +10,10 @@ Everything else is derived from the rows: ARGUMENT_SPEC (the container module, a
 entries), the documentation (plugins/doc_fragments/container_options.py renders it for both modules),
 the comparison and create body (container_plan.py), and the Compose mapping (compose.py).
 
+A row whose option means the same for a swarm service says where the service keeps it (`service`, a
+ServiceField): the service module's argument spec, documentation and comparison of that option, and the
+Compose key's swarm mapping (compose_swarm.py), come from the same row (issue 22).
+
 A new option is one row here plus its test.
 """
 
@@ -55,6 +59,7 @@ from ansible_collections.berth.engine.plugins.module_utils.plan import (
     as_text_map,
     parse_bytes,
     parse_cpus,
+    parse_duration,
 )
 
 STATES = ("present", "started", "stopped", "absent", "restarted", "healthy", "completed")
@@ -91,6 +96,50 @@ class Param:
         return doc
 
 
+# Where a swarm service keeps its container's settings.
+CONTAINER_SPEC = ("TaskTemplate", "ContainerSpec")
+
+
+class ServiceField:
+    """What a container option is to a swarm service, for a row that means the same there (Option.service).
+
+    path      below TaskTemplate.ContainerSpec, where the service spec keeps it.
+    name      the service's option name, where docker_swarm_service spells it otherwise (extra_hosts: hosts).
+    parse     task value -> the service spec's form (default: the container's parser).
+    read      the service spec's value -> the form `parse` gives, so equal means equal (default: the container's).
+    min_api   the oldest Engine API whose service spec holds it (an older engine drops it, so the task fails).
+    doc       the description, only where the container's would mislead (it names a container-only option).
+    note      a sentence added to the container's description for the service.
+    spec      argument spec keys the service has always taken otherwise (kept, so users see no change).
+    """
+
+    def __init__(self, *path, name=None, parse=None, read=None, min_api=None, doc=None, note=None, **spec):
+        self.path, self.name, self.min_api = CONTAINER_SPEC + path, name, min_api
+        self.parse, self.read, self.doc, self.note, self.spec = parse, read, doc, note, spec
+        self.row = None
+
+    def bind(self, row):
+        """Take what the service does not say otherwise from the container option `row`."""
+        self.row, self.name = row, self.name or row.name
+        self.parse, self.read = self.parse or row.parse, self.read or row.read
+
+    def argument_spec(self):
+        return dict(self.row.argument_spec(), **self.spec)
+
+    def documentation(self):
+        own = {key: self.spec[key] for key in ("type",) + _DOC_KEYS if key in self.spec}
+        doc = dict(self.row.documentation(), **own)
+        text = self.doc or self.row.doc
+        text = [text] if isinstance(text, str) else list(text)
+        if self.note:
+            text.append(self.note)
+        if self.min_api:
+            text.append("Needs Docker Engine API %s or newer for a service; an older engine would drop it, so the "
+                        "task fails instead." % self.min_api)
+        doc["description"] = text if len(text) > 1 else text[0]
+        return doc
+
+
 class Option(Param):
     """A container option: a Param, and where it lives in the engine's documents and how it changes.
 
@@ -112,12 +161,14 @@ class Option(Param):
     collection  a list or mapping: comparisons may say allow_more_present (default: from the type).
     compared_as the compared option a comparisons key of this name means (volumes -> mounts).
     conflicts   options that cannot be set together with this one.
+    service     a ServiceField: the option means the same for a swarm service, kept there.
     """
 
     def __init__(self, name, type, at=None, parse=None, desire=None, read=None, empty=None, actual=None,  # noqa: A002
                  expected=None, body=None, same=None, partial=False, mode=RECREATE, compose=None, from_compose=None,
-                 collection=None, compared_as=None, conflicts=(), **param):
+                 collection=None, compared_as=None, conflicts=(), service=None, **param):
         super().__init__(name, type, **param)
+        self.service = service
         self.section, _dot, self.key = (at or "").partition(".")
         self.parse = parse or (lambda value: value)
         self.mode = mode
@@ -130,6 +181,8 @@ class Option(Param):
         self.same, self.partial = same or operator.eq, partial
         self.read = read or (lambda value: value)
         self.empty = empty if empty is not None else {"list": [], "dict": {}}.get(type) if not self.sub else None
+        if service:
+            service.bind(self)
 
     def desire(self, params):
         if self._desire:
@@ -190,6 +243,12 @@ def _desired_restart(params):
 def _one_or_more(value):
     """Compose's `dns_search: a.test` or `[a.test, b.test]`."""
     return [value] if isinstance(value, str) else list(value)
+
+
+def service_hosts(value):
+    """extra hosts as the container takes them (host:ip, or {host: ip}) -> the service spec's 'ip host' lines."""
+    entries = parse_extra_hosts(value)
+    return sorted("%s %s" % (ip, host) for host, _sep, ip in (entry.partition(":") for entry in entries))
 
 
 def _texts(values):
@@ -338,21 +397,27 @@ TABLE = [
            doc="Health check; keys you leave out keep the image's values."),
     Option("healthy_timeout", "int", default=60,
            doc="Seconds to wait for O(state=healthy), or for a O(state=completed) container to exit."),
-    Option("user", "str", at="Config.User", parse=str, compose="user",
+    Option("user", "str", at="Config.User", parse=str, compose="user", service=ServiceField("User"),
            doc="User (and group) the process runs as."),
-    Option("working_dir", "str", at="Config.WorkingDir", parse=str, compose="working_dir",
+    Option("working_dir", "str", at="Config.WorkingDir", parse=str, compose="working_dir", service=ServiceField("Dir"),
            doc="Working directory."),
     Option("hostname", "str", at="Config.Hostname", parse=str, compose="hostname",
+           service=ServiceField("Hostname", note="For a service, the engine's templates work: C(web-{{.Task.Slot}})."),
            doc="Container host name."),
     Option("init", "bool", at="HostConfig.Init", parse=bool,
-           read=bool, compose="init",
+           read=bool, compose="init", service=ServiceField("Init"),
            doc="Run an init process (docker-init) as PID 1."),
     Option("stop_signal", "str", at="Config.StopSignal", parse=str, compose="stop_signal",
+           service=ServiceField("StopSignal"),
            doc="Signal that stops the container."),
     Option("stop_timeout", "int", at="Config.StopTimeout", parse=int,
            doc="Seconds to wait after the stop signal before killing; also used when this module stops it."),
     Option("stop_grace_period", "str", at="Config.StopTimeout", parse=grace_seconds, compose="stop_grace_period",
            conflicts=("stop_timeout",),
+           # A service keeps nanoseconds (no whole-second truncation) and has no stop_timeout; a number is seconds.
+           service=ServiceField("StopGracePeriod", parse=lambda v: parse_duration(v, "stop_grace_period"), type="raw",
+                                doc=("Time the engine waits after the stop signal before it kills the task, a "
+                                     "duration like C(1m30s) or a number of seconds.")),
            doc=("O(stop_timeout) as Compose spells it, a duration like C(1m30s) (whole seconds count; the engine "
                 "stores seconds). Not with O(stop_timeout).")),
     Option("memory", "str", at="HostConfig.Memory", parse=memory_parser("memory"), mode=UPDATE,
@@ -368,19 +433,20 @@ TABLE = [
            empty=0, compose="pids_limit",
            doc="Maximum number of processes; changes in place."),
     Option("ulimits", "list", elements="str", at="HostConfig.Ulimits", parse=parse_ulimits,
-           read=lambda v: sorted(v, key=lambda u: u["Name"]),
+           read=lambda v: sorted(v, key=lambda u: u["Name"]), service=ServiceField("Ulimits"),
            doc="Limits as C(name=soft[:hard]), for example C(nofile=1024:2048)."),
     Option("cap_add", "list", elements="str", at="HostConfig.CapAdd", parse=capabilities,
-           read=capabilities, compose="cap_add",
+           read=capabilities, compose="cap_add", service=ServiceField("CapabilityAdd"),
            doc="Capabilities to add, with or without the C(CAP_) prefix."),
     Option("cap_drop", "list", elements="str", at="HostConfig.CapDrop", parse=capabilities,
-           read=capabilities, compose="cap_drop",
+           read=capabilities, compose="cap_drop", service=ServiceField("CapabilityDrop"),
            doc="Capabilities to drop."),
     Option("privileged", "bool", at="HostConfig.Privileged", parse=bool, compose="privileged",
            doc=[("Give the container every capability and device. Fails with a clear message on hosts whose "
                  "capability bounding set is incomplete (hosts that are themselves containers); use O(cap_add) "
                  "there.")]),
     Option("read_only", "bool", at="HostConfig.ReadonlyRootfs", parse=bool, compose="read_only",
+           service=ServiceField("ReadOnly"),
            doc="Mount the root filesystem read-only."),
     Option("security_opt", "list", elements="str", at="HostConfig.SecurityOpt", parse=sorted,
            read=sorted, compose="security_opt",
@@ -390,12 +456,16 @@ TABLE = [
            compose="devices",
            doc="Host devices as C(/dev/host[:/dev/container[:rwm]])."),
     Option("sysctls", "dict", at="HostConfig.Sysctls", parse=lambda v: as_text_map(v, "sysctls"),
+           service=ServiceField("Sysctls"),
            doc="Namespaced kernel parameters."),
     Option("dns", "list", elements="str", at="HostConfig.Dns", parse=lambda v: [str(x) for x in v],
-           compose="dns",
+           compose="dns", from_compose=_one_or_more, service=ServiceField("DNSConfig", "Nameservers"),
            doc="DNS servers."),
     Option("extra_hosts", "raw", at="HostConfig.ExtraHosts", parse=parse_extra_hosts, collection=True,
            read=sorted, empty=[],
+           # docker_swarm_service's name; the service spec holds "ip host" lines
+           service=ServiceField("Hosts", name="hosts", parse=service_hosts,
+                                note="A service's spec holds them as the engine's C(ip host) lines."),
            doc="Extra C(/etc/hosts) entries, as a mapping of host to IP or a list of C(host:ip)."),
     Option("log_driver", "str", at="HostConfig.LogConfig", parse=str,
            read=lambda v: (v or {}).get("Type"),
@@ -416,7 +486,7 @@ TABLE = [
                  "Merged under O(env) (a variable in both takes the O(env) value). Compared as part of O(env).")]),
     Option("shm_size", "str", at="HostConfig.ShmSize", parse=memory_parser("shm_size"), compose="shm_size",
            doc="Size of C(/dev/shm), like C(256m); compared in bytes. Changing it recreates the container."),
-    Option("tty", "bool", at="Config.Tty", parse=bool, read=bool,
+    Option("tty", "bool", at="Config.Tty", parse=bool, read=bool, service=ServiceField("TTY"),
            compose="tty",
            doc="Allocate a pseudo-TTY (C(docker run -t))."),
     Option("interactive", "bool", at="Config.OpenStdin", parse=bool,
@@ -459,7 +529,7 @@ TABLE = [
                  "older than 5.0 (C(blkio.weight)). Elsewhere the engine discards it, so there it is not compared "
                  "(with a warning).")]),
     Option("oom_score_adj", "int", at="HostConfig.OomScoreAdj", parse=int_in("oom_score_adj", -1000, 1000),
-           compose="oom_score_adj",
+           compose="oom_score_adj", service=ServiceField("OomScoreAdj", min_api="1.46"),
            doc="OOM score adjustment, -1000 to 1000."),
     Option("oom_killer", "bool", at="HostConfig.OomKillDisable", parse=bool,
            read=operator.not_, body=lambda v: not v,
@@ -467,7 +537,7 @@ TABLE = [
            doc="C(false) keeps the kernel's OOM killer away from the container (the engine's C(OomKillDisable))."),
     Option("groups", "list", elements="str", at="HostConfig.GroupAdd",
            parse=lambda v: sorted(as_text_list(v, "groups")),
-           read=sorted, compose="group_add",
+           read=sorted, compose="group_add", service=ServiceField("Groups"),
            doc="Additional groups the container's process runs with."),
     Option("domainname", "str", at="Config.Domainname", parse=str, compose="domainname",
            doc="Container NIS domain name."),
@@ -476,11 +546,11 @@ TABLE = [
            doc="MAC address of the container on its first network, like C(02:42:ac:11:00:02); compared lower-case."),
     Option("dns_search", "list", elements="str", at="HostConfig.DnsSearch",
            parse=lambda v: as_text_list(v, "dns_search"),
-           compose="dns_search", from_compose=_one_or_more,
+           compose="dns_search", from_compose=_one_or_more, service=ServiceField("DNSConfig", "Search"),
            doc="DNS search domains."),
     Option("dns_options", "list", elements="str", at="HostConfig.DnsOptions",
            parse=lambda v: sorted(set(as_text_list(v, "dns_options"))),
-           read=lambda v: sorted(set(v)), compose="dns_opt",
+           read=lambda v: sorted(set(v)), compose="dns_opt", service=ServiceField("DNSConfig", "Options"),
            doc="DNS resolver options, like C(ndots:2); compared as a set (their order does not matter)."),
     Option("publish_all_ports", "bool", at="HostConfig.PublishAllPorts", parse=bool,
            read=bool,
@@ -583,6 +653,48 @@ COMPOSE_KEYS = {option.compose: option for option in TABLE if getattr(option, "c
 def documentation():
     """The options' documentation, as a module's DOCUMENTATION `options` holds it."""
     return {row.name: row.documentation() for row in TABLE}
+
+
+# The container options a swarm service shares, by the service's option name. The service's other options
+# stay in service_plan.py/service_options.py because they mean something else for a service:
+# - command is the entrypoint there (args the command); env and container_labels are compared as a whole or
+#   by key, without the image's values the container's comparison merges in;
+# - mounts, networks and ports are the swarm's (volume driver options, overlay attachments with driver options,
+#   ingress or host publishing on every node), restart_policy, limits/reservations and the update and rollback
+#   configs the orchestrator's (TaskTemplate.RestartPolicy and Resources, not HostConfig);
+# - healthcheck is written whole (test required unless it removes the image's check), where the container's
+#   keeps the image's values for the keys left out; logging is one LogDriver object compared whole, where the
+#   container has log_driver and partially compared log_options; env_files is a list where the container has
+#   one env_file;
+# - max_replicas_per_node, force_update and the modes have no container counterpart.
+SERVICE_OPTIONS = {row.service.name: row.service for row in TABLE if row.service}
+
+
+def service_argument_spec():
+    return {name: field.argument_spec() for name, field in SERVICE_OPTIONS.items()}
+
+
+def service_documentation():
+    """The shared options' documentation for the service module (plugins/doc_fragments/container_options.py)."""
+    return {name: field.documentation() for name, field in SERVICE_OPTIONS.items()}
+
+
+def service_api_versions(params):
+    """{option: oldest API version that honours it in a service spec} for what `params` sets."""
+    return {name: field.min_api for name, field in SERVICE_OPTIONS.items()
+            if field.min_api and params.get(name) is not None}
+
+
+def _version(text):
+    return tuple(int(part) for part in str(text).split("."))
+
+
+def refuse_older_api(what, needs_api, api_version):
+    """Fail naming the option when the engine is too old to honour one the task sets (it would drop it)."""
+    for path, oldest in sorted((needs_api or {}).items()):
+        if api_version and _version(api_version) < _version(oldest):
+            raise ValueError("%s: %s needs Docker Engine API %s or newer, but the engine speaks %s; "
+                             "upgrade the engine or leave %s out" % (what, path, oldest, api_version, path))
 
 
 def _params_with_min_api(rows, params, prefix=""):

@@ -26,6 +26,7 @@ from ansible_collections.berth.engine.plugins.module_utils.container_options imp
     UPDATE,
     compose_image_label,
     image_config,
+    refuse_older_api,
     required_api_versions,
 )
 from ansible_collections.berth.engine.plugins.module_utils.container_values import (
@@ -195,16 +196,8 @@ def _check_table_conflicts(params):
                 raise ValueError("%s and %s both set the same engine field; use one of them" % (row.name, other))
 
 
-def _version(text):
-    return tuple(int(part) for part in str(text).split("."))
-
-
 def check_api_version(desired, api_version):
-    """Fail naming the option when the engine is too old to honour one the task sets (it would drop it)."""
-    for path, oldest in sorted((desired.get("needs_api") or {}).items()):
-        if api_version and _version(api_version) < _version(oldest):
-            raise ValueError("container %s: %s needs Docker Engine API %s or newer, but the engine speaks %s; "
-                             "upgrade the engine or leave %s out" % (desired["name"], path, oldest, api_version, path))
+    refuse_older_api("container %s" % desired["name"], desired.get("needs_api"), api_version)
 
 
 def carried_volumes(old_container, desired=None, image=None):

@@ -3,30 +3,22 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The container options of a swarm service: task parameters -> ContainerSpec/TaskTemplate values.
 
-An option that means what the container option of the same name means is parsed by the container's
-own parser (container_options, container_values), so `container`, `service` and Compose agree on what a value is.
+An option that means what the container option means is a row of the container option table
+(container_options.TABLE, its `service` field): its argument spec, documentation, parser and reader come
+from there, so `container`, `service` and Compose agree on what a value is. The rest are the service's own.
 """
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils.container_options import OPTIONS_BY_NAME
+from ansible_collections.berth.engine.plugins.module_utils.container_options import (
+    SERVICE_OPTIONS,
+    service_argument_spec,
+)
 from ansible_collections.berth.engine.plugins.module_utils.container_values import parse_healthcheck, read_env_file
-from ansible_collections.berth.engine.plugins.module_utils.plan import parse_bytes, parse_duration, parse_int
+from ansible_collections.berth.engine.plugins.module_utils.plan import parse_bytes, parse_int
 from ansible_collections.berth.engine.plugins.module_utils.strict_input import text_map
 
 CS = ("TaskTemplate", "ContainerSpec")
-DNS = CS + ("DNSConfig",)
-
-
-def container_parser(name):
-    """The container module's parser of option `name` (one definition for both resources)."""
-    return OPTIONS_BY_NAME[name].parse
-
-
-def _hosts(value):
-    """extra hosts as the container takes them (host:ip, or {host: ip}) -> the service's 'ip host' lines."""
-    entries = container_parser("extra_hosts")(value)
-    return sorted("%s %s" % (ip, host) for host, _sep, ip in (e.partition(":") for e in entries))
 
 
 def _logging(value):
@@ -45,32 +37,18 @@ def _healthcheck(value):
     return result
 
 
-# option -> (engine path, parser): each is written as a whole and compared as a whole.
-CONTAINER_SETTINGS = (
-    ("user", CS + ("User",), container_parser("user")),
-    ("working_dir", CS + ("Dir",), container_parser("working_dir")),
-    ("hostname", CS + ("Hostname",), container_parser("hostname")),
-    ("init", CS + ("Init",), container_parser("init")),
-    ("tty", CS + ("TTY",), container_parser("tty")),
-    ("read_only", CS + ("ReadOnly",), container_parser("read_only")),
-    ("groups", CS + ("Groups",), container_parser("groups")),
-    ("hosts", CS + ("Hosts",), _hosts),
-    ("dns", DNS + ("Nameservers",), container_parser("dns")),
-    ("dns_search", DNS + ("Search",), container_parser("dns_search")),
-    ("dns_options", DNS + ("Options",), container_parser("dns_options")),
-    ("cap_add", CS + ("CapabilityAdd",), container_parser("cap_add")),
-    ("cap_drop", CS + ("CapabilityDrop",), container_parser("cap_drop")),
-    ("stop_signal", CS + ("StopSignal",), container_parser("stop_signal")),
-    ("stop_grace_period", CS + ("StopGracePeriod",), lambda v: parse_duration(v, "stop_grace_period")),
-    ("sysctls", CS + ("Sysctls",), container_parser("sysctls")),
-    ("ulimits", CS + ("Ulimits",), container_parser("ulimits")),
-    ("healthcheck", CS + ("Healthcheck",), _healthcheck),
-    ("logging", ("TaskTemplate", "LogDriver"), _logging),
-    ("max_replicas_per_node", ("TaskTemplate", "Placement", "MaxReplicas"),
-     lambda v: parse_int(v, "max_replicas_per_node", 0)),
-)
-# How the engine's value is put in the shape the parser gives, so equal means equal.
-SORTED_SETTINGS = frozenset(["groups", "hosts", "cap_add", "cap_drop"])
+# The service's own container settings (container_options.SERVICE_OPTIONS says why they are not the container's).
+_OWN_SETTINGS = {
+    "healthcheck": (CS + ("Healthcheck",), _healthcheck, None),
+    "logging": (("TaskTemplate", "LogDriver"), _logging, None),
+    "max_replicas_per_node": (("TaskTemplate", "Placement", "MaxReplicas"),
+                              lambda v: parse_int(v, "max_replicas_per_node", 0), None),
+}
+# option -> (engine path, parser, reader of the engine's value): each is written as a whole and compared as a
+# whole; the shared ones as the option table's rows say.
+_SETTINGS = dict({name: (field.path, field.parse, field.read) for name, field in SERVICE_OPTIONS.items()},
+                 **_OWN_SETTINGS)
+CONTAINER_SETTINGS = tuple((option, path, parse) for option, (path, parse, _read) in _SETTINGS.items())
 
 
 def parse_container_settings(params):
@@ -80,11 +58,9 @@ def parse_container_settings(params):
 
 
 def canonical_setting(option, value):
-    if option in SORTED_SETTINGS:
-        return sorted(value)
-    if option == "ulimits":
-        return sorted(value, key=lambda u: u.get("Name", ""))
-    return value
+    """The engine's value in the shape the option's parser gives, so equal means equal."""
+    read = _SETTINGS[option][2] if option in _SETTINGS else None
+    return read(value) if read else value
 
 
 def env_with_files(params, read_text):
@@ -196,23 +172,7 @@ MOUNT_SPEC = dict(
 )
 
 CONTAINER_ARGUMENT_SPEC = dict(
-    user=dict(type="str"),
-    working_dir=dict(type="str"),
-    hostname=dict(type="str"),
-    init=dict(type="bool"),
-    tty=dict(type="bool"),
-    read_only=dict(type="bool"),
-    groups=dict(type="list", elements="str"),
-    hosts=dict(type="raw"),
-    dns=dict(type="list", elements="str"),
-    dns_search=dict(type="list", elements="str"),
-    dns_options=dict(type="list", elements="str"),
-    cap_add=dict(type="list", elements="str"),
-    cap_drop=dict(type="list", elements="str"),
-    stop_signal=dict(type="str"),
-    stop_grace_period=dict(type="raw"),
-    sysctls=dict(type="dict"),
-    ulimits=dict(type="list", elements="str"),
+    service_argument_spec(),  # user, hosts, cap_add, ...: the option table's rows shared with the container
     logging=dict(type="dict", options=dict(driver=dict(type="str", required=True), options=dict(type="dict"))),
     env_files=dict(type="list", elements="path"),
     max_replicas_per_node=dict(type="int"),

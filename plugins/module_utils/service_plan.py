@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.berth.engine.plugins.module_utils.container_options import (
+    refuse_older_api,
+    service_api_versions,
+)
 from ansible_collections.berth.engine.plugins.module_utils.plan import (
     Plan,
     as_text_map,
@@ -185,6 +189,7 @@ def desired_service(params, read_text=None):
         "constraints": sorted(params["constraints"]) if params.get("constraints") is not None else None,
         "placement_preferences": _preferences(params.get("placement_preferences")),
         "container": parse_container_settings(params),
+        "needs_api": service_api_versions(params),
         "restart_policy": _restart_policy(params.get("restart_policy")),
         "endpoint_mode": params.get("endpoint_mode"),
         "ports": _ports(params.get("ports")),
@@ -433,6 +438,8 @@ def plan_service(desired, state):
             plan.add("remove", id=current["ID"])
             plan.differ("state", "present", "absent")
         return plan
+    # an older engine would drop the option without a word (the spec it stores lacks it)
+    refuse_older_api("service %s" % name, desired.get("needs_api"), state.get("api_version"))
     current_spec = current["Spec"] if current else None
     if current is None and not desired["image"]:
         raise ValueError("service %s does not exist: image is required to create it" % name)

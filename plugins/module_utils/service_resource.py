@@ -120,6 +120,8 @@ class ServiceResource(Resource):
         state = {"current": current, "warnings": []}
         if desired["state"] == "absent":
             return state
+        if desired.get("needs_api"):  # the plan refuses an option this engine would drop
+            state["api_version"] = self.client.api_version
         spec = current["Spec"] if current else None
         image = desired["image"]
         if image and desired["resolve_image"]:

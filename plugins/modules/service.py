@@ -25,6 +25,8 @@ description:
   - Check mode reports exactly the actions a real run would take; diff mode shows the settings that differ.
 extends_documentation_fragment:
   - berth.engine.engine
+  # user, hosts, cap_add, oom_score_adj ...: written once, in the container option table
+  - berth.engine.container_options.service
 options:
   name:
     description: Service name.
@@ -285,66 +287,6 @@ options:
         type: str
         default: ingress
         choices: [ingress, host]
-  user:
-    description: User (name or UID, optionally C(:group)) the task's process runs as.
-    type: str
-  working_dir:
-    description: Working directory of the task's process.
-    type: str
-  hostname:
-    description: Host name of the task containers (the engine's templates such as C(web-{{.Task.Slot}}) work).
-    type: str
-  init:
-    description: Run an init process in the task containers that reaps zombies and forwards signals.
-    type: bool
-  tty:
-    description: Allocate a pseudo-TTY.
-    type: bool
-  read_only:
-    description: Mount the task containers' root file system read-only.
-    type: bool
-  groups:
-    description: Additional groups (names or GIDs) of the task's process.
-    type: list
-    elements: str
-  hosts:
-    description:
-      - Extra C(/etc/hosts) entries, as M(berth.engine.container) takes C(extra_hosts)) - a mapping of host name to
-        address, or a list of C(host:address) - written as the engine's C(address host) lines.
-    type: raw
-  dns:
-    description: DNS servers of the task containers.
-    type: list
-    elements: str
-  dns_search:
-    description: DNS search domains.
-    type: list
-    elements: str
-  dns_options:
-    description: Resolver options, e.g. C(ndots:2).
-    type: list
-    elements: str
-  cap_add:
-    description: Capabilities to add (C(NET_ADMIN) or C(CAP_NET_ADMIN)).
-    type: list
-    elements: str
-  cap_drop:
-    description: Capabilities to drop.
-    type: list
-    elements: str
-  stop_signal:
-    description: Signal that stops the task's process, e.g. C(SIGINT).
-    type: str
-  stop_grace_period:
-    description: Time the engine waits after the stop signal before it kills the task, e.g. C(10s).
-    type: raw
-  sysctls:
-    description: Namespaced kernel parameters of the task containers.
-    type: dict
-  ulimits:
-    description: Resource limits as C(name=soft[:hard]), e.g. C(nofile=1024:2048).
-    type: list
-    elements: str
   logging:
     description: Log driver of the tasks; compared as a whole.
     type: dict

@@ -241,6 +241,15 @@ def test_container_options_apply_are_idempotent_and_diff_one_change(swarm, uniqu
                 {"type": "volume", "source": unique_name, "target": "/data", "no_copy": True, "labels": {"a": "b"},
                  "driver_config": {"name": "local", "options": {"type": "tmpfs", "device": "tmpfs"}}},
                 {"type": "bind", "source": str(bind_source), "target": "/host", "propagation": "rprivate"}])
+    # oom_score_adj, the container's option table row: a service spec holds it from API 1.46 (Docker 27) on; an
+    # older engine would drop it, so there the task refuses it before any change.
+    api = swarm.client.version()["ApiVersion"]
+    if tuple(int(part) for part in api.split(".")) >= (1, 46):
+        options["oom_score_adj"] = 500  # raising it: a negative one fails in runc on the 28.5 engine here
+    else:
+        refused = fails(dict(options, oom_score_adj=500))
+        assert f"oom_score_adj needs Docker Engine API 1.46 or newer, but the engine speaks {api}" in refused
+        assert not swarm.client.services.list(filters={"name": unique_name})
     assert ok(options, check=True)["actions"] == ["create"]
     assert ok(options)["actions"] == ["create"]
 
@@ -258,6 +267,7 @@ def test_container_options_apply_are_idempotent_and_diff_one_change(swarm, uniqu
     assert host["Sysctls"] == {"net.core.somaxconn": "1024"}
     assert host["Ulimits"] == [{"Name": "nofile", "Soft": 1024, "Hard": 2048}]
     assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m"}}
+    assert host["OomScoreAdj"] == options.get("oom_score_adj", 0)
     assert config["Healthcheck"]["Test"] == ["NONE"]
     mounts = {m["Target"]: m for m in host["Mounts"]}
     assert mounts["/scratch"]["TmpfsOptions"] == {"SizeBytes": 1048576, "Mode": 0o700}

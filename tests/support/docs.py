@@ -51,3 +51,27 @@ def own_options(name):
     connection = yaml.safe_load(CollectionFragments().get(COLLECTION + ".engine").DOCUMENTATION)["options"]
     options = module_documentation(name)["options"]
     return {key: value for key, value in options.items() if key not in connection}
+
+
+SERVICE_TABLE_START = ("<!-- service-options: generated from container_options.TABLE (tests/support/docs.py "
+                       "service_options_table; tests/unit/test_option_table_snapshot.py checks it) -->")
+SERVICE_TABLE_END = "<!-- /service-options -->"
+
+
+def service_options_table():
+    """The docs/clusters.md table of the container options a service shares, rendered from the option table."""
+    from ansible_collections.berth.engine.plugins.module_utils.compose_swarm import SWARM_KEYS
+    from ansible_collections.berth.engine.plugins.module_utils.container_options import SERVICE_OPTIONS
+
+    compose_key = {option: key for key, (option, _translate) in SWARM_KEYS.items()}
+    lines = ["| `service` option | Engine field (`ContainerSpec`) | Compose key | Notes |", "|---|---|---|---|"]
+    for name, field in SERVICE_OPTIONS.items():
+        notes = ["`container`'s `%s`" % field.row.name]
+        if field.doc:
+            notes.append("the service's own description; type %s" % field.argument_spec()["type"])
+        if field.min_api:
+            notes.append("API %s or newer, refused by older engines" % field.min_api)
+        key = compose_key.get(name)
+        compose = "`%s`" % key if key else "(none)"
+        lines.append("| `%s` | `%s` | %s | %s |" % (name, ".".join(field.path[2:]), compose, "; ".join(notes)))
+    return "\n".join([SERVICE_TABLE_START] + lines + [SERVICE_TABLE_END])

@@ -236,6 +236,37 @@ def test_container_options_become_the_engine_spec_and_the_same_spec_is_no_change
     assert spec_of(changed)["TaskTemplate"]["ContainerSpec"]["DNSConfig"]["Search"] == ["example.com"]
 
 
+def test_oom_score_adj_is_the_container_options_row_and_needs_api_1_46_for_a_service():
+    """One table row (container_options) serves both modules: its parser, and the service's min_api."""
+    new = plan_service(desired(image="busybox", oom_score_adj=-500), state(current=None, api_version="1.51"))
+    assert spec_of(new)["TaskTemplate"]["ContainerSpec"]["OomScoreAdj"] == -500
+    current = with_spec(**{"TaskTemplate.ContainerSpec.OomScoreAdj": -500})
+    assert plan_service(desired(oom_score_adj=-500), state(current=current, api_version="1.46")).actions == []
+    changed = plan_service(desired(oom_score_adj=100), state(current=current, api_version="1.46"))
+    assert (changed.before, changed.after) == ({"oom_score_adj": -500}, {"oom_score_adj": 100})
+    with pytest.raises(ValueError) as refused:
+        plan_service(desired(image="busybox", oom_score_adj=-500), state(current=None, api_version="1.41"))
+    assert str(refused.value) == ("service web: oom_score_adj needs Docker Engine API 1.46 or newer, but the engine "
+                                  "speaks 1.41; upgrade the engine or leave oom_score_adj out")
+    for module_desired in (lambda: desired(oom_score_adj=1001), lambda: desired_container(
+            {"name": "c", "image": "busybox", "state": "started", "oom_score_adj": 1001})):
+        with pytest.raises(ValueError, match="oom_score_adj must be"):
+            module_desired()
+    # the container module has it since long before 1.41: no min_api there
+    assert desired_container({"name": "c", "image": "busybox", "state": "started", "oom_score_adj": 5})[
+        "needs_api"] == {}
+
+
+def test_the_shared_options_are_documented_once_in_the_option_table():
+    from ansible_collections.berth.engine.plugins.module_utils.container_options import TABLE_BY_NAME
+    from tests.support.docs import own_options
+
+    service = own_options("service")
+    assert service["cap_add"]["description"] == TABLE_BY_NAME["cap_add"].doc
+    assert service["hosts"]["description"][0] == TABLE_BY_NAME["extra_hosts"].doc
+    assert service["stop_grace_period"]["type"] == "raw"  # as the service always took it
+
+
 def test_env_files_are_read_in_order_and_env_wins():
     files = {"/a.env": "A=1\nB=from-a\n# comment\n", "/b.env": "B=from-b\nC=3\n"}
     params = dict(name="web", env_files=["/a.env", "/b.env"], env={"C": "env"})
@@ -323,6 +354,7 @@ services:
     stop_grace_period: 1m30s
     sysctls: [net.core.somaxconn=1024]
     ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}
+    oom_score_adj: -500
     logging: {driver: json-file, options: {max-size: 1m}}
     healthcheck: {test: [NONE]}
     volumes:
@@ -355,7 +387,7 @@ def test_compose_keys_of_a_swarm_service_map_to_the_service_options():
         "stop_grace_period": 90 * 10 ** 9, "sysctls": {"net.core.somaxconn": "1024"},
         "ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}, {"Name": "nproc", "Soft": 512, "Hard": 512}],
         "logging": {"Name": "json-file", "Options": {"max-size": "1m"}}, "healthcheck": {"Test": ["NONE"]},
-        "max_replicas_per_node": 1}
+        "max_replicas_per_node": 1, "oom_score_adj": -500}
     assert result["mounts"] == [
         {"Type": "volume", "Source": "p_data", "Target": "/data", "VolumeOptions": {"NoCopy": True}},
         {"Type": "tmpfs", "Target": "/scratch", "TmpfsOptions": {"SizeBytes": 1048576, "Mode": 0o700}},
