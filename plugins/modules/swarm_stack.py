@@ -39,8 +39,8 @@ options:
     description:
       - A parsed Compose document, or a list merged in order, deployed to the swarm. C(deploy) (mode, replicas,
         placement, update_config, rollback_config, endpoint_mode, resources, restart_policy, labels) maps to the
-        services; top-level C(secrets) and C(configs) (C(file), C(environment) or C(content)) become versioned
-        swarm secrets and configs.
+        services; top-level C(secrets) and C(configs) (C(file), C(environment) or C(content); configs also
+        C(template_driver)) become versioned swarm secrets and configs.
       - Keys that only make sense on one host (C(build), C(container_name), C(depends_on) conditions, ...) fail
         naming the key and the service, where C(docker stack deploy) would ignore them silently.
     type: raw
