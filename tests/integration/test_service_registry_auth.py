@@ -12,23 +12,12 @@ import pytest
 from tests.integration.test_swarm import wait_for
 from tests.support.ansible import module_helpers, run_module
 from tests.support.registry import start_registry
-from tests.support.swarm_daemon import SwarmDaemon
+from tests.support.swarm_daemon import swarm_fixture
 
 _unused, service_ok, _service_fails = module_helpers("berth.engine.service")
 _unused, stack_ok, _stack_fails = module_helpers("berth.engine.swarm_stack")
 
-
-@pytest.fixture(scope="module")
-def swarm(test_images):
-    daemon = SwarmDaemon()
-    try:
-        daemon.start(images=[test_images.busybox])
-    except Exception as err:  # noqa: BLE001 - a test infrastructure failure, reported as such
-        log = daemon.log()
-        daemon.stop()
-        pytest.fail(f"the private swarm daemon did not start: {err}\n{log}", pytrace=False)
-    yield daemon
-    daemon.stop()
+swarm = swarm_fixture(images=lambda test_images: [test_images.busybox])
 
 
 @pytest.fixture(scope="module")
