@@ -232,6 +232,8 @@ def _swarm_object(project, kind, key, declared):
         entry["content"] = str(declared["content"])
     else:
         raise ComposeError("%s %s needs file, environment or content" % (kind[:-1], key))
+    if kind == "configs" and declared.get("template_driver"):
+        entry["template_driver"] = declared["template_driver"]
     return entry
 
 

@@ -200,6 +200,7 @@ def desired_service(params, read_text=None):
         "wait_timeout": int(params.get("wait_timeout") or 300),
         "kernel_check": params.get("kernel_check") or "auto",
         "resolve_image": params.get("resolve_image", True) is not False,
+        "with_registry_auth": bool(params.get("with_registry_auth")),
     }
     return desired
 
@@ -586,6 +587,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),
     image=dict(type="str"),
     resolve_image=dict(type="bool", default=True),
+    with_registry_auth=dict(type="bool", default=False),
     mode=dict(type="str", choices=["replicated", "global", "replicated-job", "global-job"]),
     replicas=dict(type="int"),
     max_concurrent=dict(type="int"),

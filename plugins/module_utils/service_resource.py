@@ -14,7 +14,13 @@ import time
 
 from ansible_collections.berth.engine.plugins.module_utils import kernel_features
 from ansible_collections.berth.engine.plugins.module_utils.engine_client import EngineError, endpoint
-from ansible_collections.berth.engine.plugins.module_utils.image_calls import content_digests, origin_unknown
+from ansible_collections.berth.engine.plugins.module_utils.image_calls import (
+    auth_header,
+    content_digests,
+    origin_unknown,
+    registry_credentials,
+    registry_of,
+)
 from ansible_collections.berth.engine.plugins.module_utils.resource import UNREAD, Resource
 from ansible_collections.berth.engine.plugins.module_utils.service_plan import (
     JOB_MODES,
@@ -34,8 +40,11 @@ POLL_SECONDS = 0.5
 NO_ROLLOUT_GRACE = 5
 
 
-def resolve_image(client, image):
+def resolve_image(client, image, with_registry_auth=False):
     """The image pinned to its registry digest, so a moved tag updates the service.
+
+    with_registry_auth: ask the registry with the login stored for it (berth.engine.login), as the
+    service's nodes will pull with it.
 
     An image that exists here without a registry digest was built or loaded locally: its tag stays
     (there is nothing to ask, and every node must have it by that tag). A registry that cannot be
@@ -50,7 +59,8 @@ def resolve_image(client, image):
         return image, None
     unknown_origin = local is not None and origin_unknown(local)
     try:
-        info = client.get(endpoint("distribution", image, "json"))
+        info = client.get(endpoint("distribution", image, "json"),
+                          headers=auth_header(image, None, None) if with_registry_auth else None)
     except EngineError as err:
         if unknown_origin:
             return image, None
@@ -61,6 +71,27 @@ def resolve_image(client, image):
         return image, ("image %s here (%s) is not the registry's (%s): the service uses the local image by its tag; "
                        "pull the image to follow the registry" % (image, local.get("Id"), digest))
     return ("%s@%s" % (image, digest) if digest else image), None
+
+
+def spec_image(spec):
+    return (((spec or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+
+
+def registry_auth(spec, with_registry_auth):
+    """X-Registry-Auth for a service write when with_registry_auth asks: the login berth.engine.login stored for
+    the registry of the spec's image (the engine hands it to the nodes that pull it). Never logged or returned."""
+    image = spec_image(spec)
+    if not with_registry_auth or not image:
+        return {}
+    return auth_header(image, None, None)
+
+
+def missing_login_warning(image):
+    """A warning when with_registry_auth is asked but no login is stored for the image's registry."""
+    if not image or registry_credentials(image)[0]:
+        return None
+    return ("with_registry_auth: no login for registry %s is stored on this host (berth.engine.login), so the "
+            "service is written without credentials and each node pulls %s with its own" % (registry_of(image), image))
 
 
 def read_networks(client, wanted, current_spec, pending=None):
@@ -125,10 +156,15 @@ class ServiceResource(Resource):
         spec = current["Spec"] if current else None
         image = desired["image"]
         if image and desired["resolve_image"]:
-            image, warning = self.cached(("image", image), lambda: resolve_image(self.client, desired["image"]))
+            image, warning = self.cached(("image", image), lambda: resolve_image(
+                self.client, desired["image"], desired["with_registry_auth"]))
             if warning:
                 state["warnings"].append(warning)
         state["image"] = image
+        if desired["with_registry_auth"]:
+            warning = missing_login_warning(desired["image"] or spec_image(spec))
+            if warning:
+                state["warnings"].append(warning)
         pending = pending or {}
         state["networks"] = read_networks(self.client, desired["networks"], spec, pending.get("network"))
         state["secrets"] = read_references(self.client, "secret", desired["secrets"], pending.get("secret"))
@@ -156,21 +192,30 @@ class ServiceResource(Resource):
             self.client.remove("service", action["id"])
             return None
         timeout = self.desired["wait_timeout"]
+        auth = registry_auth(action["spec"], self.desired["with_registry_auth"])
         if action["action"] == "recreate":
-            return Rollout(self.name, recreate(self.client, state["current"], action["spec"]), False, None, timeout)
+            return Rollout(self.name, recreate(self.client, state["current"], action["spec"], auth), False, None,
+                           timeout)
         if action["action"] == "update":
             current = state["current"]
-            write_update(self.client, current, action["spec"])
+            write_update(self.client, current, action["spec"], auth)
             return Rollout(self.name, current["ID"], action["rollout"], current.get("UpdateStatus"), timeout)
         try:
-            service_id = self.client.create("service", action["spec"])["ID"]
+            service_id = create_service(self.client, action["spec"], auth)
         except EngineError as err:
             raise EngineError("creating service %s failed: %s" % (self.name, err.daemon_message or err),
                               err.status, err.daemon_message) from None
         return Rollout(self.name, service_id, False, None, timeout)
 
 
-def recreate(client, current, spec):
+def create_service(client, spec, auth=None):
+    """POST /services/create; the new service's ID. auth: the X-Registry-Auth header, or none."""
+    if auth:
+        return client.post(endpoint("services", "create"), None, spec, headers=auth)["ID"]
+    return client.create("service", spec)["ID"]
+
+
+def recreate(client, current, spec, auth=None):
     """Remove the service and create it from `spec` (a mode change); the new service's ID.
 
     The plan validated the spec; should the engine still refuse it, the previous spec is created again,
@@ -180,11 +225,11 @@ def recreate(client, current, spec):
     client.remove("service", current["ID"])
     wait_removed(client, [current["ID"]])  # its tasks hold the published host ports and network endpoints
     try:
-        return client.create("service", spec)["ID"]
+        return create_service(client, spec, auth)
     except EngineError as err:
         reason = err.daemon_message or str(err)
     try:
-        client.create("service", current["Spec"])
+        create_service(client, current["Spec"], auth)
     except EngineError as again:
         raise EngineError("recreating service %s in mode %s failed (%s), and creating it again as it was failed too "
                           "(%s): the service is gone; run the task again once the cause is fixed"
@@ -217,10 +262,14 @@ class Rollout:
         self.since = None  # the service's UpdatedAt, from the first poll after the write
 
 
-def write_update(client, service, spec):
-    """POST the spec over the service at the version read (the engine refuses a stale version)."""
+def write_update(client, service, spec, auth=None):
+    """POST the spec over the service at the version read (the engine refuses a stale version).
+
+    auth: the X-Registry-Auth header; without one the engine keeps the credentials the service was given before.
+    """
     try:
-        client.post(endpoint("services", service["ID"], "update"), {"version": service["Version"]["Index"]}, spec)
+        client.post(endpoint("services", service["ID"], "update"), {"version": service["Version"]["Index"]}, spec,
+                    headers=auth or None)
     except EngineError as err:
         raise EngineError("updating service %s failed: %s" % (service["Spec"]["Name"], err.daemon_message or err),
                           err.status, err.daemon_message) from None

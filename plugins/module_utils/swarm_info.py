@@ -113,12 +113,14 @@ class SwarmReader:
             self._services = self.client.listing("service", status="true")
         return self._services
 
-    def tasks(self, filters=None):
-        """Task summaries naming their service and node."""
+    def tasks(self, filters=None, verbose=False):
+        """Task summaries naming their service and node; verbose: the engine's whole task documents."""
+        tasks = sorted(self.client.listing("task", filters), key=_task_order)
+        if verbose:
+            return tasks
         names = {s["ID"]: (s.get("Spec") or {}).get("Name") for s in self.services()}
         hostnames = {n["ID"]: (n.get("Description") or {}).get("Hostname") for n in self.nodes()}
-        tasks = self.client.listing("task", filters)
-        return [task_summary(t, names, hostnames) for t in sorted(tasks, key=_task_order)]
+        return [task_summary(t, names, hostnames) for t in tasks]
 
     def node(self, ref):
         return find_node(self.nodes(), ref)
@@ -128,8 +130,10 @@ class SwarmReader:
 
     def one(self, kind, ref, with_tasks):
         """What node_info and service_info return: exists, the document (kind: node or service), its summary
-        and, when asked, the tasks on the node or of the service."""
-        self.require_manager()
+        and, when asked, the tasks on the node or of the service. ref None: the node this engine is."""
+        _state, facts = self.require_manager()
+        if ref is None:
+            ref = facts["node_id"]
         document = self.node(ref) if kind == "node" else self.service(ref)
         result = {"changed": False, "exists": document is not None, kind: document or {}, "summary": {}}
         if document is not None:
@@ -138,11 +142,15 @@ class SwarmReader:
                 result["tasks"] = self.tasks({kind: [document["ID"]]})
         return result
 
-    def node_summaries(self, filters=None):
-        return [node_summary(n) for n in self.nodes(filters)]
+    def node_summaries(self, filters=None, verbose=False):
+        """One summary per node; verbose: the engine's whole node documents."""
+        nodes = self.nodes(filters)
+        return nodes if verbose else [node_summary(n) for n in nodes]
 
-    def service_summaries(self, filters=None):
-        return [service_summary(s) for s in self.services(filters)]
+    def service_summaries(self, filters=None, verbose=False):
+        """One summary per service; verbose: the engine's whole service documents (with ServiceStatus)."""
+        services = self.services(filters)
+        return services if verbose else [service_summary(s) for s in services]
 
 
 def _task_order(task):

@@ -72,10 +72,15 @@ def desired_object(params, kind):
             "content": load_content(params, kind), "labels": as_text_map(params.get("labels"), "labels") or {},
             "hash_key": params.get("hash_key"), "keep_versions": keep,
             "update_services": params.get("update_services", True) is not False,
-            "wait_timeout": int(params.get("wait_timeout") or 300)}
+            "wait_timeout": int(params.get("wait_timeout") or 300),
+            "template_driver": params.get("template_driver") if kind == "config" else None}
 
 
-def version_name(logical, content, key):
+def version_name(logical, content, key, template_driver=None):
+    """<logical>_<12 hex>; a template driver is part of what is hashed, so a change of driver is a new version
+    like new content (without one, the names stay those of plain content)."""
+    if template_driver:
+        content = content + b"\0template_driver=" + template_driver.encode("utf-8")
     digest = hmac.new(key, content, hashlib.sha256).hexdigest()
     return "%s_%s" % (logical, digest[:HASH_HEX])
 
@@ -116,7 +121,7 @@ def plan_object(desired, state):
         if versions:
             plan.differ("state", "present", "absent")
         return plan
-    target = version_name(logical, desired["content"], state["key"])
+    target = version_name(logical, desired["content"], state["key"], desired["template_driver"])
     existing = [v for v in versions if v["Spec"]["Name"] == target]
     newest = versions[-1] if versions else None
     if not existing or existing[0] is not newest:
@@ -216,6 +221,8 @@ class SwarmObject(Resource):
             elif action["action"] == "create":
                 body = {"Name": action["version"], "Labels": action["labels"],
                         "Data": base64.b64encode(self.desired["content"]).decode("ascii")}
+                if self.desired["template_driver"]:
+                    body["Templating"] = {"Name": self.desired["template_driver"]}
                 created = self.client.create(self.kind, body)["ID"]
             elif action["action"] == "update_services":
                 by_name = {s["Spec"]["Name"]: s for s in state["services"]}
@@ -276,6 +283,8 @@ def argument_spec(kind):
     )
     if kind == "secret":
         spec["hash_key"] = dict(type="str", no_log=True)
+    else:
+        spec["template_driver"] = dict(type="str", choices=["golang"])
     return spec
 
 

@@ -29,7 +29,10 @@ SPEC_OPTIONS = (
     ("labels", None, "Labels", "labels"),
 )
 # Settings the engine takes only when the swarm is created: option -> key of GET /swarm and of the init body.
-INIT_ONLY = (("default_addr_pool", "DefaultAddrPool"), ("subnet_size", "SubnetSize"))
+INIT_ONLY = (("default_addr_pool", "DefaultAddrPool"), ("subnet_size", "SubnetSize"),
+             ("data_path_port", "DataPathPort"))
+# What the engine uses when the swarm was created without a data path port.
+DEFAULT_DATA_PATH_PORT = 4789
 # Explicit actions: option -> what the diff and RV(rotated) call it.
 ROTATIONS = (("rotate_worker_token", "worker_token"), ("rotate_manager_token", "manager_token"),
              ("ca_force_rotate", "ca"))
@@ -64,6 +67,10 @@ def desired_swarm(params):
     init_only = {option: params[option] for option, _key in INIT_ONLY if params.get(option) not in (None, [])}
     if "default_addr_pool" in init_only:
         init_only["default_addr_pool"] = [str(p) for p in init_only["default_addr_pool"]]
+    port = init_only.get("data_path_port")
+    if port is not None and not 1024 <= int(port) <= 49151:
+        raise ValueError("data_path_port must be between 1024 and 49151 (the engine's range for the VXLAN port), "
+                         "got %r" % port)
     rotate = [name for option, name in ROTATIONS if params.get(option)]
     if bool(params.get("signing_ca_cert")) != bool(params.get("signing_ca_key")):
         raise ValueError("signing_ca_cert and signing_ca_key go together: the engine signs node certificates "
@@ -309,10 +316,13 @@ def _plan_spec(plan, desired, swarm, info_swarm):
 def _refuse_init_only_changes(desired, swarm):
     for option, key in INIT_ONLY:
         wanted = desired["init_only"].get(option)
-        if wanted is not None and wanted != swarm.get(key):
+        have = swarm.get(key)
+        if option == "data_path_port":
+            have = have or DEFAULT_DATA_PATH_PORT
+        if wanted is not None and wanted != have:
             raise ValueError("%s is %s in this swarm, not %s: the engine takes it only when the swarm is created "
                              "(init), and networks already use it; nothing was changed. Keep the current value, or "
-                             "re-create the cluster to change it" % (option, swarm.get(key), wanted))
+                             "re-create the cluster to change it" % (option, have, wanted))
 
 
 def swarm_facts(info_swarm, swarm, nodes=None, quorum_lost=False):
@@ -529,6 +539,7 @@ ARGUMENT_SPEC_SWARM = dict(
     labels=dict(type="dict"),
     default_addr_pool=dict(type="list", elements="str"),
     subnet_size=dict(type="int"),
+    data_path_port=dict(type="int"),
     rotate_worker_token=dict(type="bool", default=False),
     rotate_manager_token=dict(type="bool", default=False),
     ca_force_rotate=dict(type="bool", default=False),

@@ -166,11 +166,18 @@ class SwarmStack(StackBase):
                                 ("secrets", argument_spec("secret"), SecretResource),
                                 ("configs", argument_spec("config"), ConfigResource),
                                 ("services", SERVICE_SPEC, StackService)):
-            items = [validate_entry(kind, spec, entry) for entry in self.params.get(kind) or []]
+            items = [validate_entry(kind, spec, self.stack_wide(kind, entry)) for entry in self.params.get(kind) or []]
             self.check_unique(kind, items)
             built[kind] = [self.build(kind, cls, dict(item, labels=self.owner_labels(item.get("labels"))))
                            for item in items]
         return built
+
+    def stack_wide(self, kind, entry):
+        """A service entry with the stack's with_registry_auth, unless the entry sets its own."""
+        if kind != "services" or not self.params.get("with_registry_auth") or not isinstance(entry, dict) \
+                or entry.get("with_registry_auth") is not None:
+            return entry
+        return dict(entry, with_registry_auth=True)
 
     # --- the pre-flight, before any change (preflight.py) ----------------------------------------------
 
@@ -202,10 +209,11 @@ class SwarmStack(StackBase):
             with contextlib.suppress(EngineError):
                 read_kernel(self.client, self.cache)
         images = sorted({s.desired["image"] for s in live if s.desired["image"] and s.desired["resolve_image"]})
+        with_auth = {s.desired["image"] for s in live if s.desired["with_registry_auth"]}
 
         def resolve(image):
             with contextlib.suppress(EngineError):
-                self.cache[("image", image)] = resolve_image(self.client, image)
+                self.cache[("image", image)] = resolve_image(self.client, image, image in with_auth)
 
         list(pool.map(resolve, images))
 
@@ -388,4 +396,5 @@ ARGUMENT_SPEC = dict(
     prune=dict(type="bool", default=False),
     parallel=dict(type="int", default=4),
     kernel_check=dict(type="str", default="auto", choices=["auto", "skip"]),
+    with_registry_auth=dict(type="bool", default=False),
 )

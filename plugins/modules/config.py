@@ -20,6 +20,15 @@ description:
 extends_documentation_fragment:
   - berth.engine.engine
   - berth.engine.swarm_object.config
+options:
+  template_driver:
+    description:
+      - C(golang) makes the engine render the content as a Go template for each task that mounts it, with the
+        task's placeholders such as C({{ .Service.Name }}), C({{ .Task.Slot }}) or C({{ .Node.Hostname }}) (write
+        them with C({% raw %}) or C(!unsafe) so Ansible leaves them alone).
+      - Part of what names the version, so a change of driver is a new version, like new content.
+    type: str
+    choices: [golang]
 attributes:
   check_mode:
     support: full
@@ -34,6 +43,12 @@ EXAMPLES = r"""
   berth.engine.config:
     name: nginx_conf
     src: files/nginx.conf
+
+- name: A file each task renders with its own service name and slot
+  berth.engine.config:
+    name: whoami
+    content: "{% raw %}service={{ .Service.Name }} slot={{ .Task.Slot }}{% endraw %}"
+    template_driver: golang
 """
 
 RETURN = r"""

@@ -20,10 +20,13 @@ extends_documentation_fragment:
   - berth.engine.attributes
 options:
   node:
-    description: ID or hostname of the node.
+    description: ID or hostname of the node. One of O(node) and O(self) is required.
     type: str
-    required: true
     aliases: [name]
+  self:
+    description: Read the node this engine is (the one O(docker_host) points at), without naming it.
+    type: bool
+    default: false
   tasks:
     description: Also return the tasks on the node in RV(tasks).
     type: bool
@@ -38,6 +41,11 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Which node is this manager, and what are its labels?
+  berth.engine.node_info:
+    self: true
+  register: me
+
 - name: What runs on node2?
   berth.engine.node_info:
     node: node2
@@ -69,16 +77,21 @@ from ansible_collections.berth.engine.plugins.module_utils.common import engine_
 from ansible_collections.berth.engine.plugins.module_utils.swarm_info import SwarmReader  # noqa: E402
 
 ARGUMENT_SPEC = dict(
-    node=dict(type="str", required=True, aliases=["name"]),
+    node=dict(type="str", aliases=["name"]),
+    self=dict(type="bool", default=False),
     tasks=dict(type="bool", default=False),
 )
+MUTUALLY_EXCLUSIVE = [("node", "self")]
 
 
 def main():
-    module = engine_module(ARGUMENT_SPEC)
+    module = engine_module(ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE)
+    if not module.params["self"] and not module.params["node"]:
+        module.fail_json(msg="node_info needs node (a node ID or hostname) or self: true (the node this engine is)")
 
     def read(client):
-        return SwarmReader(client).one("node", module.params["node"], module.params["tasks"])
+        ref = None if module.params["self"] else module.params["node"]
+        return SwarmReader(client).one("node", ref, module.params["tasks"])
 
     run(module, read)
 

@@ -48,6 +48,15 @@ options:
     description: Ask the registry for the digest of O(image) (see there).
     type: bool
     default: true
+  with_registry_auth:
+    description:
+      - Send the registry login that M(berth.engine.login) stored on this host for the registry of O(image) with the
+        create or update (C(X-Registry-Auth), as C(docker service create --with-registry-auth) does), so every node
+        can pull a private image without a login of its own. The digest of O(resolve_image) is read with it too.
+      - The credentials never appear in the result, the diff or the logs. An update without them keeps the ones
+        the service was given before. No stored login for that registry is a warning, not a failure.
+    type: bool
+    default: false
   mode:
     description:
       - C(replicated) runs O(replicas) tasks; C(global) one task on every eligible node. A new service is replicated.

@@ -98,6 +98,12 @@ options:
   subnet_size:
     description: Prefix length of the subnets cut from O(default_addr_pool) (init only, like it).
     type: int
+  data_path_port:
+    description:
+      - UDP port of the overlay networks' data path (VXLAN); the engine's default is 4789. Taken only at init,
+        like O(default_addr_pool); a different value on an existing swarm is a failure saying why (nothing is
+        changed). Every node must be able to reach every other on this port.
+    type: int
   rotate_worker_token:
     description:
       - Rotate the worker join token (on a manager), an explicit action done on every run that asks for it and

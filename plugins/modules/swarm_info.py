@@ -41,6 +41,13 @@ options:
   tasks_filters:
     description: "Engine filters for the tasks, a mapping like C({service: web, desired-state: running})."
     type: dict
+  verbose_output:
+    description:
+      - Return the engine's whole inspect documents in RV(nodes), RV(services) and RV(tasks) instead of the
+        summaries (the documents C(docker node inspect), C(docker service inspect) and C(docker inspect) print
+        for a task).
+    type: bool
+    default: false
   return_tokens:
     description:
       - Return the join tokens (and, with autolock, the unlock key) in RV(tokens); the result is then hidden from
@@ -79,19 +86,20 @@ cluster:
   type: dict
 nodes:
   description: With O(nodes), one summary per node (id, hostname, role, availability, labels, state, addr,
-    reachability, leader).
+    reachability, leader); with O(verbose_output), the nodes' inspect documents.
   returned: when asked for
   type: list
   elements: dict
 services:
   description: With O(services), one summary per service (id, name, image, mode, replicas, running_tasks,
-    desired_tasks).
+    desired_tasks); with O(verbose_output), the services' inspect documents.
   returned: when asked for
   type: list
   elements: dict
 tasks:
   description: With O(tasks), one summary per task (id, service_id, service, slot, node_id, node, desired_state,
-    state, message, error, exit_code, container_id, timestamp).
+    state, message, error, exit_code, container_id, timestamp); with O(verbose_output), the tasks' inspect
+    documents.
   returned: when asked for
   type: list
   elements: dict
@@ -116,6 +124,7 @@ ARGUMENT_SPEC = dict(
     services_filters=dict(type="dict"),
     tasks=dict(type="bool", default=False),
     tasks_filters=dict(type="dict"),
+    verbose_output=dict(type="bool", default=False),
     return_tokens=dict(type="bool", default=False),
 )
 
@@ -131,12 +140,13 @@ def main():
         wanted = [kind for kind in ("nodes", "services", "tasks") if params[kind]]
         state, facts = reader.require_manager() if wanted else reader.local()
         result = dict(changed=False, swarm=facts, cluster=cluster_summary(state["swarm"]))
+        verbose = params["verbose_output"]
         if params["nodes"]:
-            result["nodes"] = reader.node_summaries(filters["nodes"])
+            result["nodes"] = reader.node_summaries(filters["nodes"], verbose)
         if params["services"]:
-            result["services"] = reader.service_summaries(filters["services"])
+            result["services"] = reader.service_summaries(filters["services"], verbose)
         if params["tasks"]:
-            result["tasks"] = reader.tasks(filters["tasks"])
+            result["tasks"] = reader.tasks(filters["tasks"], verbose)
         if params["return_tokens"] and state["swarm"] is not None:
             result["tokens"] = secrets_of(client, state["swarm"])
         return result

@@ -39,8 +39,8 @@ options:
     description:
       - A parsed Compose document, or a list merged in order, deployed to the swarm. C(deploy) (mode, replicas,
         placement, update_config, rollback_config, endpoint_mode, resources, restart_policy, labels) maps to the
-        services; top-level C(secrets) and C(configs) (C(file), C(environment) or C(content)) become versioned
-        swarm secrets and configs.
+        services; top-level C(secrets) and C(configs) (C(file), C(environment) or C(content); configs also
+        C(template_driver)) become versioned swarm secrets and configs.
       - Keys that only make sense on one host (C(build), C(container_name), C(depends_on) conditions, ...) fail
         naming the key and the service, where C(docker stack deploy) would ignore them silently.
     type: raw
@@ -172,6 +172,10 @@ options:
         description: Seconds to wait for each updated service.
         type: int
         default: 300
+      template_driver:
+        description: C(golang) renders the content per task as a Go template (see M(berth.engine.config)).
+        type: str
+        choices: [golang]
   services:
     description: Services; each entry takes the options of M(berth.engine.service) (without the connection options).
     type: list
@@ -202,6 +206,14 @@ options:
     type: str
     default: auto
     choices: [auto, skip]
+  with_registry_auth:
+    description:
+      - Send the registry login that M(berth.engine.login) stored on this host with every service's create and
+        update, as C(docker stack deploy --with-registry-auth) does, so the nodes can pull private images. A service
+        entry can also set it for itself (O(berth.engine.service#module:with_registry_auth)).
+      - The credentials never appear in the result, the diff or the logs.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full

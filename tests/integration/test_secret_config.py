@@ -5,6 +5,7 @@ inside the task's container. The secret's value must never show in the output of
 """
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -123,3 +124,25 @@ def test_content_sources_and_bad_input(swarm, unique_name, tmp_path):
     assert "cannot read src" in _fails_config(dict(base, src=str(tmp_path / "missing")))
     assert "too long" in fails_secret(dict(base, name="x" * 60, content="v"))
     ok_config(dict(base, state="absent"))
+
+
+def test_a_golang_template_config_is_rendered_for_each_task(swarm, unique_name):
+    logical = unique_name.replace("-", "_")
+    template = "service={{ .Service.Name }} slot={{ .Task.Slot }}"
+    base = dict(docker_host=swarm.host, name=logical, content="{% raw %}" + template + "{% endraw %}")
+    plain = ok_config(base)
+    templated = dict(base, template_driver="golang")
+    predicted = ok_config(templated, check=True, diff=True)
+    assert predicted["actions"] == ["create"] and versions(swarm, "config", logical) == [plain["config"]["name"]]
+    made = ok_config(templated)
+    assert made["changed"] and made["config"]["name"] != plain["config"]["name"], "a new driver is a new version"
+    attrs = swarm.client.configs.get(made["config"]["id"]).attrs
+    assert attrs["Spec"]["Templating"] == {"Name": "golang"}
+    assert base64.b64decode(attrs["Spec"]["Data"]).decode() == template
+    assert not ok_config(templated)["changed"]
+
+    service = unique_name + "-svc"
+    ok_service(dict(docker_host=swarm.host, name=service, image="berth-test/busybox:latest", endpoint_mode="dnsrr",
+                    configs=[{"name": logical, "target": "/whoami"}]))
+    assert task_file(swarm, service, "/whoami") == "service=%s slot=1" % service
+    swarm.client.services.get(service).remove()

@@ -9,7 +9,7 @@ from tests.support.ansible import module_helpers
 from tests.support.private_daemon import private_daemons
 
 _unused, info_ok, info_fails = module_helpers("berth.engine.swarm_info")
-_unused, node_ok, _node_fails = module_helpers("berth.engine.node_info")
+_unused, node_ok, node_fails = module_helpers("berth.engine.node_info")
 _unused, service_ok, _service_fails = module_helpers("berth.engine.service_info")
 
 
@@ -69,6 +69,17 @@ def test_info_modules_read_the_cluster_as_the_engine_sees_it(manager, test_image
     assert failed["exit_code"] == engine_task["Status"]["ContainerStatus"]["ExitCode"] != 0
     assert failed["node_id"] == node_id and failed["node"] == manager.client.info()["Name"]
 
+    verbose = info_ok(dict(host, nodes=True, services=True, services_filters={"label": "tier=back"}, tasks=True,
+                           tasks_filters={"service": "berth-t-failing"}, verbose_output=True))
+    assert [n["ID"] for n in verbose["nodes"]] == [node_id]
+    assert verbose["nodes"][0]["Spec"] == manager.client.nodes.get(node_id).attrs["Spec"]
+    [full_service] = verbose["services"]
+    assert full_service["ID"] == sleeper.id and full_service["Spec"] == manager.client.services.get(sleeper.id).attrs[
+        "Spec"] and full_service["ServiceStatus"]["RunningTasks"] == 2
+    [full_task] = verbose["tasks"]
+    assert full_task["ID"] == engine_task["ID"] and full_task["Status"]["Err"] == engine_task["Status"]["Err"]
+    assert full_task["Spec"]["ContainerSpec"]["Image"] == engine_task["Spec"]["ContainerSpec"]["Image"]
+
     sleeping = service_ok(dict(host, name="berth-t-sleeper"))
     assert sleeping["exists"] and sleeping["service"]["ID"] == sleeper.id
     assert sleeping["summary"]["running_tasks"] == 2 and sorted(t["slot"] for t in sleeping["tasks"]) == [1, 2]
@@ -81,6 +92,9 @@ def test_info_modules_read_the_cluster_as_the_engine_sees_it(manager, test_image
     assert node["exists"] and node["node"]["ID"] == node_id and node["summary"]["leader"] is True
     assert {t["service"] for t in node["tasks"]} == {"berth-t-sleeper", "berth-t-failing"}
     assert node_ok(dict(host, node="no-such-node"))["exists"] is False
+    me = node_ok(dict(host, self=True))
+    assert me["exists"] and me["node"]["ID"] == node_id and me["summary"]["hostname"] == manager.client.info()["Name"]
+    assert "mutually exclusive" in node_fails(dict(host, self=True, node=node_id))
 
     proc = run_plain_vvv(TOKENS_PLAYBOOK, {"manager_host": manager.docker_host}, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -23,20 +23,22 @@ def pair():
 def test_init_only_settings_raft_and_labels_check_diff_idempotence(pair):
     manager = pair[0]
     args = dict(docker_host=manager.docker_host, advertise_addr=manager.address, default_addr_pool=["10.240.0.0/16"],
-                subnet_size=26, keep_old_snapshots=1, log_entries_for_slow_followers=600,
+                subnet_size=26, data_path_port=4790, keep_old_snapshots=1, log_entries_for_slow_followers=600,
                 labels={"io.example.team": "ops"})
     predicted = ok(args, check=True, diff=True)
     assert predicted["actions"] == ["init"] and predicted["diff"]["after"]["default_addr_pool"] == ["10.240.0.0/16"]
     assert manager.client.info()["Swarm"]["LocalNodeState"] == "inactive"
     assert ok(args)["changed"]
     seen = manager.client.swarm.attrs
-    assert seen["DefaultAddrPool"] == ["10.240.0.0/16"] and seen["SubnetSize"] == 26
+    assert seen["DefaultAddrPool"] == ["10.240.0.0/16"] and seen["SubnetSize"] == 26 and seen["DataPathPort"] == 4790
     assert seen["Spec"]["Raft"]["KeepOldSnapshots"] == 1 and seen["Spec"]["Raft"]["LogEntriesForSlowFollowers"] == 600
     assert seen["Spec"]["Labels"] == {"io.example.team": "ops"}
     assert not ok(args)["changed"]
 
     msg = fails(dict(args, default_addr_pool=["10.241.0.0/16"]))
     assert "default_addr_pool is ['10.240.0.0/16'] in this swarm" in msg and "only when the swarm is created" in msg
+    msg = fails(dict(args, data_path_port=4791))
+    assert "data_path_port is 4790 in this swarm, not 4791" in msg and "only when the swarm is created" in msg
     assert manager.client.swarm.attrs["Version"] == seen["Version"], "nothing was changed"
 
     change = dict(docker_host=manager.docker_host, election_tick=20, heartbeat_tick=2, labels={"io.example.team": "x"})

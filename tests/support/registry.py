@@ -101,8 +101,21 @@ class LocalRegistry:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_registry(username: str = "berth", password: str = "berth-secret", attempts: int = 3) -> LocalRegistry:
-    """Start a registry on a free loopback port and wait until /v2/ asks for auth (401)."""
+def _netns_status(netns: str, url: str) -> int:
+    """v2_status seen from inside a network namespace (a private daemon's, whose loopback is its own)."""
+    proc = subprocess.run(["ip", "netns", "exec", netns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                           "--max-time", "3", url], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          check=False)
+    return int(proc.stdout or 0) if proc.stdout.isdigit() else 0
+
+
+def start_registry(username: str = "berth", password: str = "berth-secret", attempts: int = 3,
+                   netns: str | None = None) -> LocalRegistry:
+    """Start a registry on a free loopback port and wait until /v2/ asks for auth (401).
+
+    netns: run it in that network namespace instead, on its loopback (where only that namespace's daemon
+    reaches it, as a private swarm daemon pulls).
+    """
     root = Path(tempfile.mkdtemp(prefix="berth-registry-"))
     htpasswd = subprocess.run(["htpasswd", "-Bbn", username, password], check=True, capture_output=True, text=True)
     (root / "htpasswd").write_text(htpasswd.stdout)
@@ -111,12 +124,14 @@ def start_registry(username: str = "berth", password: str = "berth-secret", atte
         host = f"127.0.0.1:{_free_port()}"
         (root / "config.yml").write_text(CONFIG.format(root=root, host=host))
         with open(root / "registry.log", "w") as logf:
-            proc = subprocess.Popen([REGISTRY_BIN, "serve", str(root / "config.yml")], stdout=logf,
+            launcher = ["ip", "netns", "exec", netns] if netns else []
+            proc = subprocess.Popen([*launcher, REGISTRY_BIN, "serve", str(root / "config.yml")], stdout=logf,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         reg = LocalRegistry(host=host, username=username, password=password, root=root, process=proc)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and proc.poll() is None:
-            if v2_status(f"{reg.url}/v2/") == 401:
+            status = _netns_status(netns, f"{reg.url}/v2/") if netns else v2_status(f"{reg.url}/v2/")
+            if status == 401:
                 return reg
             time.sleep(0.2)
         last = reg.log()

@@ -145,15 +145,17 @@ class SwarmDaemon:
             _run("umount", "-l", target, check=False)
 
 
-def swarm_fixture(scope="module"):
-    """A pytest fixture (assign it in a test module) yielding a started SwarmDaemon with the test images."""
+def swarm_fixture(scope="module", images=None):
+    """A pytest fixture (assign it in a test module) yielding a started SwarmDaemon with the test images
+    (images: a function of the test_images fixture naming fewer, to load only those)."""
     import pytest
 
     @pytest.fixture(scope=scope)
     def swarm(test_images):
         daemon = SwarmDaemon()
         try:
-            daemon.start(images=[test_images.http_v1, test_images.http_v2, test_images.failing, test_images.busybox])
+            daemon.start(images=images(test_images) if images else [test_images.http_v1, test_images.http_v2,
+                                                                    test_images.failing, test_images.busybox])
         except Exception as err:  # noqa: BLE001 - a test infrastructure failure, reported as such
             log = daemon.log()
             daemon.stop()

@@ -398,7 +398,7 @@ def test_swarm_services_take_deploy_ports_secrets_and_configs():
             secrets: [{source: key, target: api_key}]
             configs: [conf]
         secrets: {key: {file: key.txt}, token: {environment: TOKEN}}
-        configs: {conf: {content: "x=1"}}
+        configs: {conf: {content: "x=1"}, tpl: {content: "{{ .Service.Name }}", template_driver: golang}}
     """, read_text=files.get, environ={"TOKEN": "t0k"}, name="shop")
     web = result["services"][0]
     assert web["name"] == "shop_web" and web["args"] == ["serve", "--port", "80"]
@@ -413,7 +413,8 @@ def test_swarm_services_take_deploy_ports_secrets_and_configs():
     assert web["networks"] == [{"name": "shop_default", "aliases": ["web"]}]
     assert result["networks"][0]["name"] == "shop_default" and result["networks"][0]["driver"] == "overlay"
     assert {s["name"]: s["content"] for s in result["secrets"]} == {"shop_key": "k3y\n", "shop_token": "t0k"}
-    assert result["configs"] == [{"name": "shop_conf", "content": "x=1"}]
+    assert result["configs"] == [{"name": "shop_conf", "content": "x=1"},
+                                 {"name": "shop_tpl", "content": "{{ .Service.Name }}", "template_driver": "golang"}]
 
 
 def test_swarm_refuses_what_only_works_on_one_host():

@@ -121,3 +121,28 @@ def test_input_validation():
     with pytest.raises(ValueError, match="keep_versions"):
         desired(keep_versions=-1)
     assert desired(content=None, content_base64="aHVudGVyMg==")["content"] == b"hunter2"
+
+
+def config(**overrides):
+    params = {k: v.get("default") for k, v in argument_spec("config").items()}
+    params.update(name="app", content="service={{ .Service.Name }}")
+    params.update(overrides)
+    return desired_object(params, "config")
+
+
+def test_a_template_driver_is_part_of_the_version_like_content():
+    plain = version_name("app", b"x", KEY)
+    templated = version_name("app", b"x", KEY, "golang")
+    assert plain == version_name("app", b"x", KEY, None) and templated != plain
+    assert config(template_driver="golang")["template_driver"] == "golang" and config()["template_driver"] is None
+    assert "template_driver" not in argument_spec("secret")
+    content = b"service={{ .Service.Name }}"
+    current = {"ID": "c1", "CreatedAt": "2026-12-01T10:00:00Z",
+               "Spec": {"Name": version_name("app", content, KEY), "Labels": {"io.berth.logical_name": "app"}}}
+    state = {"versions": [current], "services": [], "key": KEY}
+    assert plan_object(config(), state).actions == []
+    plan = plan_object(config(template_driver="golang"), state)
+    assert plan.action_names() == ["create"], "the old version is kept (keep_versions: 1)"
+    assert plan.actions[0]["version"] == version_name("app", content, KEY, "golang")
+    templated_state = dict(state, versions=[dict(current, Spec=dict(current["Spec"], Name=plan.actions[0]["version"]))])
+    assert plan_object(config(template_driver="golang"), templated_state).actions == []

@@ -430,6 +430,23 @@ def test_the_address_pool_is_refused_after_init_with_the_reason():
         swarm(state="join", remote_addrs=["a"], join_token="t", default_addr_pool=["10.1.0.0/16"])
 
 
+def test_data_path_port_at_init_only_like_the_address_pool():
+    body = plan_swarm(swarm(data_path_port=4790), {"info": INACTIVE, "swarm": None}).actions[0]["body"]
+    assert body["DataPathPort"] == 4790
+    assert "DataPathPort" not in plan_swarm(swarm(), {"info": INACTIVE, "swarm": None}).actions[0]["body"]
+    state = {"info": MANAGER_INFO, "swarm": dict(SWARM, DataPathPort=4790)}
+    assert plan_swarm(swarm(data_path_port=4790), state).actions == []
+    with pytest.raises(ValueError, match=r"data_path_port is 4790 in this swarm, not 4791: .*only when the swarm is"):
+        plan_swarm(swarm(data_path_port=4791), state)
+    # A swarm created without one reports 0 on some engines: that is the default port.
+    assert plan_swarm(swarm(data_path_port=4789), {"info": MANAGER_INFO, "swarm": dict(SWARM, DataPathPort=0)}
+                      ).actions == []
+    with pytest.raises(ValueError, match="between 1024 and 49151"):
+        swarm(data_path_port=80)
+    with pytest.raises(ValueError, match="cannot set data_path_port"):
+        swarm(state="join", remote_addrs=["a"], join_token="t", data_path_port=4790)
+
+
 def test_raft_settings_and_labels_update_in_place_labels_whole():
     state = {"info": MANAGER_INFO, "swarm": SWARM}
     assert plan_swarm(swarm(election_tick=10, heartbeat_tick=1, labels={}), state).actions == []
@@ -502,3 +519,45 @@ def test_info_summaries_and_filters():
     assert summary["service"] == "web" and summary["node"] == "node1" and summary["error"] == "task: non-zero exit (3)"
     assert summary["exit_code"] == 3 and summary["state"] == "failed" and summary["slot"] == 2
     assert task_summary({"ID": "t2", "Status": {}})["error"] is None
+
+
+class ListingClient:
+    """Answers the reader's listings and GET /info and /swarm from canned engine documents."""
+
+    docker_host = "unix:///fake.sock"
+
+    def __init__(self, documents):
+        self.documents = documents
+
+    def listing(self, kind, filters=None, **params):
+        return list(self.documents[kind])
+
+    def get(self, path, params=None, missing_ok=False, headers=None):
+        return {"/info": {"Swarm": MANAGER_INFO}, "/swarm": SWARM}[path]
+
+
+NODE = {"ID": MANAGER_INFO["NodeID"], "Spec": {"Role": "manager", "Availability": "active", "Labels": {"z": "a"}},
+        "Description": {"Hostname": "node1"}, "Status": {"State": "ready", "Addr": "10.232.0.11"},
+        "ManagerStatus": {"Leader": True, "Reachability": "reachable", "Addr": "10.232.0.11:2377"}}
+OTHER_NODE = dict(NODE, ID="other", Description={"Hostname": "node2"}, ManagerStatus=None)
+
+
+def test_verbose_output_returns_the_engine_documents_through_the_same_reader():
+    from ansible_collections.berth.engine.plugins.module_utils.swarm_info import SwarmReader
+
+    service = {"ID": "s1", "Spec": {"Name": "web", "Mode": {"Replicated": {"Replicas": 1}}}}
+    task = {"ID": "t1", "ServiceID": "s1", "NodeID": NODE["ID"], "Slot": 1, "Status": {"State": "running"}}
+    reader = SwarmReader(ListingClient({"node": [NODE], "service": [service], "task": [task]}))
+    assert reader.node_summaries(verbose=True) == [NODE] and reader.service_summaries(verbose=True) == [service]
+    assert reader.tasks(verbose=True) == [task]
+    assert reader.node_summaries()[0]["hostname"] == "node1" and reader.service_summaries()[0]["name"] == "web"
+    assert reader.tasks()[0]["service"] == "web" and reader.tasks()[0]["node"] == "node1"
+
+
+def test_node_info_self_reads_the_node_this_engine_is():
+    from ansible_collections.berth.engine.plugins.module_utils.swarm_info import SwarmReader
+
+    reader = SwarmReader(ListingClient({"node": [OTHER_NODE, NODE], "service": [], "task": []}))
+    found = reader.one("node", None, False)
+    assert found["exists"] and found["node"]["ID"] == MANAGER_INFO["NodeID"] and found["summary"]["leader"] is True
+    assert reader.one("node", "node2", False)["node"]["ID"] == "other"
