@@ -8,6 +8,7 @@
 strategy: variables per host and task, includes, results, callbacks) and, in every forked worker
 (one per task and host: templating, the `when`, the action plugin, the module payload, SSH), its
 own CPU time (user+sys, from the fork), the CPU of the ssh clients it waited on, and a cProfile.
+Both profiles count CPU time (time.process_time), not wall time.
 Each worker appends one JSON line to OUT_DIR/workers.jsonl and writes OUT_DIR/worker-<pid>.prof.
 `report` prints a markdown table per task (hosts, worker CPU per host, ssh CPU per host) and the
 functions that take the most cumulative time in the workers and the main process.
@@ -30,7 +31,7 @@ def install_worker_probe(out_dir):
     original = worker.WorkerProcess._run
 
     def profiled_run(self):
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
         start = time.monotonic()
         try:
             return profile.runcall(original, self)
@@ -55,7 +56,7 @@ def run(out_dir, playbook_args):
     install_worker_probe(out_dir)
     from ansible.cli.playbook import PlaybookCLI
 
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.process_time)
     before = os.times()
     start = time.monotonic()
     code = 1
@@ -70,6 +71,28 @@ def run(out_dir, playbook_args):
                    "children_cpu": (after.children_user + after.children_system
                                     - before.children_user - before.children_system)}, handle)
     return code or 0
+
+
+# Worker tasks that never reach the host, by what they are.
+KINDS = {"validate_argument_spec": "argument spec", "include_tasks": "include_tasks", "set_fact": "set_fact",
+         "debug": "debug/assert/fail", "assert": "debug/assert/fail", "fail": "debug/assert/fail"}
+# What the main process does, as (label, function names whose cumulative time it is).
+MAIN_PARTS = (
+    ("variables per task and host (get_vars)", ("get_vars",)),
+    ("forking workers", ("_queue_task",)),
+    ("results and waiting (polls)", ("_process_pending_results", "has_dead_workers")),
+    ("callbacks", ("send_callback",)),
+    ("loading playbook and roles", ("_load_playbook_data",)),
+    ("inventory", ("parse_sources",)),
+)
+
+
+def cumulative(stats, names):
+    """The largest cumulative time among the functions of these names (they do not nest)."""
+    total = 0.0
+    for name in names:
+        total += max((v[3] for k, v in stats.stats.items() if k[2] == name), default=0.0)
+    return total
 
 
 def per_task(out_dir):
@@ -95,14 +118,24 @@ def report(out_dir, top):
     print("|---|---|---:|---:|---:|")
     for name, row in rows.items():
         count = len(row["hosts"])
-        print("| %s | %s | %d | %.3f s | %.3f s |" % (name, row["action"], count, row["cpu"] / count, row["ssh"] / count))
+        print("| %s | %s | %d | %.3f s | %.3f s |" % (
+            name, row["action"], count, row["cpu"] / count, row["ssh"] / count))
     main_only = main["cpu"]
     print("\n%d worker runs over %d hosts; per host: main process %.3f s, workers %.3f s, their ssh %.3f s; "
           "total per host %.3f s (wall %.2f s)" % (
               sum(len(r["hosts"]) for r in rows.values()), hosts, main_only / hosts, workers_cpu / hosts,
               ssh_cpu / hosts, (main_only + workers_cpu + ssh_cpu) / hosts, main["wall"]))
+    by_kind = collections.Counter()
+    for row in rows.values():
+        by_kind[KINDS.get(row["action"].split(".")[-1], "module on the host")] += row["cpu"] / hosts
+    print("\nworkers by kind of task (CPU per host): " + ", ".join(
+        "%s %.3f s" % (kind, cpu) for kind, cpu in by_kind.most_common()))
+    main_stats = pstats.Stats(os.path.join(out_dir, "main.prof"))
+    print("main process (cumulative, per host): " + ", ".join(
+        "%s %.3f s" % (label, cumulative(main_stats, names) / hosts) for label, names in MAIN_PARTS))
     workers = [os.path.join(out_dir, n) for n in os.listdir(out_dir) if n.startswith("worker-")]
-    for label, files in (("workers (all, cumulative)", workers), ("main process", [os.path.join(out_dir, "main.prof")])):
+    main_profile = [os.path.join(out_dir, "main.prof")]
+    for label, files in (("workers (all, cumulative)", workers), ("main process", main_profile)):
         stats = pstats.Stats(files[0], stream=sys.stdout)
         for extra in files[1:]:
             stats.add(extra)
