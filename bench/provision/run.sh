@@ -16,6 +16,11 @@
 #   BENCH_HOSTS=10    test hosts      BENCH_ROUNDS=5   alternating rounds
 #   BENCH_IMAGE=berth-molecule/debian:12 (tests/hosts/build-image.sh 12)
 #   BENCH_STATE=/tmp/berth-bench-provision  SSH key and inventory of the run
+#   BENCH_BASELINE=<checkout>  also run site.yml and prereqs+runtime from that tree
+#                   (e.g. `git archive main | tar -x -C DIR`), variants site-base
+#                   and prereqs-runtime-base, in the same rounds
+#   BENCH_TARGETS="local fleet"  where to run
+# Where the controller's time goes per task and function: bench/provision/profile_play.py.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/bench/provision"
@@ -94,15 +99,19 @@ measure() {
   mkdir -p "$out"
   record_local_pid
   local -A inventory=([local]=inventories/local [fleet]="$state/fleet.yml")
+  local variants=(site prereqs-runtime geerlingguy ping)
+  [ -n "${BENCH_BASELINE:-}" ] && variants+=(site-base prereqs-runtime-base)
   for round in $(seq 1 "$rounds"); do
-    for variant in site prereqs-runtime geerlingguy ping; do
-      local playbook="$here/$variant.yml" extra=()
-      [ "$variant" = site ] && playbook=site.yml
+    for variant in "${variants[@]}"; do
+      local tree="$root" playbook="$here/${variant%-base}.yml" extra=()
+      [ "${variant%-base}" = site ] && playbook=site.yml
       [ "$variant" = geerlingguy ] && extra=("${geerlingguy_vars[@]}")
-      for target in local fleet; do
-        ANSIBLE_ROLES_PATH="$roles" python "$here/summarise.py" time --out "$out/runs.jsonl" \
+      # The baseline's own playbooks and roles, the same inventories.
+      [ "$variant" != "${variant%-base}" ] && tree="$BENCH_BASELINE" && playbook="${playbook/#$root/$tree}"
+      for target in ${BENCH_TARGETS:-local fleet}; do
+        (cd "$tree" && ANSIBLE_ROLES_PATH="$roles" python "$here/summarise.py" time --out "$out/runs.jsonl" \
           --variant "$variant" --target "$target" --round "$round" \
-          -- ansible-playbook -i "${inventory[$target]}" "$playbook" "${extra[@]}" ||
+          -- ansible-playbook -i "${inventory[$target]/#inventories/$root/inventories}" "$playbook" "${extra[@]}") ||
           echo "bench: $variant on $target failed or changed something: not counted" >&2
       done
     done

@@ -127,17 +127,20 @@ def report(args):
     print("| target | play | runs | tasks ok+skipped per host | wall | controller CPU | CPU per host | load (1 min) |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for target in ("local", "fleet"):
-        for variant in ("site", "prereqs-runtime", "geerlingguy", "ping"):
+        for variant in ("site", "site-base", "prereqs-runtime", "prereqs-runtime-base", "geerlingguy", "ping"):
             row = table.get((target, variant))
             if row:
                 name = "localhost" if target == "local" else f"{args.hosts} hosts"
                 print(f"| {name} | {variant} | {row['n']} | {row['ok']:.0f}+{row['skipped']:.0f} | {row['wall']:.2f} s "
                       f"| {row['cpu']:.2f} s | {row['cpu_host']:.2f} s | {row['load'][0]:.1f}-{row['load'][1]:.1f} |")
     print()
-    for target, what in (("local", "wall"), ("fleet", "cpu_host"), ("local", "cpu_host")):
-        ours, theirs = table.get((target, "prereqs-runtime")), table.get((target, "geerlingguy"))
-        if ours and theirs:
-            print(f"- prereqs+runtime / geerlingguy.docker, {target} {what}: {ours[what] / theirs[what]:.2f}x")
+    for target in ("local", "fleet"):
+        for ours_name, theirs_name in (("prereqs-runtime", "geerlingguy"), ("prereqs-runtime-base", "geerlingguy"),
+                                       ("site", "ping"), ("site-base", "ping")):
+            ours, theirs = table.get((target, ours_name)), table.get((target, theirs_name))
+            if ours and theirs:
+                print(f"- {ours_name} / {theirs_name}, {target}: wall {ours['wall'] / theirs['wall']:.2f}x, "
+                      f"CPU per host {ours['cpu_host'] / theirs['cpu_host']:.2f}x")
     return 0
 
 
