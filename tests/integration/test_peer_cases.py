@@ -137,7 +137,7 @@ def recorded(swarm, request):
 def at(value, path):
     """The value at a dotted path (list indexes are numbers; '@len' is a length); MISSING if absent."""
     for part in path.split("."):
-        if part == "@len" and isinstance(value, list):
+        if part == "@len" and isinstance(value, (list, dict)):
             value = len(value)
         elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
             value = value[int(part)]
@@ -161,7 +161,10 @@ def check_outcome(case, entry, substitutions):
     # Read-only modules: what they return, against values the SDK gave (placeholders).
     for path, expected in expand(case.get("returns", {}), substitutions).items():
         found = at(entry["result"], path)
-        assert found == expected, f"result {path}: expected {expected!r}, got {found!r}"
+        if expected is None:  # not returned at all, or null
+            assert found in (MISSING, None), f"result {path}: expected nothing, got {found!r}"
+        else:
+            assert found == expected, f"result {path}: expected {expected!r}, got {found!r}"
 
 
 def check_observed(case, reading, subs):
