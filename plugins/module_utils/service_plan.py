@@ -345,6 +345,8 @@ def _canonical(option, value, wanted):
         return value.split("@", 1)[0]  # the tag the task gives matches whatever digest it was pinned to
     if option in ("env", "constraints"):
         return sorted(value)
+    if option == "logging" and "Options" in wanted:
+        return dict({"Options": {}}, **value)  # the engine leaves out empty options: `options: {}` stays unchanged
     if option == "networks":
         return sorted(({k: (sorted(v) if k == "Aliases" else v) for k, v in n.items()
                         if k in ("Target", "Aliases", "DriverOpts") and v}

@@ -167,6 +167,16 @@ def test_settings_only_for_given_options():
         ("limits", ("TaskTemplate", "Resources", "Limits"), {}, {"NanoCPUs": 500000000})]
 
 
+def test_empty_logging_options_match_the_engine_leaving_them_out():
+    """community.docker's 'logging_options (empty idempotency)': the engine stores no Options for {}."""
+    current = copy.deepcopy(SERVICE)
+    current["Spec"]["TaskTemplate"]["LogDriver"] = {"Name": "json-file"}
+    cleared = settings(desired(logging={"driver": "json-file", "options": {}}), state(), current["Spec"])
+    assert compare(cleared, current["Spec"]) == []
+    current["Spec"]["TaskTemplate"]["LogDriver"]["Options"] = {"max-file": "1"}
+    assert [option for option, *_rest in compare(cleared, current["Spec"])] == ["logging"]
+
+
 @pytest.mark.parametrize("spec_change, feature", [
     ({"EndpointSpec": {"Ports": [{"Protocol": "tcp", "TargetPort": 80}]}}, "ip_vs"),
     ({"EndpointSpec": {"Mode": "vip"}}, "ip_vs"),

@@ -1,0 +1,94 @@
+# Test-only notification callback for the ported peer cases (tests/integration/test_peer_cases.py):
+# right after each case's task ends, it reads the object that case names from the engine through the
+# Docker SDK - an independent path, at the moment the case ends, without an extra Ansible process -
+# and writes every reading to one JSON file at the end of the run.
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+    name: peer_observer
+    type: notification
+    short_description: Docker SDK readings after each ported peer case (Berth tests)
+    description:
+      - Reads BERTH_PEER_OBSERVE (a JSON file mapping task names to an object kind and name) and
+        BERTH_PEER_DOCKER_HOST; writes the readings to BERTH_PEER_READINGS.
+"""
+
+
+def _service(client, name):
+    import docker
+
+    try:
+        return client.services.get(name).attrs
+    except docker.errors.NotFound:
+        return None
+
+
+def _versions(collection, name):
+    """Every version of a logical secret/config (Berth names them <name>_<hex>), oldest first."""
+    found = collection.list(filters={"label": f"io.berth.logical_name={name}"})
+    return sorted((obj.attrs for obj in found), key=lambda attrs: attrs["CreatedAt"])
+
+
+def read(client, kind, name):
+    if kind == "service":
+        return _service(client, name)
+    if kind == "secret":
+        return _versions(client.secrets, name)
+    if kind == "config":
+        return _versions(client.configs, name)
+    if kind == "node":
+        return client.nodes.list()[0].attrs
+    if kind == "swarm":
+        client.swarm.reload()
+        return client.swarm.attrs
+    if kind == "network":
+        found = client.networks.list(names=[name])
+        return found[0].attrs if found else None
+    if kind == "stack":
+        return [s.attrs for s in client.services.list(filters={"label": f"com.docker.stack.namespace={name}"})]
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "notification"
+    CALLBACK_NAME = "peer_observer"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, display=None):
+        super().__init__(display)
+        self._readings = {}
+        self._wanted = {}
+        self._client = None
+        plan = os.environ.get("BERTH_PEER_OBSERVE")
+        if plan:
+            with open(plan) as fh:
+                self._wanted = json.load(fh)
+
+    def _observe(self, result):
+        target = self._wanted.get(result.task_name)
+        if not target:
+            return
+        if self._client is None:
+            import docker
+
+            self._client = docker.DockerClient(base_url=os.environ["BERTH_PEER_DOCKER_HOST"], version="1.41")
+        try:
+            self._readings[result.task_name] = {"value": read(self._client, target["kind"], target["name"])}
+        except Exception as err:  # noqa: BLE001 - recorded, so the case fails with the reason
+            self._readings[result.task_name] = {"error": f"{type(err).__name__}: {err}"}
+
+    def v2_runner_on_ok(self, result):
+        self._observe(result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._observe(result)
+
+    def v2_playbook_on_stats(self, stats):
+        with open(os.environ["BERTH_PEER_READINGS"], "w") as fh:
+            json.dump(self._readings, fh, default=str)
