@@ -428,8 +428,25 @@ def _plan_node_labels(plan, desired, labels, new_spec):
         new_spec["Labels"] = wanted
 
 
-def plan_node(desired, node):
-    """Actions for one node (its document from GET /nodes, or None)."""
+def _demotion_refusal(name, node, nodes):
+    """Why the engine would refuse to demote this manager (as it checks it), or None.
+
+    The engine keeps a demotion only when the managers left are a majority reachable: never the last
+    manager. Predicted here so check mode and the real run say the same.
+    """
+    others = [n for n in nodes if n.get("ID") != node.get("ID") and (n.get("Spec") or {}).get("Role") == "manager"]
+    if not others:
+        return ("node %s is the swarm's only manager: it cannot be demoted (the swarm would have none); promote "
+                "another node first (role: manager)" % name)
+    reachable = [n for n in others if (n.get("ManagerStatus") or {}).get("Reachability") == "reachable"]
+    if len(reachable) < majority(len(others)):
+        return ("demoting node %s would leave %d reachable manager(s) of %d, fewer than the majority the swarm needs "
+                "to keep its quorum; bring the others back first" % (name, len(reachable), len(others)))
+    return None
+
+
+def plan_node(desired, node, nodes=None):
+    """Actions for one node (its document from GET /nodes, or None); nodes: the whole listing, for a demotion."""
     plan = Plan("swarm node", desired["name"])
     plan.PASSIVE = Plan.PASSIVE | {"wait_drained"}  # waiting for a drain that is done changes nothing
     if desired["state"] == "absent":
@@ -452,6 +469,10 @@ def plan_node(desired, node):
             plan.differ(option, spec.get(key), desired[option])
             new_spec[key] = desired[option]
     _plan_node_labels(plan, desired, spec.get("Labels") or {}, new_spec)
+    if spec.get("Role") == "manager" and new_spec.get("Role") == "worker" and nodes is not None:
+        refusal = _demotion_refusal(desired["name"], node, nodes)
+        if refusal:
+            raise ValueError(refusal)
     if new_spec != spec:
         plan.add("update", id=node["ID"], spec=new_spec, version=(node.get("Version") or {}).get("Index"),
                  options=sorted(plan.after))

@@ -177,7 +177,7 @@ class SwarmNodeResource(Resource):
         return {"current": node, "nodes": nodes}
 
     def plan(self, state):
-        return plan_node(self.desired, state["current"])
+        return plan_node(self.desired, state["current"], state["nodes"])
 
     def apply(self, plan, state):
         for action in plan.actions:

@@ -171,6 +171,17 @@ def test_node_update_only_what_is_given_and_labels_merge_or_replace():
     assert replaced.actions[0]["spec"]["Labels"] == {"a": "1"}
 
 
+def test_a_demotion_the_engine_would_refuse_is_refused_in_the_plan():
+    only = node("n1", "h1", role="manager", leader=True)
+    with pytest.raises(ValueError, match="only manager"):
+        plan_node(desired_node({"node": "h1", "role": "worker"}), only, [only])
+    three = [only, node("n2", "h2", role="manager"), node("n3", "h3", role="manager", reachability="unreachable")]
+    with pytest.raises(ValueError, match="1 reachable manager"):
+        plan_node(desired_node({"node": "h1", "role": "worker"}), only, three)
+    three[2]["ManagerStatus"]["Reachability"] = "reachable"
+    assert plan_node(desired_node({"node": "h1", "role": "worker"}), only, three).action_names() == ["update"]
+
+
 def test_node_takes_community_dockers_hostname_spelling():
     """A docker_node task (`hostname:`) runs as swarm_node unchanged; the alias lands in `node`."""
     validated = ArgumentSpecValidator(ARGUMENT_SPEC_NODE).validate({"hostname": "h1", "labels_to_remove": ["a"]})
