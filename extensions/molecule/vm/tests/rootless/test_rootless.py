@@ -85,11 +85,14 @@ def memory_max(host, container):
 
 
 def wait_until_answering(host):
-    """The restart policy brings the container back once the user's engine started."""
-    for _attempt in range(30):
-        if inspect(host, "rweb")["State"]["Running"] and answers(host).rc == 0:
+    """After a boot: the user's engine starts (slowly on an emulated CPU), then the restart policy
+    brings the container back. Asked with host.run: an engine still starting is no error yet."""
+    running = "sudo -n -u %s env XDG_RUNTIME_DIR=/run/user/%d DOCKER_HOST=%s docker inspect -f %s rweb"
+    for _attempt in range(60):
+        if (host.run(running, USER, UID, SOCKET, "{{.State.Running}}").stdout.strip() == "true"
+                and answers(host).rc == 0):
             return
-        host.run("sleep 2")
+        host.run("sleep 3")
 
 
 @pytest.fixture(scope="module")
@@ -188,10 +191,10 @@ def test_after_a_reboot_only_the_user_engine_runs_without_a_login(host, rebooted
     sessions = host.check_output("loginctl list-sessions --no-legend")
     assert USER not in sessions.split(), sessions
     assert system_units(host) == {u: ("inactive", "disabled") for u in SYSTEM_UNITS}
+    wait_until_answering(host)
     assert as_user(host, "systemctl --user is-active docker.service").strip() == "active"
     info = user_info(host)
     assert "name=rootless" in info["SecurityOptions"] and info["CgroupVersion"] == "2"
-    wait_until_answering(host)
     assert answers(host).stdout.strip() == "200"
     container = inspect(host, "rweb")
     assert memory_max(host, container) == "67108864"
