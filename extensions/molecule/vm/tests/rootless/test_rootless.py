@@ -87,9 +87,9 @@ def memory_max(host, container):
 def wait_until_answering(host):
     """After a boot: the user's engine starts (slowly on an emulated CPU), then the restart policy
     brings the container back. Asked with host.run: an engine still starting is no error yet."""
-    running = "sudo -n -u %s env XDG_RUNTIME_DIR=/run/user/%d DOCKER_HOST=%s docker inspect -f %s rweb"
+    running = "sudo -n -u %s env XDG_RUNTIME_DIR=/run/user/%d DOCKER_HOST=%s " % (USER, UID, SOCKET)
     for _attempt in range(60):
-        if (host.run(running, USER, UID, SOCKET, "{{.State.Running}}").stdout.strip() == "true"
+        if (host.run(running + "docker inspect -f %s rweb", "{{.State.Running}}").stdout.strip() == "true"
                 and answers(host).rc == 0):
             return
         host.run("sleep 3")
