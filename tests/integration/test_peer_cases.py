@@ -181,7 +181,7 @@ def check_observed(case, reading, subs):
             assert found == expected, f"{path}: expected {expected!r}, read {found!r}"
 
 
-@pytest.mark.parametrize("case_id,case", ALL_CASES, ids=[case_id for case_id, _ in ALL_CASES])
+@pytest.mark.parametrize("case_id,case", ALL_CASES, ids=[case_id for case_id, _case in ALL_CASES])
 def test_peer_case(recorded, case_id, case):
     results, run, subs = recorded
     entry, reading = results[case_id]
