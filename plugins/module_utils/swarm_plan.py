@@ -31,8 +31,10 @@ SPEC_OPTIONS = (
 # Settings the engine takes only when the swarm is created: option -> key of GET /swarm and of the init body.
 INIT_ONLY = (("default_addr_pool", "DefaultAddrPool"), ("subnet_size", "SubnetSize"),
              ("data_path_port", "DataPathPort"))
-# What the engine uses when the swarm was created without a data path port.
+# What the engine uses when the swarm was created without a data path port, address pool or subnet size.
 DEFAULT_DATA_PATH_PORT = 4789
+DEFAULT_ADDR_POOL = ["10.0.0.0/8"]
+DEFAULT_SUBNET_SIZE = 24
 # Explicit actions: option -> what the diff and RV(rotated) call it.
 ROTATIONS = (("rotate_worker_token", "worker_token"), ("rotate_manager_token", "manager_token"),
              ("ca_force_rotate", "ca"))
@@ -144,6 +146,9 @@ def init_body(desired):
     for option, key in INIT_ONLY:
         if option in desired["init_only"]:
             body[key] = desired["init_only"][option]
+    if "SubnetSize" in body and "DefaultAddrPool" not in body:
+        # The engine drops a subnet size given without a pool (it keeps /24): give it its own default pool.
+        body["DefaultAddrPool"] = list(DEFAULT_ADDR_POOL)
     if desired["advertise_addr"]:
         body["AdvertiseAddr"] = desired["advertise_addr"]
     if desired["data_path_addr"]:
@@ -237,6 +242,7 @@ def plan_swarm(desired, state):
         return _plan_spec(plan, desired, swarm, info_swarm)
     if wanted == "present":
         plan.add("init", body=init_body(desired))
+        _wait_for_signing_ca(plan, desired)
     else:
         plan.add("join", body=join_body(desired))
     plan.differ("state", local, "active")
@@ -306,6 +312,8 @@ def _plan_spec(plan, desired, swarm, info_swarm):
             plan.differ(option, before, after)
         plan.add("update", spec=new_spec, version=(swarm.get("Version") or {}).get("Index"),
                  options=[d[0] for d in differences])
+        if ca_cert and differences[-1][0] == "signing_ca_cert":
+            _wait_for_signing_ca(plan, desired)
     for what in desired["rotate"]:
         # An explicit action: it happens on every run that asks for it, and reports so (never the token).
         plan.differ(what, "current", "rotated")
@@ -313,12 +321,20 @@ def _plan_spec(plan, desired, swarm, info_swarm):
     return plan
 
 
+def _wait_for_signing_ca(plan, desired):
+    """The engine moves to a signing CA by a root rotation that ends after the call (at init too): wait for it,
+    so the next run reads the new root and changes nothing (it would rotate again while the old one shows)."""
+    if desired["signing_ca"]:
+        plan.PASSIVE = Plan.PASSIVE | {"wait_root_ca"}
+        plan.add("wait_root_ca", cert=desired["signing_ca"][0])
+
+
 def _refuse_init_only_changes(desired, swarm):
     for option, key in INIT_ONLY:
         wanted = desired["init_only"].get(option)
-        have = swarm.get(key)
-        if option == "data_path_port":
-            have = have or DEFAULT_DATA_PATH_PORT
+        # A swarm created without them reports 0 (or nothing): the engine's defaults are in use.
+        have = swarm.get(key) or {"data_path_port": DEFAULT_DATA_PATH_PORT, "subnet_size": DEFAULT_SUBNET_SIZE,
+                                  "default_addr_pool": DEFAULT_ADDR_POOL}[option]
         if wanted is not None and wanted != have:
             raise ValueError("%s is %s in this swarm, not %s: the engine takes it only when the swarm is created "
                              "(init), and networks already use it; nothing was changed. Keep the current value, or "

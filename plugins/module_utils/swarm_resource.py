@@ -107,6 +107,19 @@ class SwarmResource(Resource):
             params["rotateWorkerToken" if what == "worker_token" else "rotateManagerToken"] = "true"
         self.client.post(endpoint("swarm", "update"), params, body=spec)
 
+    def _wait_root_ca(self, cert):
+        """Until the swarm's root CA is `cert` and no rotation is under way (nodes renew their certificates)."""
+        deadline = time.monotonic() + self.client.timeout
+        while True:
+            swarm = self.client.get(endpoint("swarm"))
+            root = ((swarm.get("TLSInfo") or {}).get("TrustRoot") or "").strip()
+            if root == cert and not swarm.get("RootRotationInProgress"):
+                return
+            if time.monotonic() > deadline:
+                raise EngineError("the rotation to the given signing CA did not end within %ss (every node must "
+                                  "renew its certificate); it goes on in the background" % self.client.timeout)
+            time.sleep(POLL)
+
     def _run(self, action):
         kind = action["action"]
         try:
@@ -124,6 +137,8 @@ class SwarmResource(Resource):
                 self.client.post(endpoint("swarm", "update"), {"version": action["version"]}, body=action["spec"])
             elif kind.startswith("rotate_"):
                 self._rotate(kind[len("rotate_"):])
+            elif kind == "wait_root_ca":
+                self._wait_root_ca(action["cert"])
         except EngineError as err:
             raise EngineError("%s failed on %s: %s. %s" % (_DOING[kind], self.client.docker_host,
                                                            err.daemon_message or err, _HINT[kind]),
@@ -134,7 +149,8 @@ _DOING = {"init": "swarm init", "join": "joining the swarm", "leave": "leaving t
           "force_new_cluster": "re-forming the swarm (force_new_cluster)",
           "rotate_worker_token": "rotating the worker join token", "rotate_manager_token":
           "rotating the manager join token", "rotate_ca": "rotating the swarm's CA (ca_force_rotate)",
-          "unlock": "unlocking the swarm", "update": "updating the swarm settings"}
+          "unlock": "unlocking the swarm", "update": "updating the swarm settings",
+          "wait_root_ca": "waiting for the swarm to sign with the given CA (signing_ca_cert)"}
 _HINT = {
     "init": "Check advertise_addr/listen_addr (an address of this host) and that the host is in no swarm.",
     "join": "Check the join token (read it on a manager), remote_addrs and that TCP 2377 of the manager is "
@@ -146,6 +162,8 @@ _HINT = {
     "leave": "A manager needs force: true; demote it first to keep the quorum.",
     "unlock": "Check unlock_key: it is the key `docker swarm unlock-key` printed on a manager.",
     "update": "Another change may have raced this one; run the task again.",
+    "wait_root_ca": "Check that every node is up and reaches a manager; run the task again once the swarm's root "
+                    "CA is the given one (a run before that rotates again).",
 }
 
 

@@ -10,14 +10,18 @@ from the engine, not from Berth's result. Each case is its own pytest item, name
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support.ansible import CALLBACK_DIR, OUTPUT_DIR, run_playbook
+from tests.support.private_daemon import private_daemons
 from tests.support.swarm_daemon import swarm_fixture
 
 CASES_DIR = Path(__file__).resolve().parent / "peer_cases"
@@ -67,7 +71,7 @@ def cases_of(target):
 
 
 def task_for(target, group, case, subs):
-    """The playbook task of one case, and what the observer reads after it."""
+    """The playbook task of one case, and what the observer reads after it (and on which daemon)."""
     module = case.get("module", target["module"])
     args = dict(target.get("defaults", {})) if module == target["module"] else {}
     name = object_name(subs, group)
@@ -75,7 +79,7 @@ def task_for(target, group, case, subs):
         args["name"] = name
     args.update(case["args"])
     task = {module: expand(args, subs), "ignore_errors": True, "check_mode": bool(case.get("check"))}
-    return task, {"kind": case.get("kind", target["kind"]), "name": name}
+    return task, {"kind": case.get("kind", target["kind"]), "name": name, "docker_host": target["docker_host"]}
 
 
 def steps(cases, key, group, subs):
@@ -86,6 +90,7 @@ def steps(cases, key, group, subs):
 
 
 def build_playbook(targets, subs):
+    """A play per file, on its daemon (target["docker_host"]), and {case id: what the observer reads}."""
     plays, observe = [], {}
     for target in targets:
         tasks = []
@@ -98,26 +103,70 @@ def build_playbook(targets, subs):
                 tasks.append({"name": f"cleanup {group}", "ignore_errors": True,
                               target["module"]: {"name": object_name(subs, group), "state": "absent"}})
             tasks += steps(cases, "teardown", group, subs)
-        plays.append({"name": target["file"], "hosts": "localhost", "gather_facts": False, "tasks": tasks})
+        plays.append({"name": target["file"], "hosts": "localhost", "gather_facts": False, "tasks": tasks,
+                      "module_defaults": {"group/berth.engine.docker": {"docker_host": target["docker_host"]}}})
     return plays, observe
 
 
 ALL_TARGETS = load_targets()
 ALL_CASES = [(case_id, case) for target in ALL_TARGETS for case_id, _group, case in cases_of(target)]
+# The case run just before each one in its group (None for the first): `observe_changed`/`observe_kept` compare
+# against that case's reading.
+PREVIOUS = {case_id: (before if before and before.rsplit("/", 1)[0] == case_id.rsplit("/", 1)[0] else None)
+            for (before, _b), (case_id, _case) in zip([(None, None), *ALL_CASES], ALL_CASES)}
+
+
+def shared_swarm_subs(swarm):
+    """The placeholders naming the shared swarm's only node and its cluster, read through the SDK."""
+    node = swarm.client.nodes.list()[0].attrs
+    return {"@node@": node["ID"], "@hostname@": node["Description"]["Hostname"],
+            "@cluster@": swarm.client.swarm.attrs["ID"]}
+
+
+def signing_cas():
+    """Two self-signed CAs the swarm can sign node certificates with: @ca1_cert@, @ca1_key@, @ca2_cert@, @ca2_key@."""
+    subs = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for ca in ("ca1", "ca2"):
+            cert, key = Path(directory, f"{ca}.pem"), Path(directory, f"{ca}.key")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                            "-nodes", "-subj", f"/CN=berth-peer-{ca}", "-days", "3650", "-keyout", str(key),
+                            "-out", str(cert), "-addext", "basicConstraints=critical,CA:TRUE",
+                            "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                           check=True, capture_output=True)
+            subs[f"@{ca}_cert@"], subs[f"@{ca}_key@"] = cert.read_text(), key.read_text()
+    return subs
 
 
 @pytest.fixture(scope="module")
-def recorded(swarm, request):
-    """Run the cases once (every file with a selected case): ({case id: (task entry, SDK reading)}, run, subs)."""
+def recorded(request):
+    """Run the cases once (every file with a selected case): ({case id: (task entry, SDK reading)}, run, subs).
+
+    Files run on the shared private swarm, except those with `daemon: own`: they get one private daemon of
+    their own, in no swarm yet (their cases init, change and leave swarms), whose address is @own_addr@, with two
+    CAs to sign with (@ca1_cert@...).
+    """
     selected = {item.callspec.params["case_id"].split("/")[0] for item in request.session.items
                 if item.originalname == "test_peer_case"}
-    node = swarm.client.nodes.list()[0].attrs
-    subs = {"@p@": "peer" + secrets.token_hex(2), "@files@": str(CASES_DIR / "files"),
-            "@node@": node["ID"], "@hostname@": node["Description"]["Hostname"],
-            "@cluster@": swarm.client.swarm.attrs["ID"]}
-    plays, observe = build_playbook([t for t in ALL_TARGETS if t["file"] in selected], subs)
-    for play in plays:
-        play["module_defaults"] = {"group/berth.engine.docker": {"docker_host": swarm.host}}
+    targets = [dict(t) for t in ALL_TARGETS if t["file"] in selected]
+    subs = {"@p@": "peer" + secrets.token_hex(2), "@files@": str(CASES_DIR / "files")}
+    with contextlib.ExitStack() as stack:
+        own = [t for t in targets if t.get("daemon") == "own"]
+        if own:
+            daemon = stack.enter_context(private_daemons(1, "peer"))[0]
+            subs.update({"@own_addr@": daemon.address, **signing_cas()})
+        if len(own) < len(targets):
+            swarm = request.getfixturevalue("swarm")
+            subs.update(shared_swarm_subs(swarm))
+        for target in targets:
+            target["docker_host"] = daemon.docker_host if target.get("daemon") == "own" else swarm.host
+        results, run = run_cases(targets, subs)
+    return results, run, subs
+
+
+def run_cases(targets, subs):
+    """One ansible-playbook for all the files given; the observer's readings per case."""
+    plays, observe = build_playbook(targets, subs)
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     plan, readings = (OUTPUT_DIR / f"peer-{kind}-{subs['@p@']}.json" for kind in ("observe", "readings"))
     plan.write_text(json.dumps(observe))
@@ -125,13 +174,13 @@ def recorded(swarm, request):
         run = run_playbook(yaml.safe_dump(plays, sort_keys=False), extra_env={
             "ANSIBLE_CALLBACK_PLUGINS": f"{CALLBACK_DIR}:{OBSERVER_DIR}", "ANSIBLE_CALLBACKS_ENABLED": "peer_observer",
             "ANSIBLE_PIPELINING": "1",  # no module file copied per task
-            "BERTH_PEER_OBSERVE": plan, "BERTH_PEER_DOCKER_HOST": swarm.host, "BERTH_PEER_READINGS": readings})
+            "BERTH_PEER_OBSERVE": plan, "BERTH_PEER_READINGS": readings})
         observed = json.loads(readings.read_text())
     finally:
         plan.unlink(missing_ok=True)
         readings.unlink(missing_ok=True)
     entries = {entry["task"]: entry for entry in run.tasks}
-    return {case_id: (entries.get(case_id), observed.get(case_id)) for case_id in observe}, run, subs
+    return {case_id: (entries.get(case_id), observed.get(case_id)) for case_id in observe}, run
 
 
 def at(value, path):
@@ -177,6 +226,8 @@ def check_observed(case, reading, subs):
         found = at(value, path)
         if expected is None:  # the engine leaves an unset field out
             assert found in (MISSING, None, [], {}, ""), f"{path}: expected unset, read {found!r}"
+        elif expected == "@set@":  # any value (a key, a token), as long as there is one
+            assert found not in (MISSING, None, [], {}, ""), f"{path}: expected a value, read {found!r}"
         else:
             assert found == expected, f"{path}: expected {expected!r}, read {found!r}"
 
@@ -190,3 +241,17 @@ def test_peer_case(recorded, case_id, case):
     if case.get("observe"):
         assert reading is not None, f"no SDK reading for {case_id}"
         check_observed(case, reading, subs)
+    if case.get("observe_changed") or case.get("observe_kept"):
+        check_since_previous(case, reading, results.get(PREVIOUS[case_id], (None, None))[1])
+
+
+def check_since_previous(case, reading, before):
+    """Engine values that must differ from (observe_changed: a rotation) or equal (observe_kept: check mode,
+    no rotation asked) those read after the case before (secrets compared without printing them)."""
+    assert reading is not None and before is not None, "no SDK reading for this case or the one before"
+    for path in case.get("observe_changed", []):
+        was, now = at(before["value"], path), at(reading["value"], path)
+        assert now is not MISSING and was != now, f"{path}: unchanged since the case before"
+    for path in case.get("observe_kept", []):
+        was, now = at(before["value"], path), at(reading["value"], path)
+        assert was is not MISSING and was == now, f"{path}: changed since the case before"

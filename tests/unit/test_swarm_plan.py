@@ -441,6 +441,31 @@ def test_the_address_pool_is_refused_after_init_with_the_reason():
         swarm(state="join", remote_addrs=["a"], join_token="t", default_addr_pool=["10.1.0.0/16"])
 
 
+def test_a_subnet_size_alone_comes_with_the_engines_default_pool():
+    # Docker 20.10 drops SubnetSize from an init without DefaultAddrPool (it keeps /24; the peer cases saw it),
+    # and a swarm made with a pool alone reports SubnetSize 0: both are the engine's defaults.
+    body = plan_swarm(swarm(subnet_size=26), {"info": INACTIVE, "swarm": None}).actions[0]["body"]
+    assert body["DefaultAddrPool"] == ["10.0.0.0/8"] and body["SubnetSize"] == 26
+    assert "DefaultAddrPool" not in plan_swarm(swarm(), {"info": INACTIVE, "swarm": None}).actions[0]["body"]
+    pool_only = {"info": MANAGER_INFO, "swarm": dict(SWARM, DefaultAddrPool=["2.0.0.0/16"], SubnetSize=0)}
+    assert plan_swarm(swarm(default_addr_pool=["2.0.0.0/16"], subnet_size=24), pool_only).actions == []
+    with pytest.raises(ValueError, match="subnet_size is 24 in this swarm, not 26"):
+        plan_swarm(swarm(subnet_size=26), pool_only)
+
+
+def test_a_signing_ca_is_waited_for_at_init_and_on_change_never_counted_as_a_change():
+    # The engine moves to the CA by a root rotation that ends seconds after the call (seen on 20.10, at init
+    # too); a rerun before it ends read the old root and rotated again.
+    plan = plan_swarm(swarm(signing_ca_cert="CA1\n", signing_ca_key="KEY1"), {"info": INACTIVE, "swarm": None})
+    assert plan.action_names() == ["init", "wait_root_ca"] and plan.actions[1]["cert"] == "CA1"
+    state = {"info": MANAGER_INFO, "swarm": SWARM_WITH_POOL}
+    plan = plan_swarm(swarm(signing_ca_cert="CA2", signing_ca_key="KEY2"), state)
+    assert plan.action_names() == ["update", "wait_root_ca"] and plan.changed
+    same = plan_swarm(swarm(signing_ca_cert="ROOT", signing_ca_key="KEY"), state)
+    assert same.actions == [] and not same.changed
+    assert plan_swarm(swarm(task_history_limit=9), state).action_names() == ["update"]
+
+
 def test_data_path_port_at_init_only_like_the_address_pool():
     body = plan_swarm(swarm(data_path_port=4790), {"info": INACTIVE, "swarm": None}).actions[0]["body"]
     assert body["DataPathPort"] == 4790

@@ -14,8 +14,8 @@ DOCUMENTATION = """
     type: notification
     short_description: Docker SDK readings after each ported peer case (Berth tests)
     description:
-      - Reads BERTH_PEER_OBSERVE (a JSON file mapping task names to an object kind and name) and
-        BERTH_PEER_DOCKER_HOST; writes the readings to BERTH_PEER_READINGS.
+      - Reads BERTH_PEER_OBSERVE (a JSON file mapping task names to an object kind, name and docker_host);
+        writes the readings to BERTH_PEER_READINGS.
 """
 
 
@@ -34,6 +34,18 @@ def _versions(collection, name):
     return sorted((obj.attrs for obj in found), key=lambda attrs: attrs["CreatedAt"])
 
 
+def _swarm(client):
+    """The swarm as a manager reads it (GET /swarm), with the unlock key when autolock is on; None when the
+    daemon is in no swarm. The node's side (the Swarm part of /info) is under LocalNode."""
+    local = client.info()["Swarm"]
+    if local.get("LocalNodeState") == "inactive":
+        return None
+    attrs = dict(client.api.inspect_swarm()) if local.get("ControlAvailable") else {}
+    if ((attrs.get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers"):
+        attrs["UnlockKey"] = client.api.get_unlock_key().get("UnlockKey")
+    return dict(attrs, LocalNode=local)
+
+
 def read(client, kind, name):
     if kind == "service":
         return _service(client, name)
@@ -44,13 +56,12 @@ def read(client, kind, name):
     if kind == "node":
         return client.nodes.list()[0].attrs
     if kind == "swarm":
-        client.swarm.reload()
-        return client.swarm.attrs
+        return _swarm(client)
     if kind == "network":
         found = client.networks.list(names=[name])
         return found[0].attrs if found else None
     if kind == "stack":
-        return [s.attrs for s in client.services.list(filters={"label": f"com.docker.stack.namespace={name}"})]
+        return [s.attrs for s in client.services.list(filters={"label": f"io.berth.swarm_stack={name}"})]
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -64,7 +75,7 @@ class CallbackModule(CallbackBase):
         super().__init__(display)
         self._readings = {}
         self._wanted = {}
-        self._client = None
+        self._clients = {}
         plan = os.environ.get("BERTH_PEER_OBSERVE")
         if plan:
             with open(plan) as fh:
@@ -74,12 +85,13 @@ class CallbackModule(CallbackBase):
         target = self._wanted.get(result.task_name)
         if not target:
             return
-        if self._client is None:
+        host = target["docker_host"]
+        if host not in self._clients:
             import docker
 
-            self._client = docker.DockerClient(base_url=os.environ["BERTH_PEER_DOCKER_HOST"], version="1.41")
+            self._clients[host] = docker.DockerClient(base_url=host, version="1.41")
         try:
-            self._readings[result.task_name] = {"value": read(self._client, target["kind"], target["name"])}
+            self._readings[result.task_name] = {"value": read(self._clients[host], target["kind"], target["name"])}
         except Exception as err:  # noqa: BLE001 - recorded, so the case fails with the reason
             self._readings[result.task_name] = {"error": f"{type(err).__name__}: {err}"}
 
