@@ -96,7 +96,9 @@ options:
     type: list
     elements: str
   subnet_size:
-    description: Prefix length of the subnets cut from O(default_addr_pool) (init only, like it).
+    description:
+      - Prefix length of the subnets cut from O(default_addr_pool) (init only, like it). Without
+        O(default_addr_pool) the engine's default pool, C(10.0.0.0/8), is used.
     type: int
   data_path_port:
     description:
@@ -124,7 +126,8 @@ options:
   signing_ca_cert:
     description:
       - PEM certificate of an external root CA the swarm signs node certificates with, with O(signing_ca_key).
-        When it is not the swarm's root CA yet, the swarm rotates to it. Never logged.
+        When it is not the swarm's root CA yet, the swarm rotates to it, and the task waits (up to O(timeout))
+        until every node has a certificate it signed. Never logged.
     type: str
   signing_ca_key:
     description: PEM private key of O(signing_ca_cert). Never logged.

@@ -15,6 +15,7 @@ import json
 import secrets
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -140,35 +141,39 @@ def signing_cas():
 
 @pytest.fixture(scope="module")
 def recorded(request):
-    """Run the cases once (every file with a selected case): ({case id: (task entry, SDK reading)}, run, subs).
+    """Run the cases once (every file with a selected case): {case id: (task entry, SDK reading, run, subs)}.
 
     Files run on the shared private swarm, except those with `daemon: own`: they get one private daemon of
     their own, in no swarm yet (their cases init, change and leave swarms), whose address is @own_addr@, with two
-    CAs to sign with (@ca1_cert@...).
+    CAs to sign with (@ca1_cert@...). Those run in a second ansible-playbook at the same time as the shared
+    swarm starts and its files run, so they add little to the wall time.
     """
     selected = {item.callspec.params["case_id"].split("/")[0] for item in request.session.items
                 if item.originalname == "test_peer_case"}
     targets = [dict(t) for t in ALL_TARGETS if t["file"] in selected]
+    own = [t for t in targets if t.get("daemon") == "own"]
+    shared = [t for t in targets if t.get("daemon") != "own"]
     subs = {"@p@": "peer" + secrets.token_hex(2), "@files@": str(CASES_DIR / "files")}
-    with contextlib.ExitStack() as stack:
-        own = [t for t in targets if t.get("daemon") == "own"]
+    results = {}
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
         if own:
             daemon = stack.enter_context(private_daemons(1, "peer"))[0]
-            subs.update({"@own_addr@": daemon.address, **signing_cas()})
-        if len(own) < len(targets):
+            own_subs = {**subs, "@own_addr@": daemon.address, **signing_cas()}
+            own_run = pool.submit(run_cases, [dict(t, docker_host=daemon.docker_host) for t in own], own_subs, "own")
+        if shared:
             swarm = request.getfixturevalue("swarm")
-            subs.update(shared_swarm_subs(swarm))
-        for target in targets:
-            target["docker_host"] = daemon.docker_host if target.get("daemon") == "own" else swarm.host
-        results, run = run_cases(targets, subs)
-    return results, run, subs
+            shared_subs = {**subs, **shared_swarm_subs(swarm)}
+            results.update(run_cases([dict(t, docker_host=swarm.host) for t in shared], shared_subs, "shared"))
+        if own:
+            results.update(own_run.result())
+    return results
 
 
-def run_cases(targets, subs):
-    """One ansible-playbook for all the files given; the observer's readings per case."""
+def run_cases(targets, subs, tag):
+    """One ansible-playbook for the files given: {case id: (task entry, the observer's reading, run, subs)}."""
     plays, observe = build_playbook(targets, subs)
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    plan, readings = (OUTPUT_DIR / f"peer-{kind}-{subs['@p@']}.json" for kind in ("observe", "readings"))
+    plan, readings = (OUTPUT_DIR / f"peer-{kind}-{tag}-{subs['@p@']}.json" for kind in ("observe", "readings"))
     plan.write_text(json.dumps(observe))
     try:
         run = run_playbook(yaml.safe_dump(plays, sort_keys=False), extra_env={
@@ -180,7 +185,7 @@ def run_cases(targets, subs):
         plan.unlink(missing_ok=True)
         readings.unlink(missing_ok=True)
     entries = {entry["task"]: entry for entry in run.tasks}
-    return {case_id: (entries.get(case_id), observed.get(case_id)) for case_id in observe}, run
+    return {case_id: (entries.get(case_id), observed.get(case_id), run, subs) for case_id in observe}
 
 
 def at(value, path):
@@ -234,15 +239,14 @@ def check_observed(case, reading, subs):
 
 @pytest.mark.parametrize("case_id,case", ALL_CASES, ids=[case_id for case_id, _case in ALL_CASES])
 def test_peer_case(recorded, case_id, case):
-    results, run, subs = recorded
-    entry, reading = results[case_id]
+    entry, reading, run, subs = recorded[case_id]
     assert entry is not None, f"no result for {case_id}\n{run.describe()[-3000:]}"
     check_outcome(case, entry, subs)
     if case.get("observe"):
         assert reading is not None, f"no SDK reading for {case_id}"
         check_observed(case, reading, subs)
     if case.get("observe_changed") or case.get("observe_kept"):
-        check_since_previous(case, reading, results.get(PREVIOUS[case_id], (None, None))[1])
+        check_since_previous(case, reading, recorded.get(PREVIOUS[case_id], (None, None))[1])
 
 
 def check_since_previous(case, reading, before):
