@@ -66,6 +66,16 @@ NETWORK_SPEC = dict(
 
 # --- overlay networks: a resource on the one contract (resource.py) ----------------------------------------
 
+def refuse_empty_prune(name, declared, prune):
+    """Prune with nothing declared would remove the whole stack: far likelier a variable that came out empty
+    than a wish (community.docker refuses a stack without compose), and `state: absent` says the wish plainly.
+    Raised before anything is read or changed. The host `stack` keeps taking it: the workloads role empties
+    its lists with berth_stack_prune to remove its workloads."""
+    if prune and not any(declared.values()):
+        raise ValueError("swarm_stack %s: prune is on and nothing is declared, which would remove everything the "
+                         "stack owns; nothing was changed. To remove the stack, use state: absent" % name)
+
+
 def desired_overlay(params):
     """A validated network entry (its labels with the owner label) as the desired network (pure)."""
     options = dict(as_text_map(params.get("driver_options"), "driver_options") or {})
@@ -364,6 +374,7 @@ class SwarmStack(StackBase):
             self.prune({kind: [] for kind in KINDS}, action="remove")
             return self.result()
         built = self.resources()
+        refuse_empty_prune(self.name, built, self.params.get("prune"))
         if not self.preflight(built):
             return self.result()
         self.read_services(built)

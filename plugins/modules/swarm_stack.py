@@ -191,7 +191,10 @@ options:
     choices: [present, absent]
     default: present
   prune:
-    description: Remove services, networks, secrets and configs labelled with this stack that are no longer declared.
+    description:
+      - Remove services, networks, secrets and configs labelled with this stack that are no longer declared.
+      - With nothing declared it is refused (it would remove the whole stack, likelier from a variable that came
+        out empty than on purpose); use O(state=absent) to remove the stack.
     type: bool
     default: false
   parallel:

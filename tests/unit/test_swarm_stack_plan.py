@@ -130,3 +130,13 @@ def test_kernel_pre_check_passes_dnsrr_host_and_uses_existing_service_spec():
     params["networks"] = [{"name": "shop", "encrypted": True}]
     stack = SwarmStack(NoEngine(nodes=LABELLED_NO), params, False)
     stack.check_kernel(stack.resources())
+
+
+def test_prune_with_nothing_declared_is_refused_before_anything_is_read():
+    from ansible_collections.berth.engine.plugins.module_utils.swarm_stack import refuse_empty_prune
+
+    empty = {"networks": [], "secrets": [], "configs": [], "services": []}
+    with pytest.raises(ValueError, match="use state: absent"):
+        refuse_empty_prune("web", empty, True)
+    refuse_empty_prune("web", empty, False)  # nothing declared, no prune: converges nothing
+    refuse_empty_prune("web", dict(empty, services=["one"]), True)
