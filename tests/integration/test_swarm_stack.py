@@ -84,8 +84,12 @@ def test_three_services_network_secret_config_rerun_and_prune(swarm, make_name):
     assert owned(swarm, name) == {"services": sorted([web, api]), "networks": [net], "secrets": [secret],
                                   "configs": []}
 
-    gone = ok(stack(swarm, name, [], prune=True))
-    assert sorted(gone["summary"]["services"]["changed"]) == sorted([web, api])
+    # Prune with nothing declared (a variable that came out empty) is refused; state absent removes the stack.
+    refused = converge(stack(swarm, name, [], prune=True))
+    assert refused["failed"] and "nothing is declared" in refused["msg"], refused["msg"]
+    assert owned(swarm, name)["services"] == sorted([web, api]), "the refused run changed nothing"
+    gone = ok(dict(stack(swarm, name, []), state="absent"))
+    assert gone["changed"]
     assert owned(swarm, name) == {"services": [], "networks": [], "secrets": [], "configs": []}
 
 
@@ -100,7 +104,7 @@ def test_partial_failure_is_reported_by_name(swarm, make_name):
     assert result["failed"] and f"service {bad}:" in result["msg"] and "does not exist" in result["msg"]
     assert result["services"][good]["changed"] and not result["services"][good].get("failed")
     assert [s.name for s in swarm.client.services.list(filters={"label": f"{OWNER}={name}"})] == [good]
-    ok(stack(swarm, name, [], prune=True))
+    ok(dict(stack(swarm, name, []), state="absent"))
 
 
 def test_refuses_ingress_vip_and_encrypted_before_any_change(swarm, make_name):
