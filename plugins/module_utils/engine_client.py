@@ -436,8 +436,8 @@ class EngineClient:
             params["filters"] = filters
         return self.get(endpoint(plural) + ("/json" if suffix else ""), params) or []
 
-    def create(self, kind, body, params=None, timeout=None):
-        return self.post(endpoint(collection(kind), "create"), params, body, timeout=timeout)
+    def create(self, kind, body, params=None, timeout=None, headers=None):
+        return self.post(endpoint(collection(kind), "create"), params, body, timeout=timeout, headers=headers)
 
     def remove(self, kind, name, params=None, missing_ok=True):
         return self.delete(endpoint(collection(kind), name), params, missing_ok=missing_ok)

@@ -212,7 +212,7 @@ def create_service(client, spec, auth=None):
     """POST /services/create; the new service's ID. auth: the X-Registry-Auth header, or none."""
     if auth:
         return client.post(endpoint("services", "create"), None, spec, headers=auth)["ID"]
-    return client.create("service", spec)["ID"]
+    return client.create("service", spec, headers=auth or None)["ID"]
 
 
 def recreate(client, current, spec, auth=None):

@@ -95,7 +95,7 @@ class RecreatingEngine:
     def listing(self, kind, filters=None):
         return []  # the removed service's tasks are gone
 
-    def create(self, kind, spec):
+    def create(self, kind, spec, headers=None):
         self.calls.append(("create", mode_kind_of(spec)))
         if self.refuse:
             self.refuse -= 1

@@ -55,8 +55,8 @@ class Recorder:
         self.posts.append((path, headers))
         return {"ID": "new-service"}
 
-    def create(self, kind, body):
-        return self.post("/services/create", None, body)
+    def create(self, kind, body, headers=None):
+        return self.post("/services/create", None, body, headers=headers)
 
 
 def service(with_registry_auth):

@@ -162,7 +162,7 @@ class Recorder:
             return {"Id": "n1", "Name": name, "Scope": "swarm", "Driver": "overlay", "Options": {}}
         return None
 
-    def create(self, kind, body):
+    def create(self, kind, body, headers=None):
         assert kind == "service"
         self.calls.append("create " + body["Name"])
         if body["Name"] in self.refuse:
